@@ -1,0 +1,306 @@
+//! The local-disk blob store, the dev server's default: files under a directory, and signed URLs in the
+//! spirit of S3's presigned ones (method, key, expiry and upload part bound by an HMAC) that the dev server
+//! itself verifies and serves under `/_blobs/`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path as UrlPath, Query, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::api::error::ApiError;
+use crate::ports::blob::{BlobError, BlobMeta, BlobStore, CompletedPart, StorageKey};
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// [`BlobStore`] on a local directory.
+#[derive(Clone)]
+pub struct LocalBlobStore {
+    root: PathBuf,
+    base_url: String,
+    signing_key: Arc<[u8; 32]>,
+}
+
+fn io(error: std::io::Error) -> BlobError {
+    BlobError::backend(error)
+}
+
+impl LocalBlobStore {
+    /// Opens the store in `root`, whose signed URLs start with `base_url` (where [`Self::router`] is served).
+    /// The signing key is created on first use and kept in `root/signing.key`, so URLs survive restarts.
+    ///
+    /// # Errors
+    /// When the directory or the key cannot be created or read.
+    pub fn open(root: &Path, base_url: &str) -> Result<Self, BlobError> {
+        for dir in ["objects", "multipart", "tmp"] {
+            std::fs::create_dir_all(root.join(dir)).map_err(io)?;
+        }
+        let key_path = root.join("signing.key");
+        let signing_key = match std::fs::read(&key_path) {
+            Ok(bytes) if bytes.len() == 32 => bytes.try_into().unwrap_or([0; 32]),
+            _ => {
+                let mut key = [0_u8; 32];
+                rand::rng().fill_bytes(&mut key);
+                write_private(&key_path, &key).map_err(io)?;
+                key
+            }
+        };
+        Ok(Self {
+            root: root.to_owned(),
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            signing_key: Arc::new(signing_key),
+        })
+    }
+
+    fn object_path(&self, key: &StorageKey) -> PathBuf {
+        self.root.join("objects").join(key.as_str())
+    }
+
+    fn upload_dir(&self, upload_id: &str) -> Result<PathBuf, BlobError> {
+        if upload_id.len() != 26 || ulid::Ulid::from_string(upload_id).is_err() {
+            return Err(BlobError::InvalidUpload(format!("unknown upload {upload_id:?}")));
+        }
+        Ok(self.root.join("multipart").join(upload_id))
+    }
+
+    /// Writes through a temporary file and a rename, so readers never see half an object.
+    async fn write_atomically(&self, target: &Path, body: &[u8]) -> Result<(), BlobError> {
+        let temporary = self.root.join("tmp").join(ulid::Ulid::new().to_string());
+        tokio::fs::write(&temporary, body).await.map_err(io)?;
+        if let Some(parent) = target.parent() {
+            tokio::fs::create_dir_all(parent).await.map_err(io)?;
+        }
+        tokio::fs::rename(&temporary, target).await.map_err(io)
+    }
+
+    fn signature(&self, method: &Method, key: &StorageKey, expires: u64, part: Option<(&str, u32)>) -> HmacSha256 {
+        let mut mac = HmacSha256::new_from_slice(self.signing_key.as_slice())
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        let (upload_id, number) = part.unwrap_or_default();
+        mac.update(format!("{method}\n{key}\n{expires}\n{upload_id}\n{number}").as_bytes());
+        mac
+    }
+
+    fn sign(&self, method: &Method, key: &StorageKey, ttl: Duration, part: Option<(&str, u32)>) -> String {
+        let expires = unix_now().saturating_add(ttl.as_secs().max(1));
+        let signature = hex::encode(self.signature(method, key, expires, part).finalize().into_bytes());
+        let mut url = format!("{}/_blobs/{key}?expires={expires}&signature={signature}", self.base_url);
+        if let Some((upload_id, number)) = part {
+            url.push_str(&format!("&uploadId={upload_id}&partNumber={number}"));
+        }
+        url
+    }
+
+    /// Checks a signed request: unexpired, and signed for this method, key and part.
+    fn verify(&self, method: &Method, key: &StorageKey, params: &SignedParams) -> Result<(), ApiError> {
+        let forbidden = |message: &str| ApiError::new(StatusCode::FORBIDDEN, "signature_rejected", message);
+        if params.expires < unix_now() {
+            return Err(forbidden("this signed URL has expired; ask Packyard for a new one"));
+        }
+        let signature = hex::decode(&params.signature).map_err(|_| forbidden("the signature is malformed"))?;
+        let part = params.upload_id.as_deref().zip(params.part_number);
+        self.signature(method, key, params.expires, part)
+            .verify_slice(&signature)
+            .map_err(|_| forbidden("the signature does not match this URL; it may have been altered"))
+    }
+
+    /// The routes that serve this store's signed URLs; the dev server mounts them.
+    pub fn router(self) -> Router {
+        Router::new()
+            .route("/_blobs/{*key}", get(get_signed).put(put_signed))
+            // Presigned uploads are how large files arrive, so the API's body limit does not apply.
+            .layer(DefaultBodyLimit::disable())
+            .with_state(self)
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    options.open(path)?.write_all(bytes)
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs())
+}
+
+fn etag_of(bytes: &[u8]) -> String {
+    format!("\"{}\"", hex::encode(Sha256::digest(bytes)))
+}
+
+#[derive(Deserialize)]
+struct SignedParams {
+    expires: u64,
+    signature: String,
+    #[serde(rename = "uploadId")]
+    upload_id: Option<String>,
+    #[serde(rename = "partNumber")]
+    part_number: Option<u32>,
+}
+
+fn parse_key(key: &str) -> Result<StorageKey, ApiError> {
+    StorageKey::parse(key).map_err(|_| ApiError::not_found("no such object"))
+}
+
+fn blob_error(error: BlobError) -> ApiError {
+    match error {
+        BlobError::NotFound(_) => ApiError::not_found("no such object"),
+        BlobError::InvalidKey(message) | BlobError::InvalidUpload(message) => {
+            ApiError::bad_request("invalid_upload", message)
+        }
+        BlobError::Backend(error) => ApiError::internal(error.as_ref()),
+    }
+}
+
+async fn get_signed(
+    State(store): State<LocalBlobStore>,
+    UrlPath(key): UrlPath<String>,
+    Query(params): Query<SignedParams>,
+) -> Result<Response, ApiError> {
+    let key = parse_key(&key)?;
+    // A HEAD is signed as the GET it stands for, as with S3.
+    store.verify(&Method::GET, &key, &params)?;
+    let bytes = store.get(&key).await.map_err(blob_error)?;
+    let mut response = bytes.into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    Ok(response)
+}
+
+async fn put_signed(
+    State(store): State<LocalBlobStore>,
+    UrlPath(key): UrlPath<String>,
+    Query(params): Query<SignedParams>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let key = parse_key(&key)?;
+    store.verify(&Method::PUT, &key, &params)?;
+    let etag = etag_of(&body);
+    match params.upload_id.as_deref().zip(params.part_number) {
+        Some((upload_id, number)) => {
+            let dir = store.upload_dir(upload_id).map_err(blob_error)?;
+            if !tokio::fs::try_exists(&dir).await.unwrap_or(false) {
+                return Err(ApiError::not_found(format!("no multipart upload {upload_id}")));
+            }
+            store.write_atomically(&dir.join(number.to_string()), &body).await.map_err(blob_error)?;
+        }
+        None => store.put(&key, body).await.map_err(blob_error)?,
+    }
+    let mut response = StatusCode::OK.into_response();
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    Ok(response)
+}
+
+#[async_trait]
+impl BlobStore for LocalBlobStore {
+    async fn put(&self, key: &StorageKey, body: Bytes) -> Result<(), BlobError> {
+        self.write_atomically(&self.object_path(key), &body).await
+    }
+
+    async fn get(&self, key: &StorageKey) -> Result<Bytes, BlobError> {
+        match tokio::fs::read(self.object_path(key)).await {
+            Ok(bytes) => Ok(Bytes::from(bytes)),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Err(BlobError::NotFound(key.to_string())),
+            Err(error) => Err(io(error)),
+        }
+    }
+
+    async fn head(&self, key: &StorageKey) -> Result<Option<BlobMeta>, BlobError> {
+        match tokio::fs::metadata(self.object_path(key)).await {
+            Ok(metadata) if metadata.is_file() => Ok(Some(BlobMeta { size: metadata.len() })),
+            Ok(_) => Ok(None),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(io(error)),
+        }
+    }
+
+    async fn delete(&self, key: &StorageKey) -> Result<(), BlobError> {
+        match tokio::fs::remove_file(self.object_path(key)).await {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(io(error)),
+            _ => Ok(()),
+        }
+    }
+
+    async fn presign_get(&self, key: &StorageKey, ttl: Duration) -> Result<String, BlobError> {
+        Ok(self.sign(&Method::GET, key, ttl, None))
+    }
+
+    async fn presign_put(&self, key: &StorageKey, ttl: Duration) -> Result<String, BlobError> {
+        Ok(self.sign(&Method::PUT, key, ttl, None))
+    }
+
+    async fn start_multipart(&self, key: &StorageKey) -> Result<String, BlobError> {
+        let upload_id = ulid::Ulid::new().to_string();
+        let dir = self.upload_dir(&upload_id)?;
+        tokio::fs::create_dir_all(&dir).await.map_err(io)?;
+        tokio::fs::write(dir.join("key"), key.as_str()).await.map_err(io)?;
+        Ok(upload_id)
+    }
+
+    async fn presign_part(
+        &self,
+        key: &StorageKey,
+        upload_id: &str,
+        number: u32,
+        ttl: Duration,
+    ) -> Result<String, BlobError> {
+        if !(1..=10_000).contains(&number) {
+            return Err(BlobError::InvalidUpload(format!("part number {number} is outside 1..=10000")));
+        }
+        Ok(self.sign(&Method::PUT, key, ttl, Some((upload_id, number))))
+    }
+
+    async fn complete_multipart(
+        &self,
+        key: &StorageKey,
+        upload_id: &str,
+        parts: &[CompletedPart],
+    ) -> Result<(), BlobError> {
+        let dir = self.upload_dir(upload_id)?;
+        let unknown = || BlobError::InvalidUpload(format!("unknown upload {upload_id:?} for {key}"));
+        let recorded = tokio::fs::read_to_string(dir.join("key")).await.map_err(|_| unknown())?;
+        if recorded != key.as_str() || parts.is_empty() {
+            return Err(unknown());
+        }
+        let mut assembled = Vec::new();
+        let mut previous = 0;
+        for part in parts {
+            if part.number <= previous {
+                return Err(BlobError::InvalidUpload("parts must be listed in ascending order".into()));
+            }
+            previous = part.number;
+            let bytes = tokio::fs::read(dir.join(part.number.to_string()))
+                .await
+                .map_err(|_| BlobError::InvalidUpload(format!("part {} was never uploaded", part.number)))?;
+            if etag_of(&bytes) != part.etag {
+                return Err(BlobError::InvalidUpload(format!("part {} does not match its ETag", part.number)));
+            }
+            assembled.extend_from_slice(&bytes);
+        }
+        self.write_atomically(&self.object_path(key), &assembled).await?;
+        tokio::fs::remove_dir_all(&dir).await.map_err(io)
+    }
+
+    async fn abort_multipart(&self, _key: &StorageKey, upload_id: &str) -> Result<(), BlobError> {
+        match tokio::fs::remove_dir_all(self.upload_dir(upload_id)?).await {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(io(error)),
+            _ => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! The S3 blob store: objects under an optional prefix of one bucket; presigned SigV4 URLs for transfers.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart as S3CompletedPart};
+use bytes::Bytes;
+
+use crate::ports::blob::{BlobError, BlobMeta, BlobStore, CompletedPart, StorageKey};
+
+/// [`BlobStore`] on an S3 bucket (AWS, or an S3-compatible endpoint configured on the client).
+#[derive(Clone, Debug)]
+pub struct S3BlobStore {
+    client: Client,
+    bucket: String,
+    /// Empty, or ends with `/`.
+    prefix: String,
+}
+
+impl S3BlobStore {
+    /// Objects go to `bucket` under `prefix` (leading and trailing slashes are normalised away).
+    pub fn new(client: Client, bucket: impl Into<String>, prefix: &str) -> Self {
+        let prefix = prefix.trim_matches('/');
+        let prefix = if prefix.is_empty() { String::new() } else { format!("{prefix}/") };
+        Self { client, bucket: bucket.into(), prefix }
+    }
+
+    fn object(&self, key: &StorageKey) -> String {
+        format!("{}{key}", self.prefix)
+    }
+}
+
+fn presigning(ttl: Duration) -> Result<PresigningConfig, BlobError> {
+    PresigningConfig::expires_in(ttl).map_err(BlobError::backend)
+}
+
+fn service<E, R>(error: aws_sdk_s3::error::SdkError<E, R>) -> BlobError
+where
+    aws_sdk_s3::error::SdkError<E, R>: std::error::Error + Send + Sync + 'static,
+{
+    BlobError::backend(error)
+}
+
+#[async_trait]
+impl BlobStore for S3BlobStore {
+    async fn put(&self, key: &StorageKey, body: Bytes) -> Result<(), BlobError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(self.object(key))
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(service)?;
+        Ok(())
+    }
+
+    async fn get(&self, key: &StorageKey) -> Result<Bytes, BlobError> {
+        let output = match self.client.get_object().bucket(&self.bucket).key(self.object(key)).send().await {
+            Ok(output) => output,
+            Err(error) => {
+                let error = error.into_service_error();
+                return Err(if error.is_no_such_key() {
+                    BlobError::NotFound(key.to_string())
+                } else {
+                    BlobError::backend(error)
+                });
+            }
+        };
+        Ok(output.body.collect().await.map_err(BlobError::backend)?.into_bytes())
+    }
+
+    async fn head(&self, key: &StorageKey) -> Result<Option<BlobMeta>, BlobError> {
+        match self.client.head_object().bucket(&self.bucket).key(self.object(key)).send().await {
+            Ok(output) => Ok(Some(BlobMeta { size: output.content_length.unwrap_or_default().max(0).unsigned_abs() })),
+            Err(error) => {
+                let error = error.into_service_error();
+                if error.is_not_found() { Ok(None) } else { Err(BlobError::backend(error)) }
+            }
+        }
+    }
+
+    async fn delete(&self, key: &StorageKey) -> Result<(), BlobError> {
+        self.client.delete_object().bucket(&self.bucket).key(self.object(key)).send().await.map_err(service)?;
+        Ok(())
+    }
+
+    async fn presign_get(&self, key: &StorageKey, ttl: Duration) -> Result<String, BlobError> {
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(self.object(key))
+            .presigned(presigning(ttl)?)
+            .await
+            .map_err(service)?;
+        Ok(request.uri().to_owned())
+    }
+
+    async fn presign_put(&self, key: &StorageKey, ttl: Duration) -> Result<String, BlobError> {
+        let request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(self.object(key))
+            .presigned(presigning(ttl)?)
+            .await
+            .map_err(service)?;
+        Ok(request.uri().to_owned())
+    }
+
+    async fn start_multipart(&self, key: &StorageKey) -> Result<String, BlobError> {
+        let output = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(self.object(key))
+            .send()
+            .await
+            .map_err(service)?;
+        output.upload_id.ok_or_else(|| BlobError::InvalidUpload("S3 returned no upload id".into()))
+    }
+
+    async fn presign_part(
+        &self,
+        key: &StorageKey,
+        upload_id: &str,
+        number: u32,
+        ttl: Duration,
+    ) -> Result<String, BlobError> {
+        let number = i32::try_from(number)
+            .map_err(|_| BlobError::InvalidUpload(format!("part number {number} is too large")))?;
+        let request = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(self.object(key))
+            .upload_id(upload_id)
+            .part_number(number)
+            .presigned(presigning(ttl)?)
+            .await
+            .map_err(service)?;
+        Ok(request.uri().to_owned())
+    }
+
+    async fn complete_multipart(
+        &self,
+        key: &StorageKey,
+        upload_id: &str,
+        parts: &[CompletedPart],
+    ) -> Result<(), BlobError> {
+        let parts = parts
+            .iter()
+            .map(|part| {
+                let number = i32::try_from(part.number).unwrap_or(i32::MAX);
+                S3CompletedPart::builder().part_number(number).e_tag(&part.etag).build()
+            })
+            .collect();
+        self.client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(self.object(key))
+            .upload_id(upload_id)
+            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+            .send()
+            .await
+            .map_err(|error| {
+                BlobError::InvalidUpload(format!("S3 refused to complete the upload: {}", error.into_service_error()))
+            })?;
+        Ok(())
+    }
+
+    async fn abort_multipart(&self, key: &StorageKey, upload_id: &str) -> Result<(), BlobError> {
+        self.client
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(self.object(key))
+            .upload_id(upload_id)
+            .send()
+            .await
+            .map_err(service)?;
+        Ok(())
+    }
+}

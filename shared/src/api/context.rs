@@ -1,0 +1,136 @@
+//! Per-request context: the request id and source address (from API Gateway in Lambda, from the socket
+//! in the dev server), and the caller a bearer token authenticates.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use lambda_http::RequestExt;
+use lambda_http::request::RequestContext;
+
+use super::AppState;
+use super::error::{ApiError, REQUEST_ID};
+use crate::domain::audit::{Actor, Origin};
+use crate::domain::error::Error;
+use crate::domain::names::OrgSlug;
+use crate::domain::token::{Scope, Token};
+use crate::service::Acting;
+
+/// Where a request came from, attached to every request by [`request_context`].
+#[derive(Debug, Clone)]
+pub struct RequestMeta {
+    pub origin: Origin,
+}
+
+fn from_api_gateway(request: &Request) -> Option<Origin> {
+    let (request_id, source_ip) = match request.request_context_ref()? {
+        RequestContext::ApiGatewayV2(context) => (context.request_id.clone(), context.http.source_ip.clone()),
+        RequestContext::ApiGatewayV1(context) => (context.request_id.clone(), context.identity.source_ip.clone()),
+        #[allow(unreachable_patterns)]
+        _ => return None,
+    };
+    Some(Origin { request_id: request_id?, source_ip: source_ip.unwrap_or_else(|| "unknown".into()) })
+}
+
+/// Middleware: works out the request id and source address, serves the request inside the request id's
+/// scope (so errors can quote it) and returns the id in `x-request-id`.
+pub async fn request_context(mut request: Request, next: Next) -> Response {
+    let origin = from_api_gateway(&request).unwrap_or_else(|| Origin {
+        request_id: ulid::Ulid::new().to_string(),
+        source_ip: request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or_else(|| "unknown".to_owned(), |ConnectInfo(address)| address.ip().to_string()),
+    });
+    let request_id = origin.request_id.clone();
+    request.extensions_mut().insert(RequestMeta { origin });
+    let mut response = REQUEST_ID.scope(request_id.clone(), next.run(request)).await;
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}
+
+/// The authenticated caller of a management route.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub token: Token,
+    pub origin: Origin,
+}
+
+impl Caller {
+    /// Checks the caller belongs to `org` and holds `scope`. Another organization's token learns nothing:
+    /// it gets the same 404 as for an organization that does not exist.
+    ///
+    /// # Errors
+    /// 404 for another organization, 403 naming the missing scope.
+    pub fn require(&self, org: &str, scope: Scope) -> Result<OrgSlug, ApiError> {
+        let org = self.organization_of(org)?;
+        if self.token.scopes.contains(&scope) {
+            Ok(org)
+        } else {
+            Err(Error::Forbidden(format!("this token lacks the {} scope", scope.as_str())).into())
+        }
+    }
+
+    /// Checks the caller is an admin token of `org`.
+    ///
+    /// # Errors
+    /// 404 for another organization, 403 for a token that is not an admin.
+    pub fn require_admin(&self, org: &str) -> Result<OrgSlug, ApiError> {
+        let org = self.organization_of(org)?;
+        if self.token.admin { Ok(org) } else { Err(Error::Forbidden("only an admin token may do this".into()).into()) }
+    }
+
+    /// Checks the caller belongs to `org`, answering 404 otherwise.
+    ///
+    /// # Errors
+    /// 404 for another organization.
+    pub fn organization_of(&self, org: &str) -> Result<OrgSlug, ApiError> {
+        match OrgSlug::try_from(org) {
+            Ok(org) if org == self.token.organization => Ok(org),
+            _ => Err(ApiError::not_found(format!("organization {org} not found"))),
+        }
+    }
+
+    /// The caller as the actor of an audited change.
+    pub fn acting(&self) -> Acting {
+        let token = &self.token;
+        Acting {
+            actor: Actor { kind: "token".into(), id: token.id.clone(), name: token.description.to_string() },
+            origin: self.origin.clone(),
+        }
+    }
+}
+
+fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    let unauthenticated = |message: &str| ApiError::from(Error::Unauthenticated(message.to_owned()));
+    let value = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| unauthenticated("send an API token as `Authorization: Bearer <token>`"))?;
+    let value = value.to_str().map_err(|_| unauthenticated("the Authorization header is not readable text"))?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Ok(token.trim()),
+        _ => Err(unauthenticated("the Authorization header must be `Bearer <token>`")),
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let secret = bearer(parts)?;
+        let token = state.tokens.authenticate(secret).await?.ok_or_else(|| {
+            ApiError::from(Error::Unauthenticated("the API token is not valid; it may have been revoked".into()))
+        })?;
+        let origin = parts.extensions.get::<RequestMeta>().map_or_else(
+            || Origin { request_id: super::error::current_request_id(), source_ip: "unknown".into() },
+            |meta| meta.origin.clone(),
+        );
+        Ok(Self { token, origin })
+    }
+}

@@ -1,0 +1,74 @@
+//! HTTP routes, grouped the way API Gateway routes them to Lambda functions. Each group is an axum router
+//! that its Lambda runs and that the dev server mounts beside all the others.
+
+pub mod audit_events;
+pub mod context;
+pub mod error;
+pub mod json;
+pub mod pagination;
+pub mod registries;
+pub mod tokens;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+
+use crate::config::Config;
+use crate::ports::blob::BlobStore;
+use crate::ports::metadata::MetadataStore;
+use crate::service::audit_log::AuditLog;
+use crate::service::registries::Registries;
+use crate::service::tokens::Tokens;
+use error::ApiError;
+
+/// What every handler can reach; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub registries: Registries,
+    pub tokens: Tokens,
+    pub audit_log: AuditLog,
+    pub blobs: Arc<dyn BlobStore>,
+}
+
+impl AppState {
+    pub fn new(config: Config, store: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobStore>) -> Self {
+        Self {
+            config: Arc::new(config),
+            registries: Registries::new(Arc::clone(&store)),
+            tokens: Tokens::new(Arc::clone(&store)),
+            audit_log: AuditLog::new(store),
+            blobs,
+        }
+    }
+}
+
+/// A route group: the routes one Lambda function serves.
+pub type RouteGroup = fn(AppState) -> Router;
+
+/// Every route group, in the order the dev server mounts them.
+pub const ROUTE_GROUPS: [(&str, RouteGroup); 3] =
+    [("registries", registries::routes), ("audit-events", audit_events::routes), ("tokens", tokens::routes)];
+
+/// The layers every group runs under, in Lambda and in the dev server alike: the body limit, JSON answers
+/// for unknown routes and methods, and the request context.
+pub fn finish(router: Router, config: &Config) -> Router {
+    router
+        .fallback(|| async { ApiError::not_found("no such route; see the API section of the README") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not accept that method",
+            )
+        })
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(axum::middleware::from_fn(context::request_context))
+}
+
+/// All route groups merged into one router, as the dev server serves them.
+pub fn all_routes(state: &AppState) -> Router {
+    ROUTE_GROUPS.iter().fold(Router::new(), |router, (_, group)| router.merge(group(state.clone())))
+}

@@ -1,0 +1,155 @@
+//! `/v1/organizations/{org}/registries`: create, list, get, update (rename, make public) and delete.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+
+use super::AppState;
+use super::context::Caller;
+use super::error::{ApiError, ApiResult};
+use super::json::ApiJson;
+use super::pagination::{PageRequest, base_url};
+use crate::domain::names::RegistrySlug;
+use crate::domain::registry::{NewRegistry, Registry, RegistryPatch};
+use crate::domain::token::Scope;
+
+pub fn routes(state: AppState) -> Router {
+    Router::new()
+        .route("/v1/organizations/{org}/registries", get(list_registries).post(create_registry))
+        .route(
+            "/v1/organizations/{org}/registries/{registry}",
+            get(get_registry).patch(update_registry).delete(delete_registry),
+        )
+        .with_state(state)
+}
+
+/// A registry as the API shows it: the record plus where to reach it.
+#[derive(Serialize)]
+struct RegistryView<'a> {
+    #[serde(flatten)]
+    registry: &'a Registry,
+    url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    renamed_from: Option<&'a RegistrySlug>,
+}
+
+fn registry_url(base: &str, registry: &Registry) -> String {
+    format!("{base}/v1/organizations/{}/registries/{}", registry.organization, registry.slug)
+}
+
+fn respond(
+    status: StatusCode,
+    base: &str,
+    registry: &Registry,
+    version: u64,
+    renamed_from: Option<&RegistrySlug>,
+) -> Response {
+    let url = registry_url(base, registry);
+    let mut response = (status, Json(RegistryView { registry, url: url.clone(), renamed_from })).into_response();
+    let headers = response.headers_mut();
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{version}\"")) {
+        headers.insert(header::ETAG, etag);
+    }
+    if (status == StatusCode::CREATED || renamed_from.is_some())
+        && let Ok(location) = HeaderValue::from_str(&url)
+    {
+        headers.insert(header::LOCATION, location);
+    }
+    response
+}
+
+/// A registry slug from the path; one that cannot be valid cannot exist either.
+fn slug(org: &str, registry: &str) -> ApiResult<RegistrySlug> {
+    RegistrySlug::try_from(registry).map_err(|_| ApiError::not_found(format!("registry {org}/{registry} not found")))
+}
+
+/// The version an `If-Match` header pins, if it is sent.
+fn if_match(headers: &HeaderMap) -> ApiResult<Option<u64>> {
+    let Some(value) = headers.get(header::IF_MATCH) else { return Ok(None) };
+    let text = value.to_str().unwrap_or_default().trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    text.trim_start_matches("W/").trim_matches('"').parse().map(Some).map_err(|_| {
+        ApiError::bad_request("invalid_if_match", "If-Match must be an ETag this API returned, such as \"3\"")
+    })
+}
+
+async fn create_registry(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    ApiJson(new): ApiJson<NewRegistry>,
+) -> ApiResult<Response> {
+    let org = caller.require(&org, Scope::WriteRegistries)?;
+    let registry = state.registries.create(&caller.acting(), &org, new).await?;
+    tracing::info!(registry.slug = %registry.slug, organization = %org, "created registry {org}/{}", registry.slug);
+    Ok(respond(StatusCode::CREATED, &base_url(state.config.public_url.as_deref(), &headers), &registry, 1, None))
+}
+
+async fn list_registries(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let org = caller.require(&org, Scope::ReadRegistries)?;
+    let page = PageRequest::from_query(&query)?;
+    let (registries, next) = state.registries.list(&org, page.after.clone(), page.per_page).await?;
+    let base = base_url(state.config.public_url.as_deref(), &headers);
+    let views: Vec<_> = registries
+        .iter()
+        .map(|registry| RegistryView { registry, url: registry_url(&base, registry), renamed_from: None })
+        .collect();
+    let next = page.next_link(&base, &format!("/v1/organizations/{org}/registries"), next.as_deref());
+    Ok(Json(serde_json::json!({"registries": views, "links": {"next": next}})).into_response())
+}
+
+async fn get_registry(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, registry)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let org = caller.require(&org, Scope::ReadRegistries)?;
+    let (registry, version) = state.registries.get(&org, &slug(org.as_str(), &registry)?).await?;
+    Ok(respond(StatusCode::OK, &base_url(state.config.public_url.as_deref(), &headers), &registry, version, None))
+}
+
+async fn update_registry(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, registry)): Path<(String, String)>,
+    headers: HeaderMap,
+    ApiJson(patch): ApiJson<RegistryPatch>,
+) -> ApiResult<Response> {
+    let org = caller.require(&org, Scope::WriteRegistries)?;
+    let slug = slug(org.as_str(), &registry)?;
+    let updated = state.registries.update(&caller.acting(), &org, &slug, patch, if_match(&headers)?).await?;
+    let (_, version) = state.registries.get(&org, &updated.registry.slug).await?;
+    if let Some(old) = &updated.renamed_from {
+        tracing::info!(organization = %org, registry.slug = %updated.registry.slug, "renamed registry {org}/{old} to {}", updated.registry.slug);
+    }
+    let base = base_url(state.config.public_url.as_deref(), &headers);
+    Ok(respond(StatusCode::OK, &base, &updated.registry, version, updated.renamed_from.as_ref()))
+}
+
+async fn delete_registry(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, registry)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<StatusCode> {
+    let org = caller.require(&org, Scope::DeleteRegistries)?;
+    let slug = slug(org.as_str(), &registry)?;
+    state.registries.delete(&caller.acting(), &org, &slug, if_match(&headers)?).await?;
+    tracing::info!(organization = %org, registry.slug = %slug, "deleted registry {org}/{slug}; its packages are queued for removal");
+    Ok(StatusCode::NO_CONTENT)
+}

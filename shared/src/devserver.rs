@@ -1,0 +1,110 @@
+//! The dev server: one process that mounts every route group the Lambda functions run, on the embedded
+//! default (SQLite metadata and local-disk blobs with signed URLs, all in one data directory).
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::adapters::local_blob::LocalBlobStore;
+use crate::adapters::sqlite::SqliteStore;
+use crate::api::{AppState, all_routes, finish};
+use crate::config::Config;
+use crate::domain::audit::Origin;
+use crate::domain::names::OrgSlug;
+
+/// How to run the dev server.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// 0 picks a free port.
+    pub port: u16,
+    pub data_dir: PathBuf,
+    /// The organization bootstrapped on first start.
+    pub org: OrgSlug,
+    pub config: Config,
+}
+
+/// The file in the data directory that keeps the first admin token.
+pub const ADMIN_TOKEN_FILE: &str = "admin-token";
+
+/// Opens the data directory, bootstraps the organization on first start, and serves until Ctrl-C or
+/// SIGTERM. Prints the URL it listens on, and the admin token the first time.
+///
+/// # Errors
+/// When the data directory or the port cannot be used.
+pub async fn serve(options: Options) -> anyhow::Result<()> {
+    let data_dir = &options.data_dir;
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+    let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, options.port)))
+        .await
+        .with_context(|| format!("cannot listen on 127.0.0.1:{}", options.port))?;
+    let address = listener.local_addr()?;
+    let base_url = options.config.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
+
+    let store = SqliteStore::open(&data_dir.join("metadata.sqlite3")).context("cannot open the metadata database")?;
+    let blobs = LocalBlobStore::open(&data_dir.join("blobs"), &base_url).context("cannot open the blob directory")?;
+    let state = AppState::new(options.config.clone(), Arc::new(store), Arc::new(blobs.clone()));
+    bootstrap(&state, &options.org, data_dir).await?;
+
+    let router = finish(all_routes(&state).merge(blobs.router()), &state.config);
+    println!("Packyard dev server listening on {base_url} (data in {})", data_dir.display());
+    tracing::info!(address = %address, "listening on {address}");
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown())
+        .await
+        .context("the server failed")
+}
+
+async fn bootstrap(state: &AppState, org: &OrgSlug, data_dir: &Path) -> anyhow::Result<()> {
+    let origin = Origin { request_id: "dev-server-start".into(), source_ip: "127.0.0.1".into() };
+    let token_file = data_dir.join(ADMIN_TOKEN_FILE);
+    match state.tokens.bootstrap(org, origin).await? {
+        Some(issued) => {
+            write_private(&token_file, &issued.secret)?;
+            println!(
+                "Created organization {org}. Its admin token (shown once; also kept in {}):",
+                token_file.display()
+            );
+            println!("{}", issued.secret);
+        }
+        None => println!("Organization {org}; its first admin token is kept in {}", token_file.display()),
+    }
+    Ok(())
+}
+
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut file = options.open(path).with_context(|| format!("cannot write {}", path.display()))?;
+    writeln!(file, "{text}")?;
+    Ok(())
+}
+
+async fn shutdown() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}

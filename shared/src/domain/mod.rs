@@ -1,0 +1,8 @@
+//! The domain: validated names, records and the rules that govern them.
+
+pub mod audit;
+pub mod error;
+pub mod keys;
+pub mod names;
+pub mod registry;
+pub mod token;

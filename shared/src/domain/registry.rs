@@ -1,0 +1,65 @@
+//! Source registries: one ecosystem each, private until made public.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::names::{Color, Description, Ecosystem, Emoji, OrgSlug, RegistryName, RegistrySlug};
+
+/// A registry as stored and as the API shows it (plus its URLs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Registry {
+    /// Stable across renames; packages hang off this, not the slug.
+    pub id: String,
+    pub organization: OrgSlug,
+    pub slug: RegistrySlug,
+    pub name: RegistryName,
+    pub ecosystem: Ecosystem,
+    pub description: Option<Description>,
+    pub emoji: Option<Emoji>,
+    pub color: Option<Color>,
+    pub public: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What a caller supplies to create a registry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewRegistry {
+    pub name: RegistryName,
+    pub ecosystem: Ecosystem,
+    #[serde(default)]
+    pub description: Option<Description>,
+    #[serde(default)]
+    pub emoji: Option<Emoji>,
+    #[serde(default)]
+    pub color: Option<Color>,
+}
+
+/// A partial update. `Some(None)` clears an optional field; an absent field stays as it is.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryPatch {
+    #[serde(default)]
+    pub name: Option<RegistryName>,
+    #[serde(default, deserialize_with = "present")]
+    pub description: Option<Option<Description>>,
+    #[serde(default, deserialize_with = "present")]
+    pub emoji: Option<Option<Emoji>>,
+    #[serde(default, deserialize_with = "present")]
+    pub color: Option<Option<Color>>,
+    #[serde(default)]
+    pub public: Option<bool>,
+    /// Accepted only to answer with a clear error: the ecosystem is fixed at creation.
+    #[serde(default)]
+    pub ecosystem: Option<serde_json::Value>,
+}
+
+/// Tells a field sent as `null` (clear it) from a field not sent (keep it).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}

@@ -1,0 +1,35 @@
+//! What every Lambda function's `main` calls: build the app once per cold start and serve one route group.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::adapters::dynamodb::DynamoDbStore;
+use crate::adapters::s3::S3BlobStore;
+use crate::api::{AppState, RouteGroup, finish};
+use crate::config::{Config, required_var};
+
+/// The AWS wiring: DynamoDB table `PACKYARD_TABLE`, hosted packages in bucket `PACKYARD_BUCKET`.
+///
+/// # Errors
+/// Names the missing or invalid environment variable.
+pub async fn state_from_env() -> anyhow::Result<AppState> {
+    let config = Config::from_env()?;
+    let table = required_var("PACKYARD_TABLE")?;
+    let bucket = required_var("PACKYARD_BUCKET")?;
+    let aws = aws_config::load_from_env().await;
+    let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::new(&aws), table);
+    let blobs = S3BlobStore::new(aws_sdk_s3::Client::new(&aws), bucket, "");
+    Ok(AppState::new(config, Arc::new(store), Arc::new(blobs)))
+}
+
+/// Serves `group` as a Lambda function behind API Gateway.
+///
+/// # Errors
+/// When configuration is missing or the Lambda runtime fails.
+pub async fn run(group: RouteGroup) -> Result<(), lambda_http::Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let state = state_from_env().await.context("cannot start")?;
+    let router = finish(group(state.clone()), &state.config);
+    lambda_http::run(router).await
+}

@@ -1,0 +1,4 @@
+//! Ports: the small traits the domain owns and adapters implement.
+
+pub mod blob;
+pub mod metadata;

@@ -1,0 +1,57 @@
+//! Use cases on top of the metadata port: each mutation writes its records and its audit event in one
+//! atomic [`MetadataStore::write`](crate::ports::metadata::MetadataStore::write).
+
+pub mod audit_log;
+pub mod registries;
+pub mod tokens;
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+
+use crate::domain::audit::{Actor, AuditEvent, Change, Origin, Target};
+use crate::domain::error::Result;
+use crate::domain::keys;
+use crate::domain::names::OrgSlug;
+use crate::ports::metadata::{Condition, Item, WriteOp};
+
+/// A ULID that sorts after every other this process made, so events of one request chain stay in order
+/// even within a millisecond.
+fn next_event_id() -> String {
+    static GENERATOR: std::sync::Mutex<Option<ulid::Generator>> = std::sync::Mutex::new(None);
+    let mut generator = GENERATOR.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let generator = generator.get_or_insert_with(ulid::Generator::new);
+    generator.generate().unwrap_or_else(|_| ulid::Ulid::new()).to_string()
+}
+
+/// Who is acting, and the request they act through: everything an audit event records besides the change.
+#[derive(Debug, Clone)]
+pub struct Acting {
+    pub actor: Actor,
+    pub origin: Origin,
+}
+
+impl Acting {
+    /// The operation that records `action` on `target` with these `changes`.
+    pub(crate) fn audit(
+        &self,
+        org: &OrgSlug,
+        action: &str,
+        target: Target,
+        changes: BTreeMap<String, Change>,
+    ) -> Result<WriteOp> {
+        let id = next_event_id();
+        let event = AuditEvent {
+            id: id.clone(),
+            action: action.to_owned(),
+            actor: self.actor.clone(),
+            target,
+            changes,
+            occurred_at: Utc::now(),
+            request_id: self.origin.request_id.clone(),
+            source_ip: self.origin.source_ip.clone(),
+        };
+        let item = Item::from_value(keys::audit_partition(org), id, 1, &event)?;
+        Ok(WriteOp::put(item, Condition::NotExists))
+    }
+}
