@@ -1,1 +1,7 @@
+//! Packyard's integration tests, one binary: API scenarios in-process, adapter contract suites against the
+//! real emulators, API Gateway events through the Lambda handler path, and the dev server binary.
 
+mod api;
+mod contract;
+mod devserver;
+mod lambda_events;

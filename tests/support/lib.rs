@@ -1,1 +1,6 @@
-//! Test support.
+//! Shared test support: the real services the test rig started, an in-process app on the embedded
+//! default, and the dev server binary on a free loopback port.
+
+pub mod app;
+pub mod devserver;
+pub mod services;

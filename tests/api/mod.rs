@@ -1,0 +1,6 @@
+//! The management API driven in-process on the embedded default.
+
+mod audit_events;
+mod errors;
+mod registries;
+mod tokens;

@@ -1,0 +1,4 @@
+//! One contract suite per port, run against every adapter.
+
+mod blob;
+mod metadata;

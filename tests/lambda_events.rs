@@ -1,0 +1,73 @@
+//! The `events/` fixtures (API Gateway HTTP API events, the same files `cargo lambda invoke` and
+//! `sam local invoke -e` take) driven through the Lambda handler path: lambda_http parses the event into a
+//! request, the function's own route group answers it, and the answer converts to an API Gateway response.
+
+use lambda_http::IntoResponse as _;
+use packyard::api::{ROUTE_GROUPS, finish};
+use packyard_tests::app::TestApp;
+use serde_json::Value;
+use tower::ServiceExt;
+
+/// Replaced by a real token before an event is sent; see `events/README.md`.
+const TOKEN_PLACEHOLDER: &str = "PACKYARD_TOKEN";
+
+async fn invoke(app: &TestApp, fixture: &str) -> (u16, Value) {
+    let path = format!("{}/../events/{fixture}.json", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{path}: {error}"));
+    let request = lambda_http::request::from_str(&text.replace(TOKEN_PLACEHOLDER, &app.admin_token))
+        .unwrap_or_else(|error| panic!("{fixture} is not an API Gateway event: {error}"));
+    let function = fixture.split('.').next().unwrap();
+    let (_, group) = ROUTE_GROUPS.iter().find(|(name, _)| *name == function).expect("a route group per event prefix");
+    let router = finish(group(app.state.clone()), &app.state.config);
+    let response = router.oneshot(request).await.unwrap();
+    let response = response.into_response().await;
+    let status = response.status().as_u16();
+    let body = match response.body() {
+        lambda_http::Body::Text(text) => serde_json::from_str(text).unwrap_or(Value::Null),
+        lambda_http::Body::Binary(bytes) => serde_json::from_slice(bytes).unwrap_or(Value::Null),
+        lambda_http::Body::Empty => Value::Null,
+        _ => Value::Null,
+    };
+    (status, body)
+}
+
+#[tokio::test]
+async fn every_event_fixture_gets_its_expected_answer_through_the_lambda_path() {
+    let app = TestApp::new().await;
+    // In order: the good cases build on each other, each bad case sits beside its good twin.
+    let expectations: [(&str, u16, Option<&str>); 11] = [
+        ("registries.create", 201, None),
+        ("registries.create-invalid-color", 422, Some("color")),
+        ("registries.create-malformed", 400, None),
+        ("registries.list", 200, None),
+        ("registries.get", 200, None),
+        ("registries.update", 200, None),
+        ("registries.update-ecosystem", 422, Some("ecosystem")),
+        ("registries.delete", 204, None),
+        ("tokens.create", 201, None),
+        ("tokens.create-unknown-scope", 422, Some("scopes[0]")),
+        ("audit-events.list", 200, None),
+    ];
+    for (fixture, status, field) in expectations {
+        let (actual, body) = invoke(&app, fixture).await;
+        assert_eq!(actual, status, "{fixture}: {body}");
+        if status >= 400 {
+            assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{fixture}: {body}");
+            assert_eq!(body["error"]["field"].as_str(), field, "{fixture}: {body}");
+        }
+    }
+    // The URLs the API hands out follow the host and scheme API Gateway reports.
+    let (_, created) = invoke(&app, "registries.get").await;
+    assert_eq!(created["error"]["code"], "not_found", "the registry was renamed, then deleted");
+    let (_, audit) = invoke(&app, "audit-events.list").await;
+    let renamed = audit["audit_events"].as_array().unwrap().iter().find(|event| event["action"] == "registry.renamed").unwrap();
+    assert_eq!(renamed["source_ip"], "203.0.113.7", "the source address comes from the API Gateway request context");
+    assert!(renamed["request_id"].as_str().unwrap().starts_with("evt-patch-"), "{renamed}");
+}
+
+#[tokio::test]
+async fn links_use_the_host_and_scheme_api_gateway_saw() {
+    let app = TestApp::new().await;
+    let (_, created) = invoke(&app, "registries.create").await;
+    assert_eq!(created["url"], "https://abc123.execute-api.us-east-1.amazonaws.com/v1/organizations/acme/registries/front-end");
+}

@@ -1,0 +1,144 @@
+//! The whole API in-process on the embedded default, driven with `tower::ServiceExt::oneshot`.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use http::{Method, Request, StatusCode};
+use packyard::adapters::local_blob::LocalBlobStore;
+use packyard::adapters::sqlite::SqliteStore;
+use packyard::api::{AppState, all_routes, finish};
+use packyard::config::Config;
+use packyard::domain::audit::Origin;
+use packyard::domain::names::OrgSlug;
+use packyard::ports::metadata::MetadataStore;
+use serde_json::Value;
+use tower::ServiceExt;
+
+/// An app with a bootstrapped organization `acme` and its admin token.
+pub struct TestApp {
+    pub state: AppState,
+    pub router: Router,
+    pub admin_token: String,
+    pub store: Arc<dyn MetadataStore>,
+    _blob_dir: tempdir::TempDir,
+}
+
+/// A reply, with its body parsed as JSON when it is JSON.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: http::HeaderMap,
+    pub json: Value,
+}
+
+impl Reply {
+    /// The error code of a JSON error envelope.
+    pub fn error_code(&self) -> &str {
+        self.json["error"]["code"].as_str().unwrap_or_default()
+    }
+
+    pub fn error_message(&self) -> &str {
+        self.json["error"]["message"].as_str().unwrap_or_default()
+    }
+}
+
+pub mod tempdir {
+    //! A directory removed when dropped.
+    pub struct TempDir(pub std::path::PathBuf);
+
+    impl TempDir {
+        pub fn new(prefix: &str) -> Self {
+            let path = std::env::temp_dir().join(format!("{prefix}-{}", ulid::Ulid::new()));
+            std::fs::create_dir_all(&path).expect("temporary directory");
+            Self(path)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        Self::with_config(Config::default()).await
+    }
+
+    pub async fn with_config(config: Config) -> Self {
+        let store: Arc<dyn MetadataStore> = Arc::new(SqliteStore::in_memory().expect("in-memory SQLite"));
+        let blob_dir = tempdir::TempDir::new("packyard-blobs");
+        let blobs = LocalBlobStore::open(&blob_dir.0, "http://127.0.0.1:9").expect("blob store");
+        let state = AppState::new(config, Arc::clone(&store), Arc::new(blobs));
+        let admin_token = Self::bootstrap(&state, "acme").await;
+        let router = finish(all_routes(&state), &state.config);
+        Self { state, router, admin_token, store, _blob_dir: blob_dir }
+    }
+
+    /// Creates another organization and returns its admin token.
+    pub async fn bootstrap(state: &AppState, org: &str) -> String {
+        let origin = Origin { request_id: "test".into(), source_ip: "127.0.0.1".into() };
+        let org = OrgSlug::try_from(org).expect("org slug");
+        state.tokens.bootstrap(&org, origin).await.expect("bootstrap").expect("a new organization").secret
+    }
+
+    /// Sends a request with an optional bearer token and JSON body.
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+        let mut request = Request::builder().method(method).uri(path).header("host", "packyard.test");
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let body = match body {
+            Some(json) => {
+                request = request.header("content-type", "application/json");
+                Body::from(json.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.send(request.body(body).expect("request")).await
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(request).await.expect("infallible router");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
+        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply { status, headers, json }
+    }
+
+    /// As the admin: GET, POST, PATCH, DELETE.
+    pub async fn get(&self, path: &str) -> Reply {
+        self.call(Method::GET, path, Some(&self.admin_token), None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.call(Method::POST, path, Some(&self.admin_token), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> Reply {
+        self.call(Method::PATCH, path, Some(&self.admin_token), Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.call(Method::DELETE, path, Some(&self.admin_token), None).await
+    }
+
+    /// Creates a registry as the admin and returns its JSON.
+    pub async fn create_registry(&self, name: &str, ecosystem: &str) -> Value {
+        let reply = self.post("/v1/organizations/acme/registries", serde_json::json!({"name": name, "ecosystem": ecosystem})).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.json);
+        reply.json
+    }
+
+    /// Issues a token with these scopes as the admin and returns its secret.
+    pub async fn token_with(&self, scopes: &[&str]) -> String {
+        let reply = self
+            .post("/v1/organizations/acme/tokens", serde_json::json!({"description": "test token", "scopes": scopes}))
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.json);
+        reply.json["token"].as_str().expect("secret").to_owned()
+    }
+}

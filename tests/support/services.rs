@@ -1,0 +1,44 @@
+//! Clients for the real services `scripts/test` starts: DynamoDB Local and an S3 server that verifies
+//! SigV4. Their addresses come from the environment; a test that needs one fails loudly without it.
+
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_dynamodb::config::Credentials;
+
+fn required(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the suite with `bash scripts/test`, which starts DynamoDB Local and the S3 server")
+    })
+}
+
+async fn sdk_config(endpoint: &str, access_key: &str, secret_key: &str, region: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(region.to_owned()))
+        .credentials_provider(Credentials::new(access_key, secret_key, None, None, "packyard-tests"))
+        .load()
+        .await
+}
+
+/// A client for DynamoDB Local (`PACKYARD_TEST_DYNAMODB_URL`).
+pub async fn dynamodb() -> aws_sdk_dynamodb::Client {
+    let config = sdk_config(&required("PACKYARD_TEST_DYNAMODB_URL"), "local", "local", "us-east-1").await;
+    aws_sdk_dynamodb::Client::new(&config)
+}
+
+/// A client for the S3 server (`PACKYARD_TEST_S3_URL`, `_ACCESS_KEY`, `_SECRET_KEY`, `_REGION`), path-style.
+pub async fn s3() -> aws_sdk_s3::Client {
+    s3_with_secret(&required("PACKYARD_TEST_S3_SECRET_KEY")).await
+}
+
+/// A client for the S3 server that signs with `secret_key`, to show a wrong secret is refused.
+pub async fn s3_with_secret(secret_key: &str) -> aws_sdk_s3::Client {
+    let region = std::env::var("PACKYARD_TEST_S3_REGION").unwrap_or_else(|_| "us-east-1".into());
+    let config =
+        sdk_config(&required("PACKYARD_TEST_S3_URL"), &required("PACKYARD_TEST_S3_ACCESS_KEY"), secret_key, &region).await;
+    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build())
+}
+
+/// A name no other test uses, valid as a DynamoDB table or an S3 bucket name.
+pub fn unique_name(prefix: &str) -> String {
+    format!("{prefix}-{}", ulid::Ulid::new().to_string().to_lowercase())
+}
