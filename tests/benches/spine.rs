@@ -153,7 +153,11 @@ async fn main() {
     let dir = release_dir();
     let function = dir.join("registries");
     assert!(function.exists(), "{} is missing: run `bash scripts/bench`, which builds it", function.display());
-    let event = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../events/registries.get.json")).unwrap();
+    let fixture = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../events/registries.get.json")).unwrap();
+    // Without a token the function answers 401 before any AWS call, so the figure is the function's own.
+    let mut event: serde_json::Value = serde_json::from_str(&fixture).unwrap();
+    event["headers"].as_object_mut().unwrap().remove("authorization");
+    let event = event.to_string();
 
     let mut ready = Vec::new();
     let mut answered = Vec::new();
