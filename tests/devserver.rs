@@ -20,12 +20,17 @@ async fn the_quick_start_walkthrough_works_against_the_dev_server_binary() {
     let server = DevServer::start();
     assert!(server.admin_token.starts_with("pky_"));
     let registries = "/v1/organizations/acme/registries";
-    let (status, created) = call(&server, reqwest::Method::POST, registries, Some(json!({"name": "My Registry", "ecosystem": "npm"}))).await;
+    let (status, created) =
+        call(&server, reqwest::Method::POST, registries, Some(json!({"name": "My Registry", "ecosystem": "npm"})))
+            .await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["url"], format!("{}{registries}/my-registry", server.base_url));
-    let (status, _) = call(&server, reqwest::Method::PATCH, &format!("{registries}/my-registry"), Some(json!({"name": "Renamed"}))).await;
+    let (status, _) =
+        call(&server, reqwest::Method::PATCH, &format!("{registries}/my-registry"), Some(json!({"name": "Renamed"})))
+            .await;
     assert_eq!(status, 200);
-    let (status, _) = call(&server, reqwest::Method::PATCH, &format!("{registries}/renamed"), Some(json!({"public": true}))).await;
+    let (status, _) =
+        call(&server, reqwest::Method::PATCH, &format!("{registries}/renamed"), Some(json!({"public": true}))).await;
     assert_eq!(status, 200);
 
     // Restarted on the same data directory, it keeps the organization, its token and its registries.
@@ -38,7 +43,8 @@ async fn the_quick_start_walkthrough_works_against_the_dev_server_binary() {
     let (status, _) = call(&server, reqwest::Method::DELETE, &format!("{registries}/renamed"), None).await;
     assert_eq!(status, 204);
     let (_, audit) = call(&server, reqwest::Method::GET, "/v1/organizations/acme/audit-events", None).await;
-    let actions: Vec<_> = audit["audit_events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let actions: Vec<_> =
+        audit["audit_events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(&actions[..4], ["registry.deleted", "registry.made_public", "registry.renamed", "registry.created"]);
     assert_eq!(audit["audit_events"][0]["source_ip"], "127.0.0.1");
 }

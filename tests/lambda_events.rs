@@ -60,7 +60,8 @@ async fn every_event_fixture_gets_its_expected_answer_through_the_lambda_path() 
     let (_, created) = invoke(&app, "registries.get").await;
     assert_eq!(created["error"]["code"], "not_found", "the registry was renamed, then deleted");
     let (_, audit) = invoke(&app, "audit-events.list").await;
-    let renamed = audit["audit_events"].as_array().unwrap().iter().find(|event| event["action"] == "registry.renamed").unwrap();
+    let renamed =
+        audit["audit_events"].as_array().unwrap().iter().find(|event| event["action"] == "registry.renamed").unwrap();
     assert_eq!(renamed["source_ip"], "203.0.113.7", "the source address comes from the API Gateway request context");
     assert!(renamed["request_id"].as_str().unwrap().starts_with("evt-patch-"), "{renamed}");
 }
@@ -69,5 +70,8 @@ async fn every_event_fixture_gets_its_expected_answer_through_the_lambda_path() 
 async fn links_use_the_host_and_scheme_api_gateway_saw() {
     let app = TestApp::new().await;
     let (_, created) = invoke(&app, "registries.create").await;
-    assert_eq!(created["url"], "https://abc123.execute-api.us-east-1.amazonaws.com/v1/organizations/acme/registries/front-end");
+    assert_eq!(
+        created["url"],
+        "https://abc123.execute-api.us-east-1.amazonaws.com/v1/organizations/acme/registries/front-end"
+    );
 }

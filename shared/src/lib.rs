@@ -6,6 +6,7 @@ pub mod api;
 pub mod config;
 pub mod devserver;
 pub mod domain;
+pub mod ecosystems;
 pub mod lambda;
 pub mod ports;
 pub mod service;

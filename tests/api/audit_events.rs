@@ -19,7 +19,14 @@ async fn every_step_of_a_registry_lifecycle_lands_in_the_audit_log_newest_first(
     let actions: Vec<_> = events.iter().map(|event| event["action"].as_str().unwrap()).collect();
     assert_eq!(
         actions,
-        ["registry.deleted", "registry.made_public", "registry.renamed", "registry.created", "token.created", "organization.created"]
+        [
+            "registry.deleted",
+            "registry.made_public",
+            "registry.renamed",
+            "registry.created",
+            "token.created",
+            "organization.created"
+        ]
     );
     let renamed = &events[2];
     assert_eq!(renamed["changes"]["slug"], json!({"before": "lifecycle", "after": "renamed"}));
@@ -54,7 +61,8 @@ async fn a_refused_change_writes_no_audit_event() {
     app.create_registry("one", "npm").await;
     app.post("/v1/organizations/acme/registries", json!({"name": "One", "ecosystem": "npm"})).await;
     let reply = app.get("/v1/organizations/acme/audit-events").await;
-    let created = reply.json["audit_events"].as_array().unwrap().iter().filter(|e| e["action"] == "registry.created").count();
+    let created =
+        reply.json["audit_events"].as_array().unwrap().iter().filter(|e| e["action"] == "registry.created").count();
     assert_eq!(created, 1);
 }
 

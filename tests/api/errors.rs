@@ -52,7 +52,11 @@ async fn missing_unknown_and_invalid_fields_are_422s_naming_the_field() {
         (json!({"name": "!!!", "ecosystem": "npm"}), Some("name"), "no letter or digit"),
         (json!({"name": 7, "ecosystem": "npm"}), Some("name"), "invalid type"),
         (json!({"name": "x", "ecosystem": "rubygems"}), Some("ecosystem"), "not supported"),
-        (json!({"name": "x", "ecosystem": "npm", "description": "a".repeat(1001)}), Some("description"), "at most 1000"),
+        (
+            json!({"name": "x", "ecosystem": "npm", "description": "a".repeat(1001)}),
+            Some("description"),
+            "at most 1000",
+        ),
     ];
     for (body, field, message) in cases {
         let reply = app.post(REGISTRIES, body.clone()).await;

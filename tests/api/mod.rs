@@ -2,5 +2,6 @@
 
 mod audit_events;
 mod errors;
+mod packages;
 mod registries;
 mod tokens;

@@ -17,7 +17,12 @@ async fn requests_without_a_valid_token_get_401_with_a_bearer_challenge() {
     let wrong = app.call(Method::GET, REGISTRIES, Some("pky_not-a-real-token"), None).await;
     assert_eq!((wrong.status, wrong.error_code()), (StatusCode::UNAUTHORIZED, "unauthenticated"));
     let basic = app
-        .send(http::Request::get(REGISTRIES).header("authorization", "Basic Zm9vOmJhcg==").body(axum::body::Body::empty()).unwrap())
+        .send(
+            http::Request::get(REGISTRIES)
+                .header("authorization", "Basic Zm9vOmJhcg==")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
         .await;
     assert_eq!(basic.status, StatusCode::UNAUTHORIZED);
 }
@@ -31,12 +36,14 @@ async fn each_scope_allows_only_its_own_operations() {
     let deleter = app.token_with(&["delete_registries", "read_registries"]).await;
 
     assert_eq!(app.call(Method::GET, REGISTRIES, Some(&reader), None).await.status, StatusCode::OK);
-    let denied = app.call(Method::POST, REGISTRIES, Some(&reader), Some(json!({"name": "n", "ecosystem": "npm"}))).await;
+    let denied =
+        app.call(Method::POST, REGISTRIES, Some(&reader), Some(json!({"name": "n", "ecosystem": "npm"}))).await;
     assert_eq!(denied.status, StatusCode::FORBIDDEN);
     assert!(denied.error_message().contains("write_registries"), "{}", denied.error_message());
 
     assert_eq!(app.call(Method::GET, REGISTRIES, Some(&writer), None).await.status, StatusCode::FORBIDDEN);
-    let created = app.call(Method::POST, REGISTRIES, Some(&writer), Some(json!({"name": "n", "ecosystem": "npm"}))).await;
+    let created =
+        app.call(Method::POST, REGISTRIES, Some(&writer), Some(json!({"name": "n", "ecosystem": "npm"}))).await;
     assert_eq!(created.status, StatusCode::CREATED);
     let path = format!("{REGISTRIES}/existing");
     assert_eq!(app.call(Method::DELETE, &path, Some(&writer), None).await.status, StatusCode::FORBIDDEN);
@@ -65,7 +72,8 @@ async fn another_organizations_token_sees_404_not_403() {
 #[tokio::test]
 async fn tokens_are_shown_once_listed_without_secrets_and_stop_working_when_revoked() {
     let app = TestApp::new().await;
-    let created = app.post("/v1/organizations/acme/tokens", json!({"description": "CI", "scopes": ["read_registries"]})).await;
+    let created =
+        app.post("/v1/organizations/acme/tokens", json!({"description": "CI", "scopes": ["read_registries"]})).await;
     assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.json);
     let secret = created.json["token"].as_str().unwrap().to_owned();
     assert!(secret.starts_with("pky_"));
@@ -87,20 +95,38 @@ async fn tokens_are_shown_once_listed_without_secrets_and_stop_working_when_revo
 #[tokio::test]
 async fn a_token_cannot_grant_more_than_it_holds() {
     let app = TestApp::new().await;
-    let limited = app.post("/v1/organizations/acme/tokens", json!({"description": "limited admin", "scopes": ["read_registries"], "admin": true})).await;
+    let limited = app
+        .post(
+            "/v1/organizations/acme/tokens",
+            json!({"description": "limited admin", "scopes": ["read_registries"], "admin": true}),
+        )
+        .await;
     let limited = limited.json["token"].as_str().unwrap().to_owned();
     let escalate = app
-        .call(Method::POST, "/v1/organizations/acme/tokens", Some(&limited), Some(json!({"description": "x", "scopes": ["delete_registries"]})))
+        .call(
+            Method::POST,
+            "/v1/organizations/acme/tokens",
+            Some(&limited),
+            Some(json!({"description": "x", "scopes": ["delete_registries"]})),
+        )
         .await;
     assert_eq!(escalate.status, StatusCode::FORBIDDEN);
     assert!(escalate.error_message().contains("delete_registries"), "{}", escalate.error_message());
     let plain = app.token_with(&["read_registries"]).await;
     let not_admin = app
-        .call(Method::POST, "/v1/organizations/acme/tokens", Some(&plain), Some(json!({"description": "x", "scopes": ["read_registries"]})))
+        .call(
+            Method::POST,
+            "/v1/organizations/acme/tokens",
+            Some(&plain),
+            Some(json!({"description": "x", "scopes": ["read_registries"]})),
+        )
         .await;
     assert_eq!(not_admin.status, StatusCode::FORBIDDEN);
     let empty = app.post("/v1/organizations/acme/tokens", json!({"description": "x", "scopes": []})).await;
-    assert_eq!((empty.status, empty.json["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("scopes")));
+    assert_eq!(
+        (empty.status, empty.json["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("scopes"))
+    );
 }
 
 #[tokio::test]

@@ -48,7 +48,10 @@ async fn next_invocation(State(runtime): State<Runtime>) -> (HeaderMap, String) 
     let mut headers = HeaderMap::new();
     headers.insert("lambda-runtime-aws-request-id", "bench-request".parse().unwrap());
     headers.insert("lambda-runtime-deadline-ms", "4102444800000".parse().unwrap());
-    headers.insert("lambda-runtime-invoked-function-arn", "arn:aws:lambda:us-east-1:123456789012:function:registries".parse().unwrap());
+    headers.insert(
+        "lambda-runtime-invoked-function-arn",
+        "arn:aws:lambda:us-east-1:123456789012:function:registries".parse().unwrap(),
+    );
     headers.insert("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000".parse().unwrap());
     (headers, runtime.event.as_str().to_owned())
 }
@@ -153,7 +156,8 @@ async fn main() {
     let dir = release_dir();
     let function = dir.join("registries");
     assert!(function.exists(), "{} is missing: run `bash scripts/bench`, which builds it", function.display());
-    let fixture = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../events/registries.get.json")).unwrap();
+    let fixture =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../events/registries.get.json")).unwrap();
     // Without a token the function answers 401 before any AWS call, so the figure is the function's own.
     let mut event: serde_json::Value = serde_json::from_str(&fixture).unwrap();
     event["headers"].as_object_mut().unwrap().remove("authorization");
@@ -211,5 +215,12 @@ async fn main() {
 
 /// Today's date from `date`, to avoid a date crate for one line.
 fn chrono_free_date() -> String {
-    Command::new("date").arg("+%Y-%m-%d").output().ok().and_then(|out| String::from_utf8(out.stdout).ok()).unwrap_or_default().trim().to_owned()
+    Command::new("date")
+        .arg("+%Y-%m-%d")
+        .output()
+        .ok()
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
 }

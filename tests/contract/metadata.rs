@@ -116,7 +116,8 @@ async fn invalid_batches_are_refused(store: Store) {
     assert!(matches!(store.write(vec![]).await, Err(StoreError::Invalid(_))));
     let too_many = (0..101).map(|n| put(item("P", &format!("{n:03}"), 1, json!({})), Condition::Always)).collect();
     assert!(matches!(store.write(too_many).await, Err(StoreError::Invalid(_))));
-    let twice = vec![put(item("P", "x", 1, json!({})), Condition::Always), WriteOp::delete("P", "x", Condition::Always)];
+    let twice =
+        vec![put(item("P", "x", 1, json!({})), Condition::Always), WriteOp::delete("P", "x", Condition::Always)];
     assert!(matches!(store.write(twice).await, Err(StoreError::Invalid(_))));
     assert_eq!(store.get("P", "000").await.unwrap(), None);
     let reserved = Item::from_value("P".into(), "S".into(), 1, &json!({"pk": "forged"}));
@@ -170,12 +171,18 @@ async fn concurrent_conditional_writes_have_exactly_one_winner(store: Store) {
     let mut tasks = tokio::task::JoinSet::new();
     for n in 0..10 {
         let store = Arc::clone(&store);
-        tasks.spawn(async move { store.write(vec![put(item("P", "race", 1, json!({"n": n})), Condition::NotExists)]).await });
+        tasks.spawn(async move {
+            store.write(vec![put(item("P", "race", 1, json!({"n": n})), Condition::NotExists)]).await
+        });
     }
     let results = tasks.join_all().await;
     let winners = results.iter().filter(|result| result.is_ok()).count();
     assert_eq!(winners, 1, "{results:?}");
-    assert!(results.iter().all(|result| matches!(result, Ok(()) | Err(StoreError::ConditionFailed { .. } | StoreError::Contention))));
+    assert!(
+        results
+            .iter()
+            .all(|result| matches!(result, Ok(()) | Err(StoreError::ConditionFailed { .. } | StoreError::Contention)))
+    );
 }
 
 macro_rules! metadata_contract {

@@ -70,10 +70,11 @@ impl TestApp {
     pub async fn with_config(config: Config) -> Self {
         let store: Arc<dyn MetadataStore> = Arc::new(SqliteStore::in_memory().expect("in-memory SQLite"));
         let blob_dir = tempdir::TempDir::new("packyard-blobs");
-        let blobs = LocalBlobStore::open(&blob_dir.0, "http://127.0.0.1:9").expect("blob store");
-        let state = AppState::new(config, Arc::clone(&store), Arc::new(blobs));
+        // Signed URLs name the same host requests use, so `follow` can serve them from this router.
+        let blobs = LocalBlobStore::open(&blob_dir.0, "http://packyard.test").expect("blob store");
+        let state = AppState::new(config, Arc::clone(&store), Arc::new(blobs.clone()));
         let admin_token = Self::bootstrap(&state, "acme").await;
-        let router = finish(all_routes(&state), &state.config);
+        let router = finish(all_routes(&state).merge(blobs.router()), &state.config);
         Self { state, router, admin_token, store, _blob_dir: blob_dir }
     }
 
@@ -109,6 +110,38 @@ impl TestApp {
         Reply { status, headers, json }
     }
 
+    /// Follows a redirect's `Location` (a signed URL of this app) and returns the bytes it serves.
+    pub async fn follow(&self, reply: &Reply) -> (StatusCode, bytes::Bytes) {
+        assert_eq!(reply.status, StatusCode::FOUND, "not a redirect: {:?}", reply.json);
+        let location = reply.headers["location"].to_str().unwrap();
+        let path = location.strip_prefix("http://packyard.test").expect("a signed URL of this app");
+        let response = self.router.clone().oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap();
+        let status = response.status();
+        (status, axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap())
+    }
+
+    /// Publishes a file through the multipart form, as the admin.
+    pub async fn publish_file(&self, registry: &str, filename: &str, bytes: &[u8]) -> Reply {
+        self.publish_file_as(&self.admin_token, registry, filename, bytes).await
+    }
+
+    pub async fn publish_file_as(&self, token: &str, registry: &str, filename: &str, bytes: &[u8]) -> Reply {
+        let boundary = "packyard-test-boundary";
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let request = Request::post(format!("/v1/organizations/acme/registries/{registry}/packages"))
+            .header("host", "packyard.test")
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .body(Body::from(body))
+            .unwrap();
+        self.send(request).await
+    }
+
     /// As the admin: GET, POST, PATCH, DELETE.
     pub async fn get(&self, path: &str) -> Reply {
         self.call(Method::GET, path, Some(&self.admin_token), None).await
@@ -128,7 +161,9 @@ impl TestApp {
 
     /// Creates a registry as the admin and returns its JSON.
     pub async fn create_registry(&self, name: &str, ecosystem: &str) -> Value {
-        let reply = self.post("/v1/organizations/acme/registries", serde_json::json!({"name": name, "ecosystem": ecosystem})).await;
+        let reply = self
+            .post("/v1/organizations/acme/registries", serde_json::json!({"name": name, "ecosystem": ecosystem}))
+            .await;
         assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.json);
         reply.json
     }

@@ -42,11 +42,15 @@ impl DevServer {
         let base_url = lines
             .by_ref()
             .map_while(Result::ok)
-            .find_map(|line| line.strip_prefix("Packyard dev server listening on ").and_then(|rest| rest.split_whitespace().next().map(str::to_owned)))
+            .find_map(|line| {
+                line.strip_prefix("Packyard dev server listening on ")
+                    .and_then(|rest| rest.split_whitespace().next().map(str::to_owned))
+            })
             .expect("the dev server never said where it listens");
         // Keep draining its output so a later line never meets a closed pipe.
         std::thread::spawn(move || lines.for_each(drop));
-        let admin_token = std::fs::read_to_string(data_dir.0.join("admin-token")).expect("admin token file").trim().to_owned();
+        let admin_token =
+            std::fs::read_to_string(data_dir.0.join("admin-token")).expect("admin token file").trim().to_owned();
         Self { base_url, admin_token, data_dir, child }
     }
 

@@ -6,7 +6,9 @@ use aws_sdk_dynamodb::config::Credentials;
 
 fn required(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run the suite with `bash scripts/test`, which starts DynamoDB Local and the S3 server")
+        panic!(
+            "{name} is not set: run the suite with `bash scripts/test`, which starts DynamoDB Local and the S3 server"
+        )
     })
 }
 
@@ -34,7 +36,8 @@ pub async fn s3() -> aws_sdk_s3::Client {
 pub async fn s3_with_secret(secret_key: &str) -> aws_sdk_s3::Client {
     let region = std::env::var("PACKYARD_TEST_S3_REGION").unwrap_or_else(|_| "us-east-1".into());
     let config =
-        sdk_config(&required("PACKYARD_TEST_S3_URL"), &required("PACKYARD_TEST_S3_ACCESS_KEY"), secret_key, &region).await;
+        sdk_config(&required("PACKYARD_TEST_S3_URL"), &required("PACKYARD_TEST_S3_ACCESS_KEY"), secret_key, &region)
+            .await;
     aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build())
 }
 

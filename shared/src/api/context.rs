@@ -8,6 +8,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
+use base64::Engine;
 use lambda_http::RequestExt;
 use lambda_http::request::RequestContext;
 
@@ -106,16 +107,46 @@ impl Caller {
     }
 }
 
-fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+/// The token a request carries: `Bearer <token>`, or Basic auth with the token as the password (what
+/// pip, twine and cargo send), or `None` when there is no `Authorization` header.
+fn credential(parts: &Parts) -> Result<Option<String>, ApiError> {
     let unauthenticated = |message: &str| ApiError::from(Error::Unauthenticated(message.to_owned()));
-    let value = parts
-        .headers
-        .get(header::AUTHORIZATION)
-        .ok_or_else(|| unauthenticated("send an API token as `Authorization: Bearer <token>`"))?;
+    let Some(value) = parts.headers.get(header::AUTHORIZATION) else { return Ok(None) };
     let value = value.to_str().map_err(|_| unauthenticated("the Authorization header is not readable text"))?;
-    match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Ok(token.trim()),
-        _ => Err(unauthenticated("the Authorization header must be `Bearer <token>`")),
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    let rest = rest.trim();
+    if scheme.eq_ignore_ascii_case("bearer") && !rest.is_empty() {
+        return Ok(Some(rest.to_owned()));
+    }
+    if scheme.eq_ignore_ascii_case("basic") {
+        let decoded =
+            base64::engine::general_purpose::STANDARD.decode(rest).ok().and_then(|bytes| String::from_utf8(bytes).ok());
+        if let Some((_, password)) = decoded.as_deref().and_then(|pair| pair.split_once(':'))
+            && !password.is_empty()
+        {
+            return Ok(Some(password.to_owned()));
+        }
+    }
+    Err(unauthenticated(
+        "the Authorization header must be `Bearer <token>`, or Basic auth with the token as the password",
+    ))
+}
+
+impl Caller {
+    /// The caller when the request carries credentials; `None` when it carries none.
+    ///
+    /// # Errors
+    /// 401 for credentials that are malformed or not valid.
+    pub async fn optional(parts: &Parts, state: &AppState) -> Result<Option<Self>, ApiError> {
+        let Some(secret) = credential(parts)? else { return Ok(None) };
+        let token = state.tokens.authenticate(&secret).await?.ok_or_else(|| {
+            ApiError::from(Error::Unauthenticated("the API token is not valid; it may have been revoked".into()))
+        })?;
+        let origin = parts.extensions.get::<RequestMeta>().map_or_else(
+            || Origin { request_id: super::error::current_request_id(), source_ip: "unknown".into() },
+            |meta| meta.origin.clone(),
+        );
+        Ok(Some(Self { token, origin }))
     }
 }
 
@@ -123,14 +154,16 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let secret = bearer(parts)?;
-        let token = state.tokens.authenticate(secret).await?.ok_or_else(|| {
-            ApiError::from(Error::Unauthenticated("the API token is not valid; it may have been revoked".into()))
-        })?;
-        let origin = parts.extensions.get::<RequestMeta>().map_or_else(
-            || Origin { request_id: super::error::current_request_id(), source_ip: "unknown".into() },
-            |meta| meta.origin.clone(),
-        );
-        Ok(Self { token, origin })
+        Self::optional(parts, state)
+            .await?
+            .ok_or_else(|| Error::Unauthenticated("send an API token as `Authorization: Bearer <token>`".into()).into())
+    }
+}
+
+impl axum::extract::OptionalFromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Self>, Self::Rejection> {
+        Self::optional(parts, state).await
     }
 }

@@ -1,10 +1,13 @@
 //! HTTP routes, grouped the way API Gateway routes them to Lambda functions. Each group is an axum router
 //! that its Lambda runs and that the dev server mounts beside all the others.
 
+pub mod access;
 pub mod audit_events;
 pub mod context;
 pub mod error;
 pub mod json;
+pub mod npm;
+pub mod packages;
 pub mod pagination;
 pub mod registries;
 pub mod tokens;
@@ -19,8 +22,10 @@ use crate::config::Config;
 use crate::ports::blob::BlobStore;
 use crate::ports::metadata::MetadataStore;
 use crate::service::audit_log::AuditLog;
+use crate::service::packages::Packages;
 use crate::service::registries::Registries;
 use crate::service::tokens::Tokens;
+use crate::service::uploads::Uploads;
 use error::ApiError;
 
 /// What every handler can reach; cheap to clone.
@@ -30,7 +35,8 @@ pub struct AppState {
     pub registries: Registries,
     pub tokens: Tokens,
     pub audit_log: AuditLog,
-    pub blobs: Arc<dyn BlobStore>,
+    pub packages: Packages,
+    pub uploads: Uploads,
 }
 
 impl AppState {
@@ -39,8 +45,9 @@ impl AppState {
             config: Arc::new(config),
             registries: Registries::new(Arc::clone(&store)),
             tokens: Tokens::new(Arc::clone(&store)),
-            audit_log: AuditLog::new(store),
-            blobs,
+            audit_log: AuditLog::new(Arc::clone(&store)),
+            uploads: Uploads::new(Arc::clone(&store), Packages::new(Arc::clone(&store), Arc::clone(&blobs))),
+            packages: Packages::new(store, blobs),
         }
     }
 }
@@ -49,8 +56,13 @@ impl AppState {
 pub type RouteGroup = fn(AppState) -> Router;
 
 /// Every route group, in the order the dev server mounts them.
-pub const ROUTE_GROUPS: [(&str, RouteGroup); 3] =
-    [("registries", registries::routes), ("audit-events", audit_events::routes), ("tokens", tokens::routes)];
+pub const ROUTE_GROUPS: [(&str, RouteGroup); 5] = [
+    ("registries", registries::routes),
+    ("audit-events", audit_events::routes),
+    ("tokens", tokens::routes),
+    ("packages", packages::routes),
+    ("npm", npm::routes),
+];
 
 /// The layers every group runs under, in Lambda and in the dev server alike: the body limit, JSON answers
 /// for unknown routes and methods, and the request context.

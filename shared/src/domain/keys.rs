@@ -41,3 +41,44 @@ pub const DELETION_PARTITION: &str = "DELETIONS";
 pub fn registry_deletion(registry_id: &str) -> (String, String) {
     (DELETION_PARTITION.to_owned(), registry_id.to_owned())
 }
+
+/// A registry's packages, by id (a ULID, so newest last) and by name and version.
+pub fn package_partition(registry_id: &str) -> String {
+    format!("PKG#{registry_id}")
+}
+
+pub const PACKAGE_BY_ID_PREFIX: &str = "ID#";
+
+pub fn package_by_id(registry_id: &str, id: &str) -> (String, String) {
+    (package_partition(registry_id), format!("{PACKAGE_BY_ID_PREFIX}{id}"))
+}
+
+/// Every version of one name sorts under this prefix. Names never contain `#`.
+pub fn package_versions_prefix(name: &str) -> String {
+    format!("NAME#{name}#V#")
+}
+
+/// The record that makes a version unique: written with `NotExists`, so versions are create-only.
+pub fn package_version(registry_id: &str, name: &str, version: &str) -> (String, String) {
+    (package_partition(registry_id), format!("{}{version}", package_versions_prefix(name)))
+}
+
+pub fn dist_tags(registry_id: &str, name: &str) -> (String, String) {
+    (package_partition(registry_id), format!("NAME#{name}#TAGS"))
+}
+
+/// One name's versions by id, so a name filter lists newest first too.
+pub fn package_name_partition(registry_id: &str, name: &str) -> String {
+    format!("PKGNAME#{registry_id}#{name}")
+}
+
+pub fn upload(registry_id: &str, upload_id: &str) -> (String, String) {
+    (format!("UPLOAD#{registry_id}"), upload_id.to_owned())
+}
+
+/// Uploads by expiry, oldest first, for the sweeper.
+pub const UPLOAD_EXPIRY_PARTITION: &str = "UPLOADS";
+
+pub fn upload_expiry(expires_at_unix: i64, upload_id: &str) -> (String, String) {
+    (UPLOAD_EXPIRY_PARTITION.to_owned(), format!("{expires_at_unix:012}#{upload_id}"))
+}

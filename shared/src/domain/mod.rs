@@ -4,5 +4,7 @@ pub mod audit;
 pub mod error;
 pub mod keys;
 pub mod names;
+pub mod package;
 pub mod registry;
+pub mod storage;
 pub mod token;

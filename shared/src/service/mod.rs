@@ -2,8 +2,10 @@
 //! atomic [`MetadataStore::write`](crate::ports::metadata::MetadataStore::write).
 
 pub mod audit_log;
+pub mod packages;
 pub mod registries;
 pub mod tokens;
+pub mod uploads;
 
 use std::collections::BTreeMap;
 

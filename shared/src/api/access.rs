@@ -1,0 +1,60 @@
+//! Who may touch a registry's packages: its organization's tokens with the right scope, and anyone for
+//! reading a public registry. What a caller may not know exists answers 404; a request without
+//! credentials for a private registry answers 401, whether or not the registry exists.
+
+use super::AppState;
+use super::context::Caller;
+use super::error::ApiError;
+use crate::domain::error::Error;
+use crate::domain::names::{OrgSlug, RegistrySlug};
+use crate::domain::registry::Registry;
+use crate::domain::token::Scope;
+
+fn registry_not_found(org: &str, registry: &str) -> ApiError {
+    ApiError::not_found(format!("registry {org}/{registry} not found"))
+}
+
+/// The registry `org/registry`, once the caller is allowed `scope` on its packages.
+///
+/// # Errors
+/// 401 without credentials (unless reading a public registry), 404 for another organization or an
+/// unknown registry, 403 for a missing scope.
+pub async fn registry_for(
+    state: &AppState,
+    caller: Option<&Caller>,
+    org: &str,
+    registry: &str,
+    scope: Scope,
+) -> Result<Registry, ApiError> {
+    let (Ok(org_slug), Ok(slug)) = (OrgSlug::try_from(org), RegistrySlug::try_from(registry)) else {
+        return Err(match caller {
+            Some(_) => registry_not_found(org, registry),
+            None => Error::Unauthenticated("this registry needs a token".into()).into(),
+        });
+    };
+    match caller {
+        Some(caller) => {
+            caller.require(org, scope)?;
+            match state.registries.get(&org_slug, &slug).await {
+                Ok((found, _)) => Ok(found),
+                Err(Error::NotFound(_)) => Err(registry_not_found(org, registry)),
+                Err(error) => Err(error.into()),
+            }
+        }
+        None => {
+            let found = match state.registries.get(&org_slug, &slug).await {
+                Ok((found, _)) => Some(found),
+                Err(Error::NotFound(_)) => None,
+                Err(error) => return Err(error.into()),
+            };
+            match found {
+                Some(registry) if registry.public && scope == Scope::ReadPackages => Ok(registry),
+                _ => Err(Error::Unauthenticated(format!(
+                    "registry {org}/{registry} needs a token with the {} scope",
+                    scope.as_str()
+                ))
+                .into()),
+            }
+        }
+    }
+}

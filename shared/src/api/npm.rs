@@ -1,0 +1,403 @@
+//! The npm registry protocol at `/npm/{org}/{registry}/`: packuments, publish, tarball downloads (redirects
+//! to presigned URLs), dist-tags, unpublish, whoami. Errors use npm's `{"error": "..."}` shape.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::{Json, Router};
+use base64::Engine;
+use serde_json::{Map, Value, json};
+
+use super::AppState;
+use super::access::registry_for;
+use super::context::Caller;
+use super::error::{ApiError, current_request_id};
+use super::packages::redirect_to;
+use super::pagination::base_url;
+use crate::domain::error::Error;
+use crate::domain::names::Ecosystem;
+use crate::domain::package::{Digests, DistTags, Package, validate_name, validate_version};
+use crate::domain::registry::Registry;
+use crate::domain::token::Scope;
+use crate::ecosystems::npm::read_manifest;
+use crate::service::packages::NewVersion;
+
+pub fn routes(state: AppState) -> Router {
+    Router::new().route("/npm/{org}/{registry}/{*path}", any(npm)).with_state(state)
+}
+
+/// An error in npm's shape: npm prints `error` to the user.
+struct NpmError(ApiError);
+
+impl<E: Into<ApiError>> From<E> for NpmError {
+    fn from(error: E) -> Self {
+        Self(error.into())
+    }
+}
+
+impl IntoResponse for NpmError {
+    fn into_response(self) -> Response {
+        let ApiError { status, code, message, .. } = self.0;
+        let mut response =
+            (status, Json(json!({"error": message, "code": code, "request_id": current_request_id()}))).into_response();
+        if status == StatusCode::UNAUTHORIZED
+            && let Ok(value) = "Bearer realm=\"packyard\"".parse()
+        {
+            response.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+}
+
+type NpmResult<T = Response> = Result<T, NpmError>;
+
+fn bad(status: StatusCode, code: &'static str, message: impl Into<String>) -> NpmError {
+    NpmError(ApiError::new(status, code, message))
+}
+
+/// What a request path under the registry asks for.
+#[derive(Debug, PartialEq)]
+enum Target<'a> {
+    Whoami,
+    Ping,
+    Audit,
+    DistTags { name: &'a str, tag: Option<&'a str> },
+    Packument { name: &'a str },
+    Revision { name: &'a str },
+    Tarball { name: &'a str, file: &'a str },
+    Manifest { name: &'a str, version: &'a str },
+}
+
+/// Splits a path into its package name (`name` or `@scope/name`) and what follows it.
+fn split_name(path: &str) -> (&str, &str) {
+    let end = if path.starts_with('@') {
+        path.match_indices('/').nth(1).map_or(path.len(), |(index, _)| index)
+    } else {
+        path.find('/').unwrap_or(path.len())
+    };
+    (&path[..end], path[end..].trim_start_matches('/'))
+}
+
+fn parse_target(path: &str) -> Option<Target<'_>> {
+    match path {
+        "-/whoami" => return Some(Target::Whoami),
+        "-/ping" => return Some(Target::Ping),
+        "-/npm/v1/security/advisories/bulk" | "-/npm/v1/security/audits/quick" => return Some(Target::Audit),
+        _ => {}
+    }
+    if let Some(rest) = path.strip_prefix("-/package/") {
+        let (name, rest) = split_name(rest);
+        let tag = match rest {
+            "dist-tags" => None,
+            _ => Some(rest.strip_prefix("dist-tags/")?),
+        };
+        return Some(Target::DistTags { name, tag });
+    }
+    let (name, rest) = split_name(path);
+    if name.is_empty() || name.starts_with('-') {
+        return None;
+    }
+    if rest.is_empty() {
+        Some(Target::Packument { name })
+    } else if rest.starts_with("-rev/") {
+        Some(Target::Revision { name })
+    } else if let Some(tarball) = rest.strip_prefix("-/") {
+        let file = tarball.split("/-rev/").next().unwrap_or(tarball);
+        (!file.is_empty() && !file.contains('/')).then_some(Target::Tarball { name, file })
+    } else {
+        (!rest.contains('/')).then_some(Target::Manifest { name, version: rest })
+    }
+}
+
+/// The file name npm gives a version's tarball: the unscoped name, a hyphen, the version.
+fn tarball_name(name: &str, version: &str) -> String {
+    let bare = name.rsplit('/').next().unwrap_or(name);
+    format!("{bare}-{version}.tgz")
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn npm(
+    State(state): State<AppState>,
+    caller: Option<Caller>,
+    method: Method,
+    Path((org, registry, path)): Path<(String, String, String)>,
+    Query(_query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> NpmResult {
+    let target = parse_target(&path)
+        .ok_or_else(|| bad(StatusCode::NOT_FOUND, "not_found", format!("no npm endpoint at {path}")))?;
+    let scope = match (&method, &target) {
+        (&Method::GET | &Method::HEAD, _) | (_, Target::Audit | Target::Whoami | Target::Ping) => Scope::ReadPackages,
+        (&Method::PUT, Target::Packument { .. } | Target::DistTags { .. })
+        | (&Method::DELETE, Target::DistTags { .. }) => Scope::WritePackages,
+        _ => Scope::DeletePackages,
+    };
+    let registry = registry_for(&state, caller.as_ref(), &org, &registry, scope).await?;
+    if registry.ecosystem != Ecosystem::Npm {
+        return Err(bad(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("registry {} holds {} packages, not npm", registry.slug, registry.ecosystem),
+        ));
+    }
+    let base = format!("{}/npm/{org}/{}", base_url(state.config.public_url.as_deref(), &headers), registry.slug);
+    let acting = || {
+        caller
+            .as_ref()
+            .map(Caller::acting)
+            .ok_or_else(|| bad(StatusCode::UNAUTHORIZED, "unauthenticated", "log in first"))
+    };
+    match (method, target) {
+        (Method::GET, Target::Ping) => Ok(Json(json!({})).into_response()),
+        (Method::POST, Target::Audit) => Ok(Json(json!({})).into_response()),
+        (Method::GET, Target::Whoami) => {
+            let username = caller.as_ref().map_or_else(|| "anonymous".to_owned(), |c| c.token.description.to_string());
+            Ok(Json(json!({ "username": username })).into_response())
+        }
+        (Method::GET, Target::Packument { name }) => {
+            Ok(Json(packument(&state, &registry, &base, name).await?).into_response())
+        }
+        (Method::GET, Target::Manifest { name, version }) => {
+            let mut document = packument(&state, &registry, &base, name).await?;
+            let version = document["dist-tags"].get(version).and_then(Value::as_str).unwrap_or(version).to_owned();
+            match document["versions"].get_mut(&version) {
+                Some(manifest) => Ok(Json(manifest.take()).into_response()),
+                None => Err(bad(StatusCode::NOT_FOUND, "not_found", format!("{name}@{version} is not published"))),
+            }
+        }
+        (Method::GET | Method::HEAD, Target::Tarball { name, file }) => {
+            let package = package_of_tarball(&state, &registry, name, file).await?;
+            let stored = package.files.first().ok_or_else(|| bad(StatusCode::NOT_FOUND, "not_found", "no tarball"))?;
+            Ok(redirect_to(&state, stored).await?)
+        }
+        (Method::PUT, Target::Packument { name }) => publish(&state, &acting()?, &registry, name, &body).await,
+        (Method::GET, Target::DistTags { name, tag: None }) => {
+            let (tags, _) = state.packages.dist_tags(&registry, name).await?;
+            Ok(Json(tags).into_response())
+        }
+        (Method::PUT, Target::DistTags { name, tag: Some(tag) }) => {
+            let version: String = serde_json::from_slice(&body).map_err(|_| {
+                bad(StatusCode::BAD_REQUEST, "invalid_body", "send the version as a JSON string, e.g. \"1.2.3\"")
+            })?;
+            let tags = state.packages.set_dist_tag(&acting()?, &registry, name, tag, Some(&version)).await?;
+            Ok((StatusCode::CREATED, Json(tags)).into_response())
+        }
+        (Method::DELETE, Target::DistTags { name, tag: Some(tag) }) => {
+            Ok(Json(state.packages.set_dist_tag(&acting()?, &registry, name, tag, None).await?).into_response())
+        }
+        (Method::PUT, Target::Revision { name }) => {
+            // npm unpublishes one version by sending the packument without it.
+            let document: Value = serde_json::from_slice(&body)
+                .map_err(|e| bad(StatusCode::BAD_REQUEST, "invalid_body", format!("the body is not JSON: {e}")))?;
+            let keep = document["versions"]
+                .as_object()
+                .map(|versions| versions.keys().cloned().collect::<Vec<_>>())
+                .unwrap_or_default();
+            for package in state.packages.versions(&registry, name).await? {
+                if !keep.contains(&package.version) {
+                    state.packages.delete(&acting()?, &registry, &package).await?;
+                }
+            }
+            Ok(Json(json!({"ok": true})).into_response())
+        }
+        (Method::DELETE, Target::Revision { name }) => {
+            let versions = state.packages.versions(&registry, name).await?;
+            if versions.is_empty() {
+                return Err(bad(StatusCode::NOT_FOUND, "not_found", format!("{name} is not published")));
+            }
+            for package in versions {
+                state.packages.delete(&acting()?, &registry, &package).await?;
+            }
+            Ok(Json(json!({"ok": true})).into_response())
+        }
+        (Method::DELETE, Target::Tarball { name, file }) => {
+            // The second half of npm's unpublish; the version is usually gone already.
+            if let Ok(package) = package_of_tarball(&state, &registry, name, file).await {
+                state.packages.delete(&acting()?, &registry, &package).await?;
+            }
+            Ok(Json(json!({"ok": true})).into_response())
+        }
+        (method, _) => {
+            Err(bad(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", format!("{method} is not supported here")))
+        }
+    }
+}
+
+async fn package_of_tarball(state: &AppState, registry: &Registry, name: &str, file: &str) -> NpmResult<Package> {
+    let not_found = || bad(StatusCode::NOT_FOUND, "not_found", format!("no tarball {file} for {name}"));
+    let bare = name.rsplit('/').next().unwrap_or(name);
+    let version =
+        file.strip_prefix(&format!("{bare}-")).and_then(|rest| rest.strip_suffix(".tgz")).ok_or_else(not_found)?;
+    state.packages.get_version(registry, name, version).await?.ok_or_else(not_found)
+}
+
+/// The packument: every version's manifest with its `dist`, the dist-tags and publication times.
+async fn packument(state: &AppState, registry: &Registry, base: &str, name: &str) -> NpmResult<Value> {
+    let versions = state.packages.versions(registry, name).await?;
+    if versions.is_empty() {
+        return Err(bad(StatusCode::NOT_FOUND, "not_found", format!("{name} is not in this registry")));
+    }
+    let (tags, _) = state.packages.dist_tags(registry, name).await?;
+    let mut manifests = Map::new();
+    let mut times = Map::new();
+    for package in &versions {
+        let Some(file) = package.files.first() else { continue };
+        let mut manifest = package.metadata.as_object().cloned().unwrap_or_default();
+        manifest.insert("name".into(), json!(name));
+        manifest.insert("version".into(), json!(package.version));
+        manifest.insert("_id".into(), json!(format!("{name}@{}", package.version)));
+        manifest.insert(
+            "dist".into(),
+            json!({
+                "tarball": format!("{base}/{name}/-/{}", tarball_name(name, &package.version)),
+                "shasum": file.digests.sha1,
+                "integrity": file.digests.integrity(),
+            }),
+        );
+        manifests.insert(package.version.clone(), Value::Object(manifest));
+        times.insert(package.version.clone(), json!(package.created_at));
+    }
+    let created = versions.iter().map(|p| p.created_at).min();
+    let modified = versions.iter().map(|p| p.created_at).max();
+    times.insert("created".into(), json!(created));
+    times.insert("modified".into(), json!(modified));
+    let latest = tags.get("latest").and_then(|version| manifests.get(version)).cloned().unwrap_or(Value::Null);
+    let revision =
+        hex::encode(&Digests::of(manifests.keys().cloned().collect::<Vec<_>>().join(",").as_bytes()).sha256[..8]);
+    Ok(json!({
+        "_id": name, "_rev": format!("{}-{revision}", versions.len()), "name": name,
+        "description": latest.get("description").cloned().unwrap_or(Value::Null),
+        "dist-tags": tags, "versions": manifests, "time": times,
+        "readme": latest.get("readme").cloned().unwrap_or(json!("")),
+    }))
+}
+
+/// `npm publish`: one version and its tarball in a JSON document. Nothing in the document is trusted that
+/// the tarball can tell: its package.json must name the same package and version.
+async fn publish(
+    state: &AppState,
+    acting: &crate::service::Acting,
+    registry: &Registry,
+    name: &str,
+    body: &[u8],
+) -> NpmResult {
+    let invalid = |message: String| bad(StatusCode::UNPROCESSABLE_ENTITY, "invalid_package", message);
+    let document: Value = serde_json::from_slice(body)
+        .map_err(|e| bad(StatusCode::BAD_REQUEST, "invalid_body", format!("the publish document is not JSON: {e}")))?;
+    validate_name(Ecosystem::Npm, name).map_err(|e| invalid(e.0))?;
+    if document["name"].as_str() != Some(name) {
+        return Err(invalid(format!("the document names {:?}, but was sent to {name}", document["name"])));
+    }
+    let versions = document["versions"]
+        .as_object()
+        .filter(|v| v.len() == 1)
+        .ok_or_else(|| invalid("publish exactly one version at a time".into()))?;
+    let (version, manifest) = versions.iter().next().map(|(v, m)| (v.clone(), m.clone())).unwrap_or_default();
+    let version = validate_version(&version).map_err(|e| invalid(e.0))?;
+    let attachments = document["_attachments"]
+        .as_object()
+        .filter(|a| a.len() == 1)
+        .ok_or_else(|| invalid("attach exactly one tarball".into()))?;
+    let data = attachments
+        .values()
+        .next()
+        .and_then(|a| a["data"].as_str())
+        .ok_or_else(|| invalid("the attachment has no data".into()))?;
+    let tarball = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .map_err(|_| invalid("the attachment is not base64".into()))?;
+    let inside = read_manifest(&tarball).map_err(|e| invalid(e.0))?;
+    if inside["name"].as_str() != Some(name) || inside["version"].as_str() != Some(version.as_str()) {
+        return Err(invalid(format!(
+            "the tarball's package.json is {}@{}, but the document publishes {name}@{version}",
+            inside["name"].as_str().unwrap_or("?"),
+            inside["version"].as_str().unwrap_or("?")
+        )));
+    }
+    let digests = Digests::of(&tarball);
+    if let Some(integrity) = manifest["dist"]["integrity"].as_str().filter(|i| i.starts_with("sha512-"))
+        && integrity != digests.integrity()
+    {
+        return Err(invalid("the tarball does not match the integrity the document declares".into()));
+    }
+    if let Some(shasum) = manifest["dist"]["shasum"].as_str()
+        && shasum != digests.sha1
+    {
+        return Err(invalid("the tarball does not match the shasum the document declares".into()));
+    }
+    let mut tags: DistTags = serde_json::from_value(document["dist-tags"].clone()).unwrap_or_default();
+    if tags.values().any(|tagged| *tagged != version) {
+        return Err(invalid("dist-tags in a publish may only point at the version being published".into()));
+    }
+    if tags.is_empty() {
+        tags.insert("latest".into(), version.clone());
+    }
+    if state.packages.get_version(registry, name, &version).await?.is_some() {
+        return Err(bad(
+            StatusCode::CONFLICT,
+            "version_exists",
+            format!("cannot publish over the previously published version {version} of {name}"),
+        ));
+    }
+    let mut metadata = manifest.as_object().cloned().unwrap_or_default();
+    metadata.remove("dist");
+    let file = state.packages.store_file(registry, &tarball_name(name, &version), Bytes::from(tarball)).await?;
+    let published = state
+        .packages
+        .publish(
+            acting,
+            registry,
+            NewVersion {
+                name: name.to_owned(),
+                version: version.clone(),
+                files: vec![file],
+                metadata: Value::Object(metadata),
+                tags,
+            },
+        )
+        .await;
+    match published {
+        Ok(_) => {
+            tracing::info!(registry.slug = %registry.slug, package.name = %name, "published {name}@{version}");
+            Ok((StatusCode::CREATED, Json(json!({"ok": true, "id": name}))).into_response())
+        }
+        Err(Error::Conflict(message)) if message.contains("immutable") => {
+            Err(bad(StatusCode::CONFLICT, "version_exists", message))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_resolve_to_what_npm_asks_for() {
+        assert_eq!(parse_target("left-pad"), Some(Target::Packument { name: "left-pad" }));
+        assert_eq!(parse_target("@acme/ui"), Some(Target::Packument { name: "@acme/ui" }));
+        assert_eq!(
+            parse_target("@acme/ui/-/ui-1.0.0.tgz"),
+            Some(Target::Tarball { name: "@acme/ui", file: "ui-1.0.0.tgz" })
+        );
+        assert_eq!(parse_target("left-pad/1.0.0"), Some(Target::Manifest { name: "left-pad", version: "1.0.0" }));
+        assert_eq!(parse_target("@acme/ui/-rev/3-abc"), Some(Target::Revision { name: "@acme/ui" }));
+        assert_eq!(
+            parse_target("@acme/ui/-/ui-1.0.0.tgz/-rev/3-abc"),
+            Some(Target::Tarball { name: "@acme/ui", file: "ui-1.0.0.tgz" })
+        );
+        assert_eq!(
+            parse_target("-/package/@acme/ui/dist-tags"),
+            Some(Target::DistTags { name: "@acme/ui", tag: None })
+        );
+        assert_eq!(parse_target("-/package/x/dist-tags/beta"), Some(Target::DistTags { name: "x", tag: Some("beta") }));
+        assert_eq!(parse_target("-/whoami"), Some(Target::Whoami));
+        assert_eq!(parse_target("-/nothing"), None);
+        assert_eq!(parse_target("a/b/c"), None);
+    }
+}

@@ -1,0 +1,429 @@
+//! `/v1/organizations/{org}/registries/{registry}/packages`: publish (direct and presigned), list, get,
+//! download (a redirect to a presigned URL), copy to another registry, delete.
+
+use std::collections::HashMap;
+
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::access::registry_for;
+use super::context::Caller;
+use super::error::{ApiError, ApiResult};
+use super::json::ApiJson;
+use super::pagination::{PageRequest, base_url};
+use crate::domain::error::Error;
+use crate::domain::names::Ecosystem;
+use crate::domain::package::{DistTags, Package, PackageFile, parse_file_name, validate_name, validate_version};
+use crate::domain::registry::Registry;
+use crate::domain::token::Scope;
+use crate::ecosystems::npm;
+use crate::ports::blob::CompletedPart;
+use crate::service::packages::NewVersion;
+use crate::service::uploads::UploadRequest;
+
+pub fn routes(state: AppState) -> Router {
+    let base = "/v1/organizations/{org}/registries/{registry}";
+    Router::new()
+        .route(&format!("{base}/packages"), get(list_packages).post(create_package))
+        .route(&format!("{base}/packages/{{id}}"), get(get_package).delete(delete_package))
+        .route(&format!("{base}/packages/{{id}}/download"), get(download_package).head(head_package))
+        .route(&format!("{base}/packages/{{id}}/copy"), post(copy_package))
+        .route(&format!("{base}/uploads"), post(create_upload))
+        .route(&format!("{base}/uploads/{{id}}/complete"), post(complete_upload))
+        .route("/files/{org}/{registry}/{filename}", get(download_file).head(head_file))
+        .with_state(state)
+}
+
+fn invalid(field: &str, error: crate::domain::names::InvalidValue) -> ApiError {
+    Error::invalid(field, error).into()
+}
+
+/// A package as the API shows it.
+pub fn package_view(base: &str, org: &str, registry: &Registry, package: &Package) -> Value {
+    let url = format!("{base}/v1/organizations/{org}/registries/{}/packages/{}", registry.slug, package.id);
+    let files: Vec<_> = package
+        .files
+        .iter()
+        .map(|file| {
+            json!({"filename": file.filename, "size": file.size, "sha256": file.digests.sha256, "sha512": file.digests.sha512,
+                   "storage": file.storage.to_string(), "download_url": format!("{url}/download?file={}", file.filename)})
+        })
+        .collect();
+    json!({
+        "id": package.id, "name": package.name, "version": package.version, "registry": registry.slug,
+        "ecosystem": registry.ecosystem, "size": package.size(), "files": files, "created_at": package.created_at,
+        "creator": package.creator, "url": url,
+    })
+}
+
+/// The name and version a published file stands for, by the registry's ecosystem.
+fn identify(
+    registry: &Registry,
+    filename: &str,
+    bytes: &[u8],
+    name: Option<String>,
+    version: Option<String>,
+) -> ApiResult<(String, String, Value)> {
+    let (name, version, metadata) = match registry.ecosystem {
+        Ecosystem::Files => {
+            let (parsed_name, parsed_version) = match (name, version) {
+                (Some(name), Some(version)) => (name, version),
+                _ => parse_file_name(filename).map_err(|e| invalid("file", e))?,
+            };
+            (parsed_name, parsed_version, Value::Null)
+        }
+        Ecosystem::Npm => {
+            let manifest = npm::read_manifest(bytes).map_err(|e| invalid("file", e))?;
+            let name = manifest["name"].as_str().unwrap_or_default().to_owned();
+            let version = manifest["version"].as_str().unwrap_or_default().to_owned();
+            (name, version, manifest)
+        }
+        other => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "use_the_ecosystem_client",
+                format!("publish {other} packages with their own client; see the README"),
+            ));
+        }
+    };
+    validate_name(registry.ecosystem, &name).map_err(|e| invalid("name", e))?;
+    let version = validate_version(&version).map_err(|e| invalid("version", e))?;
+    Ok((name, version, metadata))
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        format!(
+            "direct uploads are limited to {limit} bytes; use a presigned upload (POST .../uploads) for larger files"
+        ),
+    )
+}
+
+async fn create_package(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, registry)): Path<(String, String)>,
+    headers: HeaderMap,
+    mut form: Multipart,
+) -> ApiResult<Response> {
+    let registry = registry_for(&state, Some(&caller), &org, &registry, Scope::WritePackages).await?;
+    let limit = state.config.max_body_bytes;
+    let form_error = |error: axum::extract::multipart::MultipartError| {
+        if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large(limit)
+        } else {
+            ApiError::bad_request("invalid_form", error.body_text())
+        }
+    };
+    let (mut file, mut name, mut version): (Option<(String, Bytes)>, Option<String>, Option<String>) =
+        (None, None, None);
+    while let Some(field) = form.next_field().await.map_err(form_error)? {
+        match field.name() {
+            Some("file") => {
+                let filename = field.file_name().map(str::to_owned).ok_or_else(|| {
+                    ApiError::bad_request("invalid_form", "the file field needs a filename").with_field("file")
+                })?;
+                file = Some((filename, field.bytes().await.map_err(form_error)?));
+            }
+            Some("name") => name = Some(field.text().await.map_err(form_error)?),
+            Some("version") => version = Some(field.text().await.map_err(form_error)?),
+            other => {
+                return Err(ApiError::bad_request(
+                    "invalid_form",
+                    format!(
+                        "unknown form field {:?}; send file, and optionally name and version",
+                        other.unwrap_or_default()
+                    ),
+                ));
+            }
+        }
+    }
+    let (filename, bytes) = file.ok_or_else(|| {
+        ApiError::bad_request("invalid_form", "send the package as a multipart form field named file")
+            .with_field("file")
+    })?;
+    let (name, version, metadata) = identify(&registry, &filename, &bytes, name, version)?;
+    if state.packages.get_version(&registry, &name, &version).await?.is_some() {
+        return Err(Error::Conflict(format!(
+            "{name}@{version} already exists in registry {}; versions are immutable",
+            registry.slug
+        ))
+        .into());
+    }
+    let stored = state.packages.store_file(&registry, &filename, bytes).await?;
+    let tags = if registry.ecosystem == Ecosystem::Npm {
+        DistTags::from([("latest".to_owned(), version.clone())])
+    } else {
+        DistTags::new()
+    };
+    let package = state
+        .packages
+        .publish(
+            &caller.acting(),
+            &registry,
+            NewVersion { name: name.clone(), version: version.clone(), files: vec![stored], metadata, tags },
+        )
+        .await?;
+    tracing::info!(registry.slug = %registry.slug, package.name = %name, "published {name}@{version}");
+    let base = base_url(state.config.public_url.as_deref(), &headers);
+    Ok((StatusCode::CREATED, Json(package_view(&base, &org, &registry, &package))).into_response())
+}
+
+async fn list_packages(
+    State(state): State<AppState>,
+    caller: Option<Caller>,
+    Path((org, registry)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    let registry = registry_for(&state, caller.as_ref(), &org, &registry, Scope::ReadPackages).await?;
+    let page = PageRequest::from_query(&query)?;
+    let name = query.get("name").map(String::as_str);
+    let (packages, next) = state.packages.list(&registry, name, page.after.clone(), page.per_page).await?;
+    let base = base_url(state.config.public_url.as_deref(), &headers);
+    let path = format!("/v1/organizations/{org}/registries/{}/packages", registry.slug);
+    let mut next = page.next_link(&base, &path, next.as_deref());
+    if let (Some(link), Some(name)) = (next.as_mut(), name) {
+        link.push_str(&format!("&name={}", url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>()));
+    }
+    let views: Vec<_> = packages.iter().map(|package| package_view(&base, &org, &registry, package)).collect();
+    Ok(Json(json!({"packages": views, "links": {"next": next}})))
+}
+
+async fn get_package(
+    State(state): State<AppState>,
+    caller: Option<Caller>,
+    Path((org, registry, id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    let registry = registry_for(&state, caller.as_ref(), &org, &registry, Scope::ReadPackages).await?;
+    let package = state.packages.get(&registry, &id).await?;
+    Ok(Json(package_view(&base_url(state.config.public_url.as_deref(), &headers), &org, &registry, &package)))
+}
+
+async fn delete_package(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, registry, id)): Path<(String, String, String)>,
+) -> ApiResult<StatusCode> {
+    let registry = registry_for(&state, Some(&caller), &org, &registry, Scope::DeletePackages).await?;
+    let package = state.packages.get(&registry, &id).await?;
+    state.packages.delete(&caller.acting(), &registry, &package).await?;
+    tracing::info!(registry.slug = %registry.slug, package.name = %package.name, "deleted {}@{}", package.name, package.version);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn pick_file<'a>(package: &'a Package, query: &HashMap<String, String>) -> ApiResult<&'a PackageFile> {
+    match query.get("file") {
+        Some(filename) => package
+            .file(filename)
+            .ok_or_else(|| ApiError::not_found(format!("{}@{} has no file {filename}", package.name, package.version))),
+        None => package.files.first().ok_or_else(|| ApiError::not_found("the package has no files")),
+    }
+}
+
+/// A `302` to a short-lived presigned URL; never logged, never cached.
+pub async fn redirect_to(state: &AppState, file: &PackageFile) -> ApiResult<Response> {
+    let url = state.packages.download_url(file).await?;
+    let mut response = Redirect::to(&url).into_response();
+    *response.status_mut() = StatusCode::FOUND;
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// The answer to `HEAD`: what a download would be, from metadata, without touching storage.
+pub fn describe(file: &PackageFile) -> Response {
+    let mut response = StatusCode::OK.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(file.size));
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", file.digests.sha256)) {
+        headers.insert(header::ETAG, etag);
+    }
+    if let Ok(digest) = HeaderValue::from_str(&file.digests.sha256) {
+        headers.insert("x-checksum-sha256", digest);
+    }
+    response
+}
+
+async fn download_package(
+    State(state): State<AppState>,
+    caller: Option<Caller>,
+    Path((org, registry, id)): Path<(String, String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<Response> {
+    let registry = registry_for(&state, caller.as_ref(), &org, &registry, Scope::ReadPackages).await?;
+    let package = state.packages.get(&registry, &id).await?;
+    redirect_to(&state, pick_file(&package, &query)?).await
+}
+
+async fn head_package(
+    State(state): State<AppState>,
+    caller: Option<Caller>,
+    Path((org, registry, id)): Path<(String, String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<Response> {
+    let registry = registry_for(&state, caller.as_ref(), &org, &registry, Scope::ReadPackages).await?;
+    let package = state.packages.get(&registry, &id).await?;
+    Ok(describe(pick_file(&package, &query)?))
+}
+
+/// The file a generic-files URL names, `{name}-{version}.{ext}`.
+async fn file_by_name(
+    state: &AppState,
+    caller: Option<&Caller>,
+    org: &str,
+    registry: &str,
+    filename: &str,
+) -> ApiResult<PackageFile> {
+    let registry = registry_for(state, caller, org, registry, Scope::ReadPackages).await?;
+    let not_found = || ApiError::not_found(format!("no file {filename} in registry {org}/{}", registry.slug));
+    let (name, version) = parse_file_name(filename).map_err(|_| not_found())?;
+    let package = state.packages.get_version(&registry, &name, &version).await?.ok_or_else(not_found)?;
+    package.file(filename).cloned().ok_or_else(not_found)
+}
+
+async fn download_file(
+    State(state): State<AppState>,
+    caller: Option<Caller>,
+    Path((org, registry, filename)): Path<(String, String, String)>,
+) -> ApiResult<Response> {
+    let file = file_by_name(&state, caller.as_ref(), &org, &registry, &filename).await?;
+    redirect_to(&state, &file).await
+}
+
+async fn head_file(
+    State(state): State<AppState>,
+    caller: Option<Caller>,
+    Path((org, registry, filename)): Path<(String, String, String)>,
+) -> ApiResult<Response> {
+    Ok(describe(&file_by_name(&state, caller.as_ref(), &org, &registry, &filename).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CopyRequest {
+    destination: String,
+}
+
+async fn copy_package(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, registry, id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<CopyRequest>,
+) -> ApiResult<Response> {
+    let source = registry_for(&state, Some(&caller), &org, &registry, Scope::ReadPackages).await?;
+    let destination = registry_for(&state, Some(&caller), &org, &request.destination, Scope::WritePackages).await?;
+    if destination.ecosystem != source.ecosystem {
+        return Err(Error::Invalid {
+            field: Some("destination".into()),
+            message: format!(
+                "registry {} holds {} packages, not {}",
+                destination.slug, destination.ecosystem, source.ecosystem
+            ),
+        }
+        .into());
+    }
+    let package = state.packages.get(&source, &id).await?;
+    if state.packages.get_version(&destination, &package.name, &package.version).await?.is_some() {
+        return Err(Error::Conflict(format!(
+            "{}@{} already exists in registry {}",
+            package.name, package.version, destination.slug
+        ))
+        .into());
+    }
+    let mut files = Vec::new();
+    for file in &package.files {
+        let key = crate::ports::blob::StorageKey::parse(&file.key).map_err(crate::service::packages::blob_error)?;
+        let bytes =
+            state.packages.blobs(&file.storage)?.get(&key).await.map_err(crate::service::packages::blob_error)?;
+        files.push(state.packages.store_file(&destination, &file.filename, bytes).await?);
+    }
+    let (tags, _) = state.packages.dist_tags(&source, &package.name).await?;
+    let tags: DistTags = tags.into_iter().filter(|(_, version)| *version == package.version).collect();
+    let new = NewVersion { name: package.name, version: package.version, files, metadata: package.metadata, tags };
+    let copied = state.packages.publish(&caller.acting(), &destination, new).await?;
+    let base = base_url(state.config.public_url.as_deref(), &headers);
+    Ok((StatusCode::CREATED, Json(package_view(&base, &org, &destination, &copied))).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewUpload {
+    filename: String,
+    size: u64,
+    sha256: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    version: Option<String>,
+}
+
+async fn create_upload(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, registry)): Path<(String, String)>,
+    ApiJson(request): ApiJson<NewUpload>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let registry = registry_for(&state, Some(&caller), &org, &registry, Scope::WritePackages).await?;
+    if registry.ecosystem != Ecosystem::Files {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "use_the_ecosystem_client",
+            format!(
+                "presigned uploads are for generic files; publish {} packages with their client",
+                registry.ecosystem
+            ),
+        ));
+    }
+    let (name, version) = match (request.name, request.version) {
+        (Some(name), Some(version)) => (name, version),
+        _ => parse_file_name(&request.filename).map_err(|e| invalid("filename", e))?,
+    };
+    validate_name(registry.ecosystem, &name).map_err(|e| invalid("name", e))?;
+    let version = validate_version(&version).map_err(|e| invalid("version", e))?;
+    let upload =
+        UploadRequest { name, version, filename: request.filename, size: request.size, sha256: request.sha256 };
+    let instructions = state.uploads.start(&caller.acting(), &registry, upload).await?;
+    Ok((StatusCode::CREATED, Json(serde_json::to_value(instructions).unwrap_or_default())))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct CompleteUpload {
+    #[serde(default)]
+    parts: Vec<PartDone>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartDone {
+    number: u32,
+    etag: String,
+}
+
+async fn complete_upload(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, registry, id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let registry = registry_for(&state, Some(&caller), &org, &registry, Scope::WritePackages).await?;
+    let request: CompleteUpload = if body.is_empty() { CompleteUpload::default() } else { super::json::parse(&body)? };
+    let parts: Vec<_> =
+        request.parts.into_iter().map(|part| CompletedPart { number: part.number, etag: part.etag }).collect();
+    let package = state.uploads.complete(&caller.acting(), &registry, &id, &parts).await?;
+    let base = base_url(state.config.public_url.as_deref(), &headers);
+    Ok((StatusCode::CREATED, Json(package_view(&base, &org, &registry, &package))))
+}

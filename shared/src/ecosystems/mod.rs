@@ -1,0 +1,3 @@
+//! What each ecosystem needs to understand about its package files.
+
+pub mod npm;

@@ -1,0 +1,390 @@
+//! Publishing, reading and deleting package versions, and npm-style dist-tags. Versions are create-only:
+//! the store's `NotExists` condition, not a prior read, decides which of two concurrent publishes wins.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use chrono::Utc;
+use serde_json::json;
+
+use crate::domain::audit::{Target, diff};
+use crate::domain::error::{Error, Result};
+use crate::domain::keys;
+use crate::domain::package::{Digests, DistTags, Package, PackageFile};
+use crate::domain::registry::Registry;
+use crate::domain::storage::StorageRef;
+use crate::ports::blob::{BlobError, BlobStore, StorageKey};
+use crate::ports::metadata::{Condition, Item, MetadataStore, Query, StoreError, WriteOp};
+
+use super::Acting;
+
+/// How long a presigned download URL lives: long enough for a slow client to start, short enough that a
+/// leaked URL is soon worthless.
+pub const DOWNLOAD_URL_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// A version to record: its identity, its stored files, what its client sent, and dist-tags to point at it.
+#[derive(Debug, Clone, Default)]
+pub struct NewVersion {
+    pub name: String,
+    pub version: String,
+    pub files: Vec<PackageFile>,
+    pub metadata: serde_json::Value,
+    pub tags: DistTags,
+}
+
+#[derive(Clone)]
+pub struct Packages {
+    store: Arc<dyn MetadataStore>,
+    hosted: Arc<dyn BlobStore>,
+}
+
+fn target(package: &Package) -> Target {
+    Target { kind: "package".into(), id: package.id.clone(), name: format!("{}@{}", package.name, package.version) }
+}
+
+pub(crate) fn blob_error(error: BlobError) -> Error {
+    match error {
+        BlobError::InvalidKey(message) => Error::Invalid { field: Some("filename".into()), message },
+        BlobError::NotFound(what) => Error::NotFound(format!("no stored file at {what}")),
+        BlobError::InvalidUpload(message) => Error::Invalid { field: Some("parts".into()), message },
+        BlobError::Backend(error) => Error::Store(StoreError::Backend(error)),
+    }
+}
+
+/// The key of a file within its storage: per registry and per upload, never derived from a package name.
+///
+/// # Errors
+/// [`Error::Invalid`] for a filename that cannot be a key segment.
+pub fn file_key(registry_id: &str, file_id: &str, filename: &str) -> Result<StorageKey> {
+    StorageKey::new(&["packages", registry_id, file_id, filename]).map_err(|_| Error::Invalid {
+        field: Some("filename".into()),
+        message: format!("file name {filename:?} may only use letters, digits, '.', '_', '-', '+' and '@'"),
+    })
+}
+
+impl Packages {
+    pub fn new(store: Arc<dyn MetadataStore>, hosted: Arc<dyn BlobStore>) -> Self {
+        Self { store, hosted }
+    }
+
+    /// Where a registry writes new files now.
+    pub fn storage_for(&self, _registry: &Registry) -> StorageRef {
+        StorageRef::Hosted
+    }
+
+    /// The blob store behind a storage reference.
+    ///
+    /// # Errors
+    /// When the storage is not available.
+    pub fn blobs(&self, storage: &StorageRef) -> Result<Arc<dyn BlobStore>> {
+        match storage {
+            StorageRef::Hosted => Ok(Arc::clone(&self.hosted)),
+            StorageRef::Link { id } => Err(Error::Conflict(format!("storage link {id} is not available"))),
+        }
+    }
+
+    /// Writes one file to the registry's current storage, under a key no other upload uses.
+    ///
+    /// # Errors
+    /// For an unusable filename or a storage failure.
+    pub async fn store_file(&self, registry: &Registry, filename: &str, bytes: Bytes) -> Result<PackageFile> {
+        let storage = self.storage_for(registry);
+        let key = file_key(&registry.id, &ulid::Ulid::new().to_string(), filename)?;
+        let digests = Digests::of(&bytes);
+        let size = bytes.len() as u64;
+        self.blobs(&storage)?.put(&key, bytes).await.map_err(blob_error)?;
+        Ok(PackageFile { filename: filename.to_owned(), size, digests, storage, key: key.to_string() })
+    }
+
+    /// Removes stored files that no record refers to (a lost publish race, a refused upload).
+    pub async fn discard_files(&self, files: &[PackageFile]) {
+        for file in files {
+            let removed = match (self.blobs(&file.storage), StorageKey::parse(&file.key)) {
+                (Ok(blobs), Ok(key)) => blobs.delete(&key).await.map_err(blob_error),
+                (Err(error), _) => Err(error),
+                (_, Err(error)) => Err(blob_error(error)),
+            };
+            if let Err(error) = removed {
+                tracing::warn!(file.key = %file.key, error = %error, "could not remove unreferenced file {}", file.key);
+            }
+        }
+    }
+
+    /// Records a new version whose files are already stored. `tags` are set in the same transaction.
+    /// When the version exists, nothing changes, the files are discarded and the answer is 409.
+    ///
+    /// # Errors
+    /// [`Error::Conflict`] for an existing version or a concurrent tag change.
+    pub async fn publish(&self, acting: &Acting, registry: &Registry, new: NewVersion) -> Result<Package> {
+        let NewVersion { name, version, files, metadata, tags } = new;
+        let (name, version, tags) = (name.as_str(), version.as_str(), &tags);
+        let package = Package {
+            id: ulid::Ulid::new().to_string(),
+            registry_id: registry.id.clone(),
+            name: name.to_owned(),
+            version: version.to_owned(),
+            files,
+            created_at: Utc::now(),
+            creator: acting.actor.clone(),
+            metadata,
+        };
+        let mut ops = self.record_ops(&package)?;
+        if !tags.is_empty() {
+            let (mut current, tags_version) = self.dist_tags(registry, name).await?;
+            current.extend(tags.iter().map(|(tag, version)| (tag.clone(), version.clone())));
+            ops.push(self.tags_op(registry, name, &current, tags_version)?);
+        }
+        let shown = json!({"name": name, "version": version, "files": package.files.iter().map(|f| &f.filename).collect::<Vec<_>>()});
+        ops.push(acting.audit(
+            &registry.organization,
+            "package.published",
+            target(&package),
+            diff(&json!(null), &shown, &["name", "version", "files"]),
+        )?);
+        match self.store.write(ops).await {
+            Ok(()) => Ok(package),
+            Err(error) => {
+                self.discard_files(&package.files).await;
+                Err(match error {
+                    StoreError::ConditionFailed { op: 0 } => Error::Conflict(format!(
+                        "{name}@{version} already exists in registry {}; versions are immutable, publish a new version",
+                        registry.slug
+                    )),
+                    StoreError::ConditionFailed { .. } | StoreError::Contention => {
+                        Error::Conflict(format!("{name} was changed by another request at the same time; retry"))
+                    }
+                    other => other.into(),
+                })
+            }
+        }
+    }
+
+    fn record_ops(&self, package: &Package) -> Result<Vec<WriteOp>> {
+        let (pk, sk) = keys::package_version(&package.registry_id, &package.name, &package.version);
+        let (id_pk, id_sk) = keys::package_by_id(&package.registry_id, &package.id);
+        let name_pk = keys::package_name_partition(&package.registry_id, &package.name);
+        Ok(vec![
+            WriteOp::put(Item::from_value(pk, sk, 1, package)?, Condition::NotExists),
+            WriteOp::put(Item::from_value(id_pk, id_sk, 1, package)?, Condition::NotExists),
+            WriteOp::put(Item::from_value(name_pk, package.id.clone(), 1, package)?, Condition::NotExists),
+        ])
+    }
+
+    fn tags_op(&self, registry: &Registry, name: &str, tags: &DistTags, version: u64) -> Result<WriteOp> {
+        let (pk, sk) = keys::dist_tags(&registry.id, name);
+        if tags.is_empty() {
+            return Ok(WriteOp::delete(pk, sk, Condition::Version(version)));
+        }
+        let item = Item::from_value(pk, sk, version + 1, &json!({ "tags": tags }))?;
+        Ok(WriteOp::put(item, if version == 0 { Condition::NotExists } else { Condition::Version(version) }))
+    }
+
+    /// A package by id.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when the registry has no such package.
+    pub async fn get(&self, registry: &Registry, id: &str) -> Result<Package> {
+        let not_found = || Error::NotFound(format!("package {id} not found in registry {}", registry.slug));
+        if ulid::Ulid::from_string(id).is_err() {
+            return Err(not_found());
+        }
+        let (pk, sk) = keys::package_by_id(&registry.id, id);
+        Ok(self.store.get(&pk, &sk).await?.ok_or_else(not_found)?.to_value()?)
+    }
+
+    /// One version of a name, if published.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn get_version(&self, registry: &Registry, name: &str, version: &str) -> Result<Option<Package>> {
+        let (pk, sk) = keys::package_version(&registry.id, name, version);
+        Ok(self.store.get(&pk, &sk).await?.map(|item| item.to_value()).transpose()?)
+    }
+
+    /// Every version of a name, oldest first.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn versions(&self, registry: &Registry, name: &str) -> Result<Vec<Package>> {
+        let mut packages: Vec<Package> = Vec::new();
+        let mut after = None;
+        loop {
+            let query = Query {
+                pk: keys::package_name_partition(&registry.id, name),
+                sk_prefix: String::new(),
+                after,
+                limit: 100,
+                descending: false,
+            };
+            let page = self.store.query(&query).await?;
+            for item in &page.items {
+                packages.push(item.to_value()?);
+            }
+            match page.next_after() {
+                Some(next) => after = Some(next.to_owned()),
+                None => return Ok(packages),
+            }
+        }
+    }
+
+    /// One page of packages, newest first, optionally of one name only.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn list(
+        &self,
+        registry: &Registry,
+        name: Option<&str>,
+        after: Option<String>,
+        limit: usize,
+    ) -> Result<(Vec<Package>, Option<String>)> {
+        let (pk, prefix) = match name {
+            Some(name) => (keys::package_name_partition(&registry.id, name), String::new()),
+            None => (keys::package_partition(&registry.id), keys::PACKAGE_BY_ID_PREFIX.to_owned()),
+        };
+        let after = after.map(|id| format!("{prefix}{id}"));
+        let page = self.store.query(&Query { pk, sk_prefix: prefix.clone(), after, limit, descending: true }).await?;
+        let next = page.next_after().and_then(|sk| sk.strip_prefix(prefix.as_str())).map(str::to_owned);
+        Ok((page.items.iter().map(Item::to_value).collect::<Result<_, _>>()?, next))
+    }
+
+    /// A name's dist-tags and their record's version (0 when there are none).
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn dist_tags(&self, registry: &Registry, name: &str) -> Result<(DistTags, u64)> {
+        let (pk, sk) = keys::dist_tags(&registry.id, name);
+        match self.store.get(&pk, &sk).await? {
+            Some(item) => {
+                let tags = item.attributes.get("tags").cloned().unwrap_or_default();
+                Ok((serde_json::from_value(tags).map_err(|e| StoreError::Corrupt(e.to_string()))?, item.version))
+            }
+            None => Ok((DistTags::new(), 0)),
+        }
+    }
+
+    /// Points `tag` at a published `version` (or removes it with `None`).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unpublished version or unknown tag, [`Error::Invalid`] for a bad tag name.
+    pub async fn set_dist_tag(
+        &self,
+        acting: &Acting,
+        registry: &Registry,
+        name: &str,
+        tag: &str,
+        version: Option<&str>,
+    ) -> Result<DistTags> {
+        if tag.is_empty()
+            || tag.len() > 64
+            || !tag.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
+            || semver::Version::parse(tag).is_ok()
+        {
+            return Err(Error::Invalid {
+                field: Some("tag".into()),
+                message: format!("dist-tag {tag:?} must be a short word that is not a version"),
+            });
+        }
+        let (mut tags, tags_version) = self.dist_tags(registry, name).await?;
+        let before = tags.get(tag).cloned();
+        match version {
+            Some(version) => {
+                if self.get_version(registry, name, version).await?.is_none() {
+                    return Err(Error::NotFound(format!(
+                        "{name}@{version} is not published in registry {}",
+                        registry.slug
+                    )));
+                }
+                tags.insert(tag.to_owned(), version.to_owned());
+            }
+            None => {
+                if tag == "latest" {
+                    return Err(Error::Invalid {
+                        field: Some("tag".into()),
+                        message: "the latest tag cannot be removed; point it at another version".into(),
+                    });
+                }
+                tags.remove(tag).ok_or_else(|| Error::NotFound(format!("{name} has no dist-tag {tag}")))?;
+            }
+        }
+        let target = Target { kind: "package".into(), id: name.to_owned(), name: name.to_owned() };
+        let action = if version.is_some() { "package.dist_tag_set" } else { "package.dist_tag_removed" };
+        let ops = vec![
+            self.tags_op(registry, name, &tags, tags_version)?,
+            acting.audit(
+                &registry.organization,
+                action,
+                target,
+                diff(&json!({ tag: before }), &json!({ tag: version }), &[tag]),
+            )?,
+        ];
+        match self.store.write(ops).await {
+            Err(StoreError::ConditionFailed { .. } | StoreError::Contention) => {
+                Err(Error::Conflict(format!("the dist-tags of {name} changed at the same time; retry")))
+            }
+            other => other.map(|()| tags).map_err(Error::from),
+        }
+    }
+
+    /// Deletes a version: its records go in one transaction with its audit event, tags that pointed at it
+    /// move (`latest` to the highest remaining version), then its files are removed from storage.
+    ///
+    /// # Errors
+    /// [`Error::Conflict`] when it changed concurrently.
+    pub async fn delete(&self, acting: &Acting, registry: &Registry, package: &Package) -> Result<()> {
+        let (pk, sk) = keys::package_version(&registry.id, &package.name, &package.version);
+        let (id_pk, id_sk) = keys::package_by_id(&registry.id, &package.id);
+        let mut ops = vec![
+            WriteOp::delete(pk, sk, Condition::Exists),
+            WriteOp::delete(id_pk, id_sk, Condition::Always),
+            WriteOp::delete(
+                keys::package_name_partition(&registry.id, &package.name),
+                package.id.clone(),
+                Condition::Always,
+            ),
+        ];
+        let (mut tags, tags_version) = self.dist_tags(registry, &package.name).await?;
+        if tags.values().any(|version| *version == package.version) {
+            tags.retain(|_, version| *version != package.version);
+            let remaining = self.versions(registry, &package.name).await?;
+            let highest = remaining
+                .iter()
+                .filter(|other| other.id != package.id)
+                .filter_map(|other| semver::Version::parse(&other.version).ok())
+                .max();
+            if let Some(highest) = highest {
+                tags.entry("latest".into()).or_insert_with(|| highest.to_string());
+            }
+            ops.push(self.tags_op(registry, &package.name, &tags, tags_version)?);
+        }
+        let shown = json!({"name": package.name, "version": package.version});
+        ops.push(acting.audit(
+            &registry.organization,
+            "package.deleted",
+            target(package),
+            diff(&shown, &json!(null), &["name", "version"]),
+        )?);
+        match self.store.write(ops).await {
+            Err(StoreError::ConditionFailed { op: 0 }) => {
+                Err(Error::NotFound(format!("{}@{} was already deleted", package.name, package.version)))
+            }
+            Err(StoreError::ConditionFailed { .. } | StoreError::Contention) => {
+                Err(Error::Conflict(format!("{} changed at the same time; retry", package.name)))
+            }
+            Err(error) => Err(error.into()),
+            Ok(()) => {
+                self.discard_files(&package.files).await;
+                Ok(())
+            }
+        }
+    }
+
+    /// A short-lived URL that downloads one file straight from its storage.
+    ///
+    /// # Errors
+    /// When the storage cannot sign.
+    pub async fn download_url(&self, file: &PackageFile) -> Result<String> {
+        let key = StorageKey::parse(&file.key).map_err(blob_error)?;
+        self.blobs(&file.storage)?.presign_get(&key, DOWNLOAD_URL_TTL).await.map_err(blob_error)
+    }
+}
