@@ -2,6 +2,7 @@
 
 mod audit_events;
 mod errors;
+mod npm;
 mod packages;
 mod registries;
 mod tokens;

@@ -2,5 +2,6 @@
 //! default, and the dev server binary on a free loopback port.
 
 pub mod app;
+pub mod client;
 pub mod devserver;
 pub mod services;

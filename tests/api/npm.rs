@@ -1,0 +1,112 @@
+//! The npm publish endpoint's own checks, for clients that do not check first: the tarball decides the
+//! name and version, digests must match, a version is never overwritten.
+
+use axum::body::Body;
+use base64::Engine;
+use http::{Request, StatusCode};
+use packyard_tests::app::{Reply, TestApp};
+use serde_json::{Value, json};
+
+/// A gzipped tarball with one `package/package.json`.
+fn tarball(name: &str, version: &str) -> Vec<u8> {
+    use std::io::Write;
+    let manifest = json!({"name": name, "version": version}).to_string();
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(manifest.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    builder.append_data(&mut header, "package/package.json", manifest.as_bytes()).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&builder.into_inner().unwrap()).unwrap();
+    gz.finish().unwrap()
+}
+
+fn document(name: &str, version: &str, tarball: &[u8]) -> Value {
+    let data = base64::engine::general_purpose::STANDARD.encode(tarball);
+    json!({
+        "_id": name, "name": name, "dist-tags": {"latest": version},
+        "versions": {version: {"name": name, "version": version, "dist": {}}},
+        "_attachments": {format!("{name}-{version}.tgz"): {"content_type": "application/octet-stream", "data": data, "length": tarball.len()}}
+    })
+}
+
+async fn put(app: &TestApp, name: &str, body: &Value) -> Reply {
+    let request = Request::put(format!("/npm/acme/js/{}", name.replace('/', "%2f")))
+        .header("host", "packyard.test")
+        .header("authorization", format!("Bearer {}", app.admin_token))
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    app.send(request).await
+}
+
+async fn app() -> TestApp {
+    let app = TestApp::new().await;
+    app.create_registry("js", "npm").await;
+    app
+}
+
+#[tokio::test]
+async fn a_republish_is_a_409_in_npms_error_shape() {
+    let app = app().await;
+    assert_eq!(
+        put(&app, "@acme/x", &document("@acme/x", "1.0.0", &tarball("@acme/x", "1.0.0"))).await.status,
+        StatusCode::CREATED
+    );
+    let again = put(&app, "@acme/x", &document("@acme/x", "1.0.0", &tarball("@acme/x", "1.0.0"))).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert!(
+        again.json["error"].as_str().unwrap().contains("cannot publish over the previously published version 1.0.0"),
+        "{:?}",
+        again.json
+    );
+}
+
+#[tokio::test]
+async fn the_tarball_must_agree_with_the_document() {
+    let app = app().await;
+    let mismatched = put(&app, "left", &document("left", "1.0.0", &tarball("right", "1.0.0"))).await;
+    assert_eq!(mismatched.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(mismatched.json["error"].as_str().unwrap().contains("right@1.0.0"), "{:?}", mismatched.json);
+    let wrong_version = put(&app, "left", &document("left", "1.0.0", &tarball("left", "2.0.0"))).await;
+    assert_eq!(wrong_version.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let mut lying = document("left", "1.0.0", &tarball("left", "1.0.0"));
+    lying["versions"]["1.0.0"]["dist"]["shasum"] = json!("0000000000000000000000000000000000000000");
+    assert_eq!(put(&app, "left", &lying).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let mut not_a_tarball = document("left", "1.0.0", b"plain text");
+    not_a_tarball["_attachments"]["left-1.0.0.tgz"]["length"] = json!(999_999);
+    assert_eq!(put(&app, "left", &not_a_tarball).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let elsewhere = put(&app, "other", &document("left", "1.0.0", &tarball("left", "1.0.0"))).await;
+    assert_eq!(elsewhere.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let bad_name = put(&app, "Left", &document("Left", "1.0.0", &tarball("Left", "1.0.0"))).await;
+    assert_eq!(bad_name.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let malformed = app
+        .send(
+            Request::put("/npm/acme/js/left")
+                .header("authorization", format!("Bearer {}", app.admin_token))
+                .body(Body::from("{"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+    let packument = app.get("/npm/acme/js/left").await;
+    assert_eq!(packument.status, StatusCode::NOT_FOUND, "a refused publish left a version behind");
+}
+
+#[tokio::test]
+async fn the_packument_lists_versions_tags_and_digests_of_the_stored_tarball() {
+    let app = app().await;
+    let bytes = tarball("lib", "1.0.0");
+    put(&app, "lib", &document("lib", "1.0.0", &bytes)).await;
+    let packument = app.get("/npm/acme/js/lib").await;
+    assert_eq!(packument.status, StatusCode::OK);
+    assert_eq!(packument.json["dist-tags"]["latest"], "1.0.0");
+    let dist = &packument.json["versions"]["1.0.0"]["dist"];
+    assert_eq!(dist["shasum"], hex::encode(<sha1_digest::Sha1 as sha1_digest::Digest>::digest(&bytes)));
+    assert_eq!(dist["tarball"], "http://packyard.test/npm/acme/js/lib/-/lib-1.0.0.tgz");
+    let download = app.get("/npm/acme/js/lib/-/lib-1.0.0.tgz").await;
+    assert_eq!(app.follow(&download).await.1.as_ref(), bytes.as_slice());
+    let files = app.get("/npm/acme/tools-not-npm/lib").await;
+    assert_eq!(files.status, StatusCode::NOT_FOUND);
+}

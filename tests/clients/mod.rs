@@ -1,0 +1,4 @@
+//! Real clients against the dev server binary on a free loopback port.
+
+mod curl;
+mod npm;
