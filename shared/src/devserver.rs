@@ -49,6 +49,7 @@ pub async fn serve(options: Options) -> anyhow::Result<()> {
     let state = AppState::new(options.config.clone(), Arc::new(store), Arc::new(blobs.clone()));
     bootstrap(&state, &options.org, data_dir).await?;
 
+    tokio::spawn(housekeeping(state.clone()));
     let router = finish(all_routes(&state).merge(blobs.router()), &state.config);
     println!("Packyard dev server listening on {base_url} (data in {})", data_dir.display());
     tracing::info!(address = %address, "listening on {address}");
@@ -73,6 +74,21 @@ async fn bootstrap(state: &AppState, org: &OrgSlug, data_dir: &Path) -> anyhow::
         None => println!("Organization {org}; its first admin token is kept in {}", token_file.display()),
     }
     Ok(())
+}
+
+/// How often the dev server sweeps expired uploads and purges deleted registries.
+const HOUSEKEEPING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
+async fn housekeeping(state: AppState) {
+    let mut interval = tokio::time::interval(HOUSEKEEPING_INTERVAL);
+    loop {
+        interval.tick().await;
+        match state.housekeeping.run(chrono::Utc::now()).await {
+            Ok(report) if report != Default::default() => tracing::info!(?report, "housekeeping: {report:?}"),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(error = %error, "housekeeping failed; it runs again in a minute"),
+        }
+    }
 }
 
 fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {

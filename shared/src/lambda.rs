@@ -33,3 +33,25 @@ pub async fn run(group: RouteGroup) -> Result<(), lambda_http::Error> {
     let router = finish(group(state.clone()), &state.config);
     lambda_http::run(router).await
 }
+
+/// Runs housekeeping as a scheduled Lambda function (an EventBridge schedule invokes it).
+///
+/// # Errors
+/// When configuration is missing or the Lambda runtime fails.
+pub async fn run_housekeeping() -> Result<(), lambda_http::Error> {
+    use lambda_http::lambda_runtime::{LambdaEvent, service_fn};
+    lambda_http::tracing::init_default_subscriber();
+    let state = state_from_env().await.context("cannot start")?;
+    lambda_http::lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| {
+        let state = state.clone();
+        async move {
+            let report = state.housekeeping.run(chrono::Utc::now()).await.map_err(|error| {
+                tracing::error!(error = %error, "housekeeping failed: {error}");
+                Box::new(error) as Box<dyn std::error::Error + Send + Sync>
+            })?;
+            tracing::info!(?report, "housekeeping done: {report:?}");
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(report)
+        }
+    }))
+    .await
+}

@@ -253,3 +253,38 @@ async fn package_routes_enforce_scopes_organizations_and_public_reads() {
     let anonymous = app.call(Method::DELETE, &format!("{PACKAGES}/{id}"), None, None).await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn housekeeping_removes_the_packages_and_files_of_a_deleted_registry() {
+    let app = app_with_files_registry().await;
+    app.create_registry("kept", "files").await;
+    let doomed = app.publish_file("tools", "doomed-1.0.0.bin", b"doomed").await;
+    app.publish_file("tools", "doomed-1.1.0.bin", b"doomed too").await;
+    let kept = app.publish_file("kept", "kept-1.0.0.bin", b"kept").await;
+    let blobs = app.state.packages.blobs(&packyard::domain::storage::StorageRef::Hosted).unwrap();
+    let doomed_key = packyard::ports::blob::StorageKey::parse(&stored_key(&app, "tools", &doomed).await).unwrap();
+    assert!(blobs.head(&doomed_key).await.unwrap().is_some());
+
+    assert_eq!(app.delete("/v1/organizations/acme/registries/tools").await.status, StatusCode::NO_CONTENT);
+    let report = app.state.housekeeping.run(chrono::Utc::now()).await.unwrap();
+    assert_eq!((report.registries_purged, report.packages_removed), (1, 2));
+    assert_eq!(blobs.head(&doomed_key).await.unwrap(), None, "the deleted registry's file is still stored");
+    let kept_id = kept.json["id"].as_str().unwrap();
+    let (_, bytes) = app
+        .follow(&app.get(&format!("/v1/organizations/acme/registries/kept/packages/{kept_id}/download")).await)
+        .await;
+    assert_eq!(bytes.as_ref(), b"kept");
+    assert_eq!(
+        app.state.housekeeping.run(chrono::Utc::now()).await.unwrap(),
+        Default::default(),
+        "a second run found work"
+    );
+}
+
+/// The storage key of a package's first file, read from the store the way the service does.
+async fn stored_key(app: &TestApp, registry: &str, published: &packyard_tests::app::Reply) -> String {
+    let registry =
+        app.state.registries.get(&"acme".try_into().unwrap(), &registry.try_into().unwrap()).await.unwrap().0;
+    let package = app.state.packages.get(&registry, published.json["id"].as_str().unwrap()).await.unwrap();
+    package.files[0].key.clone()
+}

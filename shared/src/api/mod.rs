@@ -22,6 +22,7 @@ use crate::config::Config;
 use crate::ports::blob::BlobStore;
 use crate::ports::metadata::MetadataStore;
 use crate::service::audit_log::AuditLog;
+use crate::service::housekeeping::Housekeeping;
 use crate::service::packages::Packages;
 use crate::service::registries::Registries;
 use crate::service::tokens::Tokens;
@@ -37,17 +38,21 @@ pub struct AppState {
     pub audit_log: AuditLog,
     pub packages: Packages,
     pub uploads: Uploads,
+    pub housekeeping: Housekeeping,
 }
 
 impl AppState {
     pub fn new(config: Config, store: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobStore>) -> Self {
+        let packages = Packages::new(Arc::clone(&store), blobs);
+        let uploads = Uploads::new(Arc::clone(&store), packages.clone());
         Self {
             config: Arc::new(config),
             registries: Registries::new(Arc::clone(&store)),
             tokens: Tokens::new(Arc::clone(&store)),
             audit_log: AuditLog::new(Arc::clone(&store)),
-            uploads: Uploads::new(Arc::clone(&store), Packages::new(Arc::clone(&store), Arc::clone(&blobs))),
-            packages: Packages::new(store, blobs),
+            uploads: uploads.clone(),
+            housekeeping: Housekeeping::new(Arc::clone(&store), packages.clone(), uploads),
+            packages,
         }
     }
 }

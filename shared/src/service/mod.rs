@@ -2,6 +2,7 @@
 //! atomic [`MetadataStore::write`](crate::ports::metadata::MetadataStore::write).
 
 pub mod audit_log;
+pub mod housekeeping;
 pub mod packages;
 pub mod registries;
 pub mod tokens;
