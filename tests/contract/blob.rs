@@ -132,11 +132,17 @@ async fn an_aborted_upload_or_a_missing_part_cannot_complete(subject: Subject) {
     let url = store.presign_part(&key, &upload_id, 1, Duration::from_secs(60)).await.unwrap();
     let response = http().put(&url).body("only part").send().await.unwrap();
     let etag = response.headers()["etag"].to_str().unwrap().to_owned();
-    let missing = [CompletedPart { number: 1, etag: etag.clone() }, CompletedPart { number: 2, etag: etag.clone() }];
-    assert!(store.complete_multipart(&key, &upload_id, &missing).await.is_err(), "a part never uploaded was accepted");
     store.abort_multipart(&key, &upload_id).await.unwrap();
-    let right = [CompletedPart { number: 1, etag }];
+    let right = [CompletedPart { number: 1, etag: etag.clone() }];
     assert!(store.complete_multipart(&key, &upload_id, &right).await.is_err(), "an aborted upload completed");
+    assert_eq!(store.head(&key).await.unwrap(), None);
+
+    let other = store.start_multipart(&key).await.unwrap();
+    let url = store.presign_part(&key, &other, 1, Duration::from_secs(60)).await.unwrap();
+    let response = http().put(&url).body("first of two").send().await.unwrap();
+    let etag = response.headers()["etag"].to_str().unwrap().to_owned();
+    let missing = [CompletedPart { number: 1, etag: etag.clone() }, CompletedPart { number: 2, etag }];
+    assert!(store.complete_multipart(&key, &other, &missing).await.is_err(), "a part never uploaded was accepted");
     assert_eq!(store.head(&key).await.unwrap(), None);
 }
 
@@ -177,7 +183,8 @@ async fn the_s3_server_under_test_refuses_a_wrong_secret() {
 /// contract runs against the local store only.
 #[tokio::test]
 async fn the_local_store_refuses_a_part_with_the_wrong_etag() {
-    let store = local_store().await.store;
+    let subject = local_store().await;
+    let store = &subject.store;
     let key = key("uploads/etag/file.bin");
     let upload_id = store.start_multipart(&key).await.unwrap();
     let url = store.presign_part(&key, &upload_id, 1, Duration::from_secs(60)).await.unwrap();
