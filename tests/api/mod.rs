@@ -1,6 +1,7 @@
 //! The management API driven in-process on the embedded default.
 
 mod audit_events;
+mod cargo;
 mod errors;
 mod npm;
 mod packages;

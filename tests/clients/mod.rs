@@ -1,4 +1,5 @@
 //! Real clients against the dev server binary on a free loopback port.
 
+mod cargo;
 mod curl;
 mod npm;

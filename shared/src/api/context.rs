@@ -107,12 +107,16 @@ impl Caller {
     }
 }
 
-/// The token a request carries: `Bearer <token>`, or Basic auth with the token as the password (what
-/// pip, twine and cargo send), or `None` when there is no `Authorization` header.
+/// The token a request carries: `Bearer <token>`, Basic auth with the token as the password (pip,
+/// twine), the bare token (cargo), or `None` when there is no `Authorization` header.
 fn credential(parts: &Parts) -> Result<Option<String>, ApiError> {
     let unauthenticated = |message: &str| ApiError::from(Error::Unauthenticated(message.to_owned()));
     let Some(value) = parts.headers.get(header::AUTHORIZATION) else { return Ok(None) };
     let value = value.to_str().map_err(|_| unauthenticated("the Authorization header is not readable text"))?;
+    // cargo sends its token bare, with no scheme.
+    if value.starts_with(crate::domain::token::SECRET_PREFIX) && !value.contains(' ') {
+        return Ok(Some(value.to_owned()));
+    }
     let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
     let rest = rest.trim();
     if scheme.eq_ignore_ascii_case("bearer") && !rest.is_empty() {

@@ -67,6 +67,10 @@ pub fn dist_tags(registry_id: &str, name: &str) -> (String, String) {
     (package_partition(registry_id), format!("NAME#{name}#TAGS"))
 }
 
+pub fn yanked(registry_id: &str, name: &str) -> (String, String) {
+    (package_partition(registry_id), format!("NAME#{name}#YANKED"))
+}
+
 /// One name's versions by id, so a name filter lists newest first too.
 pub fn package_name_partition(registry_id: &str, name: &str) -> String {
     format!("PKGNAME#{registry_id}#{name}")

@@ -1,6 +1,7 @@
 //! Publishing, reading and deleting package versions, and npm-style dist-tags. Versions are create-only:
 //! the store's `NotExists` condition, not a prior read, decides which of two concurrent publishes wins.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -17,6 +18,20 @@ use crate::ports::blob::{BlobError, BlobStore, StorageKey};
 use crate::ports::metadata::{Condition, Item, MetadataStore, Query, StoreError, WriteOp};
 
 use super::Acting;
+
+/// The write that replaces a small per-name map (dist-tags, yanked versions) whose record is at `version`
+/// (0: none yet), guarded so that of two concurrent edits one fails instead of one being lost.
+fn map_op((pk, sk): (String, String), entries: &BTreeMap<String, String>, version: u64) -> Result<WriteOp> {
+    if entries.is_empty() {
+        return Ok(WriteOp::delete(
+            pk,
+            sk,
+            if version == 0 { Condition::NotExists } else { Condition::Version(version) },
+        ));
+    }
+    let item = Item::from_value(pk, sk, version + 1, &json!({ "entries": entries }))?;
+    Ok(WriteOp::put(item, if version == 0 { Condition::NotExists } else { Condition::Version(version) }))
+}
 
 /// How long a presigned download URL lives: long enough for a slow client to start, short enough that a
 /// leaked URL is soon worthless.
@@ -171,12 +186,7 @@ impl Packages {
     }
 
     fn tags_op(&self, registry: &Registry, name: &str, tags: &DistTags, version: u64) -> Result<WriteOp> {
-        let (pk, sk) = keys::dist_tags(&registry.id, name);
-        if tags.is_empty() {
-            return Ok(WriteOp::delete(pk, sk, Condition::Version(version)));
-        }
-        let item = Item::from_value(pk, sk, version + 1, &json!({ "tags": tags }))?;
-        Ok(WriteOp::put(item, if version == 0 { Condition::NotExists } else { Condition::Version(version) }))
+        map_op(keys::dist_tags(&registry.id, name), tags, version)
     }
 
     /// A package by id.
@@ -253,13 +263,66 @@ impl Packages {
     /// # Errors
     /// When the store fails.
     pub async fn dist_tags(&self, registry: &Registry, name: &str) -> Result<(DistTags, u64)> {
-        let (pk, sk) = keys::dist_tags(&registry.id, name);
+        self.load_map(keys::dist_tags(&registry.id, name)).await
+    }
+
+    /// A name's yanked versions, each with the reason given (empty when none), and the record's version.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn yanked(&self, registry: &Registry, name: &str) -> Result<(BTreeMap<String, String>, u64)> {
+        self.load_map(keys::yanked(&registry.id, name)).await
+    }
+
+    /// Yanks a version (clients stop choosing it for new resolutions; lockfiles keep it) or unyanks it.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unpublished version, [`Error::Conflict`] for a concurrent change.
+    pub async fn set_yanked(
+        &self,
+        acting: &Acting,
+        registry: &Registry,
+        name: &str,
+        version: &str,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        let package = self.get_version(registry, name, version).await?.ok_or_else(|| {
+            Error::NotFound(format!("{name}@{version} is not published in registry {}", registry.slug))
+        })?;
+        let (mut yanked, record_version) = self.yanked(registry, name).await?;
+        let before = yanked.contains_key(version);
+        match reason {
+            Some(reason) => yanked.insert(version.to_owned(), reason.to_owned()),
+            None => yanked.remove(version),
+        };
+        if before == reason.is_some() {
+            return Ok(());
+        }
+        let action = if reason.is_some() { "package.yanked" } else { "package.unyanked" };
+        let ops = vec![
+            map_op(keys::yanked(&registry.id, name), &yanked, record_version)?,
+            acting.audit(
+                &registry.organization,
+                action,
+                target(&package),
+                diff(&json!({"yanked": before}), &json!({"yanked": !before}), &["yanked"]),
+            )?,
+        ];
+        match self.store.write(ops).await {
+            Err(StoreError::ConditionFailed { .. } | StoreError::Contention) => {
+                Err(Error::Conflict(format!("{name} changed at the same time; retry")))
+            }
+            other => other.map_err(Error::from),
+        }
+    }
+
+    async fn load_map(&self, (pk, sk): (String, String)) -> Result<(BTreeMap<String, String>, u64)> {
         match self.store.get(&pk, &sk).await? {
             Some(item) => {
-                let tags = item.attributes.get("tags").cloned().unwrap_or_default();
-                Ok((serde_json::from_value(tags).map_err(|e| StoreError::Corrupt(e.to_string()))?, item.version))
+                let entries = item.attributes.get("entries").cloned().unwrap_or_default();
+                Ok((serde_json::from_value(entries).map_err(|e| StoreError::Corrupt(e.to_string()))?, item.version))
             }
-            None => Ok((DistTags::new(), 0)),
+            None => Ok((BTreeMap::new(), 0)),
         }
     }
 

@@ -1,0 +1,325 @@
+//! A Cargo sparse registry at `/cargo/{org}/{registry}/`: `index/config.json`, index files with ETag and
+//! Last-Modified, the publish API, yank and unyank, owners, search, and downloads that redirect to
+//! presigned URLs. Errors use cargo's `{"errors": [{"detail": "..."}]}`, which cargo prints.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, put};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::access::registry_for;
+use super::context::Caller;
+use super::error::{ApiError, current_request_id};
+use super::packages::redirect_to;
+use super::pagination::base_url;
+use crate::domain::error::Error;
+use crate::domain::names::Ecosystem;
+use crate::domain::package::{Package, validate_version};
+use crate::domain::registry::Registry;
+use crate::domain::token::Scope;
+use crate::ecosystems::cargo::{IndexDependency, check_crate_file, index_path, parse_publish, validate_crate_name};
+use crate::service::packages::NewVersion;
+
+pub fn routes(state: AppState) -> Router {
+    let base = "/cargo/{org}/{registry}";
+    Router::new()
+        .route(&format!("{base}/index/config.json"), get(get_config))
+        .route(&format!("{base}/index/{{*path}}"), get(get_index_file))
+        .route(&format!("{base}/api/v1/crates/new"), put(publish_crate))
+        .route(&format!("{base}/api/v1/crates"), get(search_crates))
+        .route(&format!("{base}/api/v1/crates/{{name}}/{{version}}/download"), get(download_crate))
+        .route(&format!("{base}/api/v1/crates/{{name}}/{{version}}/yank"), delete(yank_crate))
+        .route(&format!("{base}/api/v1/crates/{{name}}/{{version}}/unyank"), put(unyank_crate))
+        .route(
+            &format!("{base}/api/v1/crates/{{name}}/owners"),
+            get(list_owners).put(change_owners).delete(change_owners),
+        )
+        .with_state(state)
+}
+
+/// An error in cargo's shape.
+pub struct CargoError(ApiError);
+
+impl<E: Into<ApiError>> From<E> for CargoError {
+    fn from(error: E) -> Self {
+        Self(error.into())
+    }
+}
+
+impl IntoResponse for CargoError {
+    fn into_response(self) -> Response {
+        let ApiError { status, message, .. } = self.0;
+        let body = json!({"errors": [{"detail": message}], "request_id": current_request_id()});
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Cargo"));
+        }
+        response
+    }
+}
+
+type CargoResult<T = Response> = Result<T, CargoError>;
+
+fn detail(status: StatusCode, message: impl Into<String>) -> CargoError {
+    CargoError(ApiError::new(status, "cargo", message))
+}
+
+async fn cargo_registry(
+    state: &AppState,
+    caller: Option<&Caller>,
+    org: &str,
+    registry: &str,
+    scope: Scope,
+) -> CargoResult<Registry> {
+    let registry = registry_for(state, caller, org, registry, scope).await?;
+    if registry.ecosystem != Ecosystem::Cargo {
+        return Err(detail(
+            StatusCode::NOT_FOUND,
+            format!("registry {} holds {} packages, not crates", registry.slug, registry.ecosystem),
+        ));
+    }
+    Ok(registry)
+}
+
+fn api_base(state: &AppState, headers: &HeaderMap, org: &str, registry: &Registry) -> String {
+    format!("{}/cargo/{org}/{}", base_url(state.config.public_url.as_deref(), headers), registry.slug)
+}
+
+async fn get_config(
+    State(state): State<AppState>,
+    caller: Option<Caller>,
+    Path((org, registry)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> CargoResult<Json<Value>> {
+    let registry = cargo_registry(&state, caller.as_ref(), &org, &registry, Scope::ReadPackages).await?;
+    let api = api_base(&state, &headers, &org, &registry);
+    Ok(Json(json!({"dl": format!("{api}/api/v1/crates"), "api": api, "auth-required": !registry.public})))
+}
+
+/// One index line per version, oldest first, as cargo reads them.
+fn index_lines(versions: &[Package], yanked: &BTreeMap<String, String>) -> String {
+    let mut out = String::new();
+    for package in versions {
+        let Some(file) = package.files.first() else { continue };
+        let mut line = package.metadata.clone();
+        line["vers"] = json!(package.version);
+        line["cksum"] = json!(file.digests.sha256);
+        line["yanked"] = json!(yanked.contains_key(&package.version));
+        out.push_str(&line.to_string());
+        out.push('\n');
+    }
+    out
+}
+
+fn http_date(time: DateTime<Utc>) -> String {
+    time.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+async fn get_index_file(
+    State(state): State<AppState>,
+    caller: Option<Caller>,
+    Path((org, registry, path)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> CargoResult {
+    let registry = cargo_registry(&state, caller.as_ref(), &org, &registry, Scope::ReadPackages).await?;
+    let name = path.rsplit('/').next().unwrap_or_default().to_ascii_lowercase();
+    let not_found = || detail(StatusCode::NOT_FOUND, format!("no crate at {path}"));
+    if validate_crate_name(&name).is_err() || index_path(&name) != path {
+        return Err(not_found());
+    }
+    let versions = state.packages.versions(&registry, &name).await?;
+    if versions.is_empty() {
+        return Err(not_found());
+    }
+    let (yanked, _) = state.packages.yanked(&registry, &name).await?;
+    let body = index_lines(&versions, &yanked);
+    let etag = format!("\"{}\"", &crate::domain::package::Digests::of(body.as_bytes()).sha256[..32]);
+    let modified = versions.iter().map(|p| p.created_at).max().unwrap_or_else(Utc::now);
+    let unchanged = match headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+        Some(tags) => tags.split(',').any(|tag| tag.trim() == etag),
+        None => headers
+            .get(header::IF_MODIFIED_SINCE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|since| DateTime::parse_from_rfc2822(since).ok())
+            .is_some_and(|since| modified.timestamp() <= since.timestamp()),
+    };
+    let mut response = if unchanged { StatusCode::NOT_MODIFIED.into_response() } else { body.into_response() };
+    let response_headers = response.headers_mut();
+    response_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    for (name, value) in [(header::ETAG, etag), (header::LAST_MODIFIED, http_date(modified))] {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response_headers.insert(name, value);
+        }
+    }
+    Ok(response)
+}
+
+async fn publish_crate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, registry)): Path<(String, String)>,
+    body: Bytes,
+) -> CargoResult<Json<Value>> {
+    let registry = cargo_registry(&state, Some(&caller), &org, &registry, Scope::WritePackages).await?;
+    let invalid = |message: String| detail(StatusCode::BAD_REQUEST, message);
+    let (metadata, crate_file) = parse_publish(&body).map_err(|e| invalid(e.0))?;
+    validate_crate_name(&metadata.name).map_err(|e| invalid(e.0))?;
+    let version = validate_version(&metadata.vers).map_err(|e| invalid(e.0))?;
+    check_crate_file(crate_file, &metadata.name, &metadata.vers).map_err(|e| invalid(e.0))?;
+    // Crate names are unique regardless of case, so versions are keyed by the lowercase name.
+    let key = metadata.name.to_ascii_lowercase();
+    if let Some(existing) = state.packages.versions(&registry, &key).await?.first()
+        && existing.metadata["name"].as_str() != Some(metadata.name.as_str())
+    {
+        return Err(invalid(format!("crate {} is already published as {}", metadata.name, existing.metadata["name"])));
+    }
+    if state.packages.get_version(&registry, &key, &version).await?.is_some() {
+        return Err(invalid(format!("crate version `{}@{version}` is already uploaded", metadata.name)));
+    }
+    let deps: Vec<IndexDependency> = metadata.deps.into_iter().map(IndexDependency::from).collect();
+    let (features, features2): (serde_json::Map<_, _>, serde_json::Map<_, _>) =
+        metadata.features.into_iter().partition(|(_, values)| {
+            !values.as_array().is_some_and(|values| {
+                values.iter().any(|v| v.as_str().is_some_and(|v| v.starts_with("dep:") || v.contains("?/")))
+            })
+        });
+    let mut line = json!({"name": metadata.name, "deps": deps, "features": features, "links": metadata.links, "description": metadata.description});
+    if !features2.is_empty() {
+        line["features2"] = Value::Object(features2);
+        line["v"] = json!(2);
+    }
+    if let Some(rust_version) = metadata.rust_version {
+        line["rust_version"] = json!(rust_version);
+    }
+    let filename = format!("{key}-{version}.crate");
+    let file = state.packages.store_file(&registry, &filename, Bytes::copy_from_slice(crate_file)).await?;
+    let new = NewVersion {
+        name: key.clone(),
+        version: version.clone(),
+        files: vec![file],
+        metadata: line,
+        ..NewVersion::default()
+    };
+    match state.packages.publish(&caller.acting(), &registry, new).await {
+        Ok(_) => {}
+        Err(Error::Conflict(message)) => return Err(invalid(message)),
+        Err(error) => return Err(error.into()),
+    }
+    tracing::info!(registry.slug = %registry.slug, package.name = %key, "published crate {key}@{version}");
+    Ok(Json(json!({"warnings": {"invalid_categories": [], "invalid_badges": [], "other": []}})))
+}
+
+async fn version_of(state: &AppState, registry: &Registry, name: &str, version: &str) -> CargoResult<Package> {
+    let key = name.to_ascii_lowercase();
+    state.packages.get_version(registry, &key, version).await?.ok_or_else(|| {
+        detail(StatusCode::NOT_FOUND, format!("crate `{name}` has no version {version} in this registry"))
+    })
+}
+
+async fn download_crate(
+    State(state): State<AppState>,
+    caller: Option<Caller>,
+    Path((org, registry, name, version)): Path<(String, String, String, String)>,
+) -> CargoResult {
+    let registry = cargo_registry(&state, caller.as_ref(), &org, &registry, Scope::ReadPackages).await?;
+    let package = version_of(&state, &registry, &name, &version).await?;
+    let file = package.files.first().ok_or_else(|| detail(StatusCode::NOT_FOUND, "no .crate stored"))?;
+    Ok(redirect_to(&state, file).await?)
+}
+
+async fn set_yank(
+    state: &AppState,
+    caller: &Caller,
+    org: &str,
+    registry: &str,
+    name: &str,
+    version: &str,
+    yank: bool,
+) -> CargoResult<Json<Value>> {
+    let registry = cargo_registry(state, Some(caller), org, registry, Scope::WritePackages).await?;
+    let package = version_of(state, &registry, name, version).await?;
+    let reason = yank.then_some("");
+    state.packages.set_yanked(&caller.acting(), &registry, &package.name, &package.version, reason).await?;
+    Ok(Json(json!({"ok": true})))
+}
+
+async fn yank_crate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, registry, name, version)): Path<(String, String, String, String)>,
+) -> CargoResult<Json<Value>> {
+    set_yank(&state, &caller, &org, &registry, &name, &version, true).await
+}
+
+async fn unyank_crate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, registry, name, version)): Path<(String, String, String, String)>,
+) -> CargoResult<Json<Value>> {
+    set_yank(&state, &caller, &org, &registry, &name, &version, false).await
+}
+
+async fn list_owners(
+    State(state): State<AppState>,
+    caller: Option<Caller>,
+    Path((org, registry, name)): Path<(String, String, String)>,
+) -> CargoResult<Json<Value>> {
+    let registry = cargo_registry(&state, caller.as_ref(), &org, &registry, Scope::ReadPackages).await?;
+    if state.packages.versions(&registry, &name.to_ascii_lowercase()).await?.is_empty() {
+        return Err(detail(StatusCode::NOT_FOUND, format!("crate `{name}` is not in this registry")));
+    }
+    Ok(Json(json!({"users": [{"id": 1, "login": format!("org:{org}"), "name": org}]})))
+}
+
+async fn change_owners(caller: Caller, Path((org, _, _)): Path<(String, String, String)>) -> CargoResult<Json<Value>> {
+    caller.organization_of(&org)?;
+    Err(detail(
+        StatusCode::BAD_REQUEST,
+        format!("crates here are owned by the organization {org}; grant access with Packyard tokens and teams instead"),
+    ))
+}
+
+async fn search_crates(
+    State(state): State<AppState>,
+    caller: Option<Caller>,
+    Path((org, registry)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+) -> CargoResult<Json<Value>> {
+    let registry = cargo_registry(&state, caller.as_ref(), &org, &registry, Scope::ReadPackages).await?;
+    let text = query.get("q").map(|q| q.to_ascii_lowercase()).unwrap_or_default();
+    let per_page = query.get("per_page").and_then(|n| n.parse().ok()).unwrap_or(10_usize).clamp(1, 100);
+    // Newest first, so the first version seen of a name is its latest; bounded to keep a search cheap.
+    let mut found: BTreeMap<String, (semver::Version, Value)> = BTreeMap::new();
+    let mut after = None;
+    for _ in 0..10 {
+        let (page, next) = state.packages.list(&registry, None, after, 100).await?;
+        for package in page.iter().filter(|p| p.name.contains(&text)) {
+            let Ok(version) = semver::Version::parse(&package.version) else { continue };
+            let entry =
+                found.entry(package.name.clone()).or_insert_with(|| (version.clone(), package.metadata.clone()));
+            if version > entry.0 {
+                *entry = (version, package.metadata.clone());
+            }
+        }
+        match next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    let total = found.len();
+    let crates: Vec<_> = found
+        .into_iter()
+        .take(per_page)
+        .map(|(name, (version, metadata))| {
+            json!({"name": metadata["name"].as_str().unwrap_or(&name), "max_version": version.to_string(), "description": metadata["description"]})
+        })
+        .collect();
+    Ok(Json(json!({"crates": crates, "meta": {"total": total}})))
+}

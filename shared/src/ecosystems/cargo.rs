@@ -1,0 +1,207 @@
+//! Cargo's registry formats: the length-prefixed publish body, the `.crate` archive, and the sparse
+//! index's file layout and line format.
+
+use std::io::Read;
+
+use flate2::read::GzDecoder;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::domain::names::InvalidValue;
+
+/// The metadata `cargo publish` sends before the `.crate` file.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PublishMetadata {
+    pub name: String,
+    pub vers: String,
+    #[serde(default)]
+    pub deps: Vec<PublishDependency>,
+    #[serde(default)]
+    pub features: serde_json::Map<String, Value>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub links: Option<String>,
+    #[serde(default)]
+    pub rust_version: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PublishDependency {
+    pub name: String,
+    pub version_req: String,
+    #[serde(default)]
+    pub features: Vec<String>,
+    #[serde(default)]
+    pub optional: bool,
+    #[serde(default = "yes")]
+    pub default_features: bool,
+    #[serde(default)]
+    pub target: Option<String>,
+    #[serde(default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub registry: Option<String>,
+    #[serde(default)]
+    pub explicit_name_in_toml: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A dependency as an index line writes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndexDependency {
+    pub name: String,
+    pub req: String,
+    pub features: Vec<String>,
+    pub optional: bool,
+    pub default_features: bool,
+    pub target: Option<String>,
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registry: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
+}
+
+impl From<PublishDependency> for IndexDependency {
+    /// A dependency renamed in Cargo.toml is listed under its new name, with `package` the real one.
+    fn from(dep: PublishDependency) -> Self {
+        let (name, package) = match dep.explicit_name_in_toml {
+            Some(alias) => (alias, Some(dep.name)),
+            None => (dep.name, None),
+        };
+        Self {
+            name,
+            req: dep.version_req,
+            features: dep.features,
+            optional: dep.optional,
+            default_features: dep.default_features,
+            target: dep.target,
+            kind: dep.kind.unwrap_or_else(|| "normal".into()),
+            registry: dep.registry,
+            package,
+        }
+    }
+}
+
+/// Splits `cargo publish`'s body: a little-endian u32 length and the JSON metadata, then a u32 length and
+/// the `.crate` file, and nothing after.
+///
+/// # Errors
+/// Says which part is missing or malformed.
+pub fn parse_publish(body: &[u8]) -> Result<(PublishMetadata, &[u8]), InvalidValue> {
+    let invalid = |why: &str| InvalidValue(format!("the publish request is malformed: {why}"));
+    let (json, rest) = length_prefixed(body).ok_or_else(|| invalid("the metadata length does not match the body"))?;
+    let (crate_file, rest) =
+        length_prefixed(rest).ok_or_else(|| invalid("the .crate length does not match the body"))?;
+    if !rest.is_empty() {
+        return Err(invalid("there are bytes after the .crate file"));
+    }
+    let metadata =
+        serde_json::from_slice(json).map_err(|error| invalid(&format!("the metadata is not valid JSON: {error}")))?;
+    Ok((metadata, crate_file))
+}
+
+fn length_prefixed(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    let length = u32::from_le_bytes(bytes.get(..4)?.try_into().ok()?) as usize;
+    let end = 4_usize.checked_add(length)?;
+    Some((bytes.get(4..end)?, &bytes[end..]))
+}
+
+/// The most a `.crate` may expand to while it is checked, against decompression bombs.
+const MAX_UNPACKED: u64 = 512 * 1024 * 1024;
+
+/// Checks a `.crate` is a gzipped tar whose `{name}-{version}/Cargo.toml` exists, as cargo packs it.
+///
+/// # Errors
+/// Says why the archive is not the crate it claims to be.
+pub fn check_crate_file(crate_file: &[u8], name: &str, version: &str) -> Result<(), InvalidValue> {
+    let invalid = |why: String| InvalidValue(format!("the .crate file is not {name} {version}: {why}"));
+    let expected = format!("{name}-{version}/Cargo.toml");
+    let mut archive = tar::Archive::new(GzDecoder::new(crate_file).take(MAX_UNPACKED));
+    for entry in archive.entries().map_err(|error| invalid(error.to_string()))? {
+        let entry = entry.map_err(|error| invalid(error.to_string()))?;
+        let path = entry.path().map_err(|error| invalid(error.to_string()))?;
+        if path.to_string_lossy() == expected {
+            return Ok(());
+        }
+    }
+    Err(invalid(format!("it holds no {expected}")))
+}
+
+/// Checks a crate name as crates.io does: ASCII letters, digits, `-` and `_`, starting with a letter, at
+/// most 64 characters.
+///
+/// # Errors
+/// Names the rule broken.
+pub fn validate_crate_name(name: &str) -> Result<(), InvalidValue> {
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name.as_bytes()[0].is_ascii_alphabetic()
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if valid {
+        Ok(())
+    } else {
+        Err(InvalidValue(format!(
+            "crate name {name:?} must be 1 to 64 ASCII letters, digits, '-' or '_', starting with a letter"
+        )))
+    }
+}
+
+/// The path of a crate's file in the index: `1/a`, `2/ab`, `3/a/abc`, `ab/cd/abcd…`, lowercased.
+pub fn index_path(name: &str) -> String {
+    let name = name.to_ascii_lowercase();
+    match name.len() {
+        1 => format!("1/{name}"),
+        2 => format!("2/{name}"),
+        3 => format!("3/{}/{name}", &name[..1]),
+        _ => format!("{}/{}/{name}", &name[..2], &name[2..4]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(json: &str, crate_file: &[u8]) -> Vec<u8> {
+        let mut body = (json.len() as u32).to_le_bytes().to_vec();
+        body.extend_from_slice(json.as_bytes());
+        body.extend_from_slice(&(crate_file.len() as u32).to_le_bytes());
+        body.extend_from_slice(crate_file);
+        body
+    }
+
+    #[test]
+    fn publish_bodies_split_into_metadata_and_crate() {
+        let request = body(
+            r#"{"name":"demo","vers":"0.1.0","deps":[{"name":"serde","version_req":"^1","explicit_name_in_toml":"s"}]}"#,
+            b"CRATE",
+        );
+        let (metadata, crate_file) = parse_publish(&request).unwrap();
+        assert_eq!((metadata.name.as_str(), crate_file), ("demo", b"CRATE".as_slice()));
+        let dep = IndexDependency::from(metadata.deps[0].clone());
+        assert_eq!((dep.name.as_str(), dep.package.as_deref(), dep.kind.as_str()), ("s", Some("serde"), "normal"));
+        assert!(parse_publish(&request[..request.len() - 1]).is_err());
+        assert!(parse_publish(&[request.as_slice(), b"x"].concat()).is_err());
+        assert!(parse_publish(&[0xff, 0xff, 0xff, 0xff]).is_err());
+    }
+
+    #[test]
+    fn index_paths_follow_cargos_layout() {
+        assert_eq!(index_path("a"), "1/a");
+        assert_eq!(index_path("ab"), "2/ab");
+        assert_eq!(index_path("abc"), "3/a/abc");
+        assert_eq!(index_path("Serde_JSON"), "se/rd/serde_json");
+    }
+
+    #[test]
+    fn crate_names_follow_crates_io_rules() {
+        assert!(validate_crate_name("serde_json-2").is_ok());
+        for bad in ["", "2fa", "a b", "../x", &"a".repeat(65)] {
+            assert!(validate_crate_name(bad).is_err(), "{bad:?}");
+        }
+    }
+}
