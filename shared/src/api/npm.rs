@@ -16,7 +16,7 @@ use super::AppState;
 use super::access::registry_for;
 use super::context::Caller;
 use super::error::{ApiError, current_request_id};
-use super::packages::redirect_to;
+use super::packages::{describe, redirect_to};
 use super::pagination::base_url;
 use crate::domain::error::Error;
 use crate::domain::names::Ecosystem;
@@ -170,10 +170,10 @@ async fn npm(
                 None => Err(bad(StatusCode::NOT_FOUND, "not_found", format!("{name}@{version} is not published"))),
             }
         }
-        (Method::GET | Method::HEAD, Target::Tarball { name, file }) => {
+        (method @ (Method::GET | Method::HEAD), Target::Tarball { name, file }) => {
             let package = package_of_tarball(&state, &registry, name, file).await?;
             let stored = package.files.first().ok_or_else(|| bad(StatusCode::NOT_FOUND, "not_found", "no tarball"))?;
-            Ok(redirect_to(&state, stored).await?)
+            if method == Method::HEAD { Ok(describe(stored)) } else { Ok(redirect_to(&state, stored).await?) }
         }
         (Method::PUT, Target::Packument { name }) => publish(&state, &acting()?, &registry, name, &body).await,
         (Method::GET, Target::DistTags { name, tag: None }) => {
