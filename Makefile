@@ -20,7 +20,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 FUNCTION_CRATES := $(notdir $(patsubst %/,%,$(dir $(wildcard functions/*/Cargo.toml))))
 
 .PHONY: build lambda-binaries deploy lint \
-	build-RegistriesFunction build-AuditEventsFunction build-TokensFunction
+	build-RegistriesFunction build-AuditEventsFunction build-TokensFunction build-StorageLinksFunction
 
 ## build: cross-compile every function for arm64 Lambda (target/lambda/<name>/bootstrap)
 build: lambda-binaries
@@ -32,8 +32,9 @@ lambda-binaries:
 build-RegistriesFunction: BIN := registries
 build-AuditEventsFunction: BIN := audit-events
 build-TokensFunction: BIN := tokens
+build-StorageLinksFunction: BIN := storage-links
 
-build-RegistriesFunction build-AuditEventsFunction build-TokensFunction: lambda-binaries
+build-RegistriesFunction build-AuditEventsFunction build-TokensFunction build-StorageLinksFunction: lambda-binaries
 	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set: run this through sam build" >&2; exit 1; }
 	mkdir -p "$(ARTIFACTS_DIR)"
 	install -m 0755 "$(TARGET_DIR)/lambda/$(BIN)/bootstrap" "$(ARTIFACTS_DIR)/bootstrap"

@@ -5,3 +5,4 @@ mod api;
 mod contract;
 mod devserver;
 mod lambda_events;
+mod storage_links;

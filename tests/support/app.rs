@@ -5,6 +5,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use http::{Method, Request, StatusCode};
+use packyard::adapters::link_clients::LinkClients;
 use packyard::adapters::local_blob::LocalBlobStore;
 use packyard::adapters::sqlite::SqliteStore;
 use packyard::api::{AppState, all_routes, finish};
@@ -68,10 +69,18 @@ impl TestApp {
     }
 
     pub async fn with_config(config: Config) -> Self {
+        Self::with_links(config, None).await
+    }
+
+    /// An app whose storage links reach AWS through `clients` (an emulator) when given.
+    pub async fn with_links(config: Config, clients: Option<LinkClients>) -> Self {
         let store: Arc<dyn MetadataStore> = Arc::new(SqliteStore::in_memory().expect("in-memory SQLite"));
         let blob_dir = tempdir::TempDir::new("packyard-blobs");
         let blobs = LocalBlobStore::open(&blob_dir.0, "http://127.0.0.1:9").expect("blob store");
-        let state = AppState::new(config, Arc::clone(&store), Arc::new(blobs));
+        let mut state = AppState::new(config, Arc::clone(&store), Arc::new(blobs));
+        if let Some(clients) = clients {
+            state = state.with_link_clients(clients);
+        }
         let admin_token = Self::bootstrap(&state, "acme").await;
         let router = finish(all_routes(&state), &state.config);
         Self { state, router, admin_token, store, _blob_dir: blob_dir }
@@ -118,6 +127,10 @@ impl TestApp {
         self.call(Method::POST, path, Some(&self.admin_token), Some(body)).await
     }
 
+    pub async fn put(&self, path: &str, body: Value) -> Reply {
+        self.call(Method::PUT, path, Some(&self.admin_token), Some(body)).await
+    }
+
     pub async fn patch(&self, path: &str, body: Value) -> Reply {
         self.call(Method::PATCH, path, Some(&self.admin_token), Some(body)).await
     }
@@ -128,7 +141,9 @@ impl TestApp {
 
     /// Creates a registry as the admin and returns its JSON.
     pub async fn create_registry(&self, name: &str, ecosystem: &str) -> Value {
-        let reply = self.post("/v1/organizations/acme/registries", serde_json::json!({"name": name, "ecosystem": ecosystem})).await;
+        let reply = self
+            .post("/v1/organizations/acme/registries", serde_json::json!({"name": name, "ecosystem": ecosystem}))
+            .await;
         assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.json);
         reply.json
     }

@@ -7,6 +7,8 @@ pub mod error;
 pub mod json;
 pub mod pagination;
 pub mod registries;
+pub mod storage;
+pub mod storage_links;
 pub mod tokens;
 
 use std::sync::Arc;
@@ -15,11 +17,14 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 
+use crate::adapters::link_clients::LinkClients;
 use crate::config::Config;
 use crate::ports::blob::BlobStore;
 use crate::ports::metadata::MetadataStore;
 use crate::service::audit_log::AuditLog;
 use crate::service::registries::Registries;
+use crate::service::storage_links::StorageLinks;
+use crate::service::storage_resolver::StorageResolver;
 use crate::service::tokens::Tokens;
 use error::ApiError;
 
@@ -30,18 +35,33 @@ pub struct AppState {
     pub registries: Registries,
     pub tokens: Tokens,
     pub audit_log: AuditLog,
+    /// Packyard-hosted storage; [`AppState::storage`] resolves it and the organizations' links alike.
     pub blobs: Arc<dyn BlobStore>,
+    pub storage_links: StorageLinks,
+    pub storage: StorageResolver,
 }
 
 impl AppState {
     pub fn new(config: Config, store: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobStore>) -> Self {
+        let storage_links = StorageLinks::new(Arc::clone(&store), config.links.clone(), LinkClients::default());
         Self {
             config: Arc::new(config),
             registries: Registries::new(Arc::clone(&store)),
             tokens: Tokens::new(Arc::clone(&store)),
             audit_log: AuditLog::new(store),
+            storage: StorageResolver::new(Arc::clone(&blobs), storage_links.clone()),
+            storage_links,
             blobs,
         }
+    }
+
+    /// The same state with storage links reaching AWS through `clients` (tests point them at emulators;
+    /// by default Packyard's own AWS configuration is loaded from the environment on first use).
+    #[must_use]
+    pub fn with_link_clients(mut self, clients: LinkClients) -> Self {
+        self.storage_links = self.storage_links.with_clients(clients);
+        self.storage = StorageResolver::new(Arc::clone(&self.blobs), self.storage_links.clone());
+        self
     }
 }
 
@@ -49,8 +69,12 @@ impl AppState {
 pub type RouteGroup = fn(AppState) -> Router;
 
 /// Every route group, in the order the dev server mounts them.
-pub const ROUTE_GROUPS: [(&str, RouteGroup); 3] =
-    [("registries", registries::routes), ("audit-events", audit_events::routes), ("tokens", tokens::routes)];
+pub const ROUTE_GROUPS: [(&str, RouteGroup); 4] = [
+    ("registries", registries::routes),
+    ("audit-events", audit_events::routes),
+    ("tokens", tokens::routes),
+    ("storage-links", storage_links::routes),
+];
 
 /// The layers every group runs under, in Lambda and in the dev server alike: the body limit, JSON answers
 /// for unknown routes and methods, and the request context.

@@ -2,7 +2,11 @@
 //! atomic [`MetadataStore::write`](crate::ports::metadata::MetadataStore::write).
 
 pub mod audit_log;
+pub mod link_diagnostic;
 pub mod registries;
+pub mod storage_links;
+pub mod storage_resolver;
+pub mod storage_settings;
 pub mod tokens;
 
 use std::collections::BTreeMap;
