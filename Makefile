@@ -21,7 +21,8 @@ FUNCTION_CRATES := $(notdir $(patsubst %/,%,$(dir $(wildcard functions/*/Cargo.t
 
 .PHONY: build lambda-binaries deploy lint \
 	build-RegistriesFunction build-AuditEventsFunction build-TokensFunction build-PackagesFunction \
-	build-NpmFunction build-CargoFunction build-HousekeepingFunction
+	build-NpmFunction build-CargoFunction build-HousekeepingFunction \
+	build-StorageLinksFunction
 
 ## build: cross-compile every function for arm64 Lambda (target/lambda/<name>/bootstrap)
 build: lambda-binaries
@@ -37,9 +38,10 @@ build-PackagesFunction: BIN := packages
 build-NpmFunction: BIN := npm
 build-CargoFunction: BIN := cargo
 build-HousekeepingFunction: BIN := housekeeping
+build-StorageLinksFunction: BIN := storage-links
 
 build-RegistriesFunction build-AuditEventsFunction build-TokensFunction build-PackagesFunction \
-build-NpmFunction build-CargoFunction build-HousekeepingFunction: lambda-binaries
+build-NpmFunction build-CargoFunction build-HousekeepingFunction build-StorageLinksFunction: lambda-binaries
 	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set: run this through sam build" >&2; exit 1; }
 	mkdir -p "$(ARTIFACTS_DIR)"
 	install -m 0755 "$(TARGET_DIR)/lambda/$(BIN)/bootstrap" "$(ARTIFACTS_DIR)/bootstrap"

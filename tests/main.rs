@@ -6,3 +6,4 @@ mod clients;
 mod contract;
 mod devserver;
 mod lambda_events;
+mod storage_links;

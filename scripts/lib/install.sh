@@ -7,6 +7,8 @@
 DYNAMODB_LOCAL_NPM_VERSION=10.3.0
 # Verifies SigV4 headers and presigned URLs, so the S3 adapter is tested against real signature checks.
 S3S_FS_VERSION=0.14.1
+# Emulates CloudFormation, IAM, STS and S3 for the storage link tests (installed only when the machine lacks one).
+MOTO_VERSION=5.2.1
 
 # The Debian tools the rig calls. Java and util-linux are normally there; iproute2 often is not.
 ensure_system_tools() {
@@ -93,6 +95,28 @@ ensure_template_linters() {
 
 template_linters_run() {
   "$CFN_LINT" --version >/dev/null 2>&1 && "$SAM" --version >/dev/null 2>&1
+}
+
+# Sets MOTO_SERVER: moto's server (CloudFormation, IAM, STS and S3 emulated in one process), for the storage link
+# tests. The machine's own if it runs (probed by running it: pyenv shims lie), else from its own virtualenv in the
+# cache: moto pins boto3 and friends differently from aws-sam-cli, so it does not share the linters' one.
+ensure_moto() {
+  local venv="$PACKYARD_CACHE/moto"
+  MOTO_SERVER=moto_server
+  moto_runs && return
+  MOTO_SERVER=$venv/bin/moto_server
+  moto_runs && return
+  rig_say "installing moto[server,cloudformation] (pip) into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server,cloudformation]==$MOTO_VERSION" >&2
+  moto_runs || rig_die "moto_server does not run after installing moto into $venv"
+}
+
+# --help alone would pass without the server extra; the CloudFormation parser needs PyYAML and cfn-lint's
+# libraries too, so import what the tests use.
+moto_runs() {
+  "$MOTO_SERVER" --help >/dev/null 2>&1 &&
+    "$(dirname "$(command -v "$MOTO_SERVER")")/python3" -c 'import moto.server, moto.cloudformation, flask, yaml' 2>/dev/null
 }
 
 # The tests run without a network, so the real-client scenarios' npm packages are installed beforehand.

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # The part of scripts/test that runs inside a private network namespace: brings up its loopback, starts DynamoDB
-# Local and s3s-fs on free loopback ports, hands their addresses to the tests in PACKYARD_TEST_* variables, and
+# Local, s3s-fs and moto on free loopback ports, hands their addresses to the tests in PACKYARD_TEST_* variables, and
 # runs `cargo test --workspace --offline` with this script's arguments. The servers are stopped on any exit.
-# Expects from scripts/test: PACKYARD_RIG_DIR (logs and S3 data), DYNAMODB_LOCAL_DIR and S3S_FS.
+# Expects from scripts/test: PACKYARD_RIG_DIR (logs and S3 data), DYNAMODB_LOCAL_DIR, S3S_FS and MOTO_SERVER.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 source scripts/lib/rig.sh
 source scripts/lib/servers.sh
 
-: "${PACKYARD_RIG_DIR:?run scripts/test, not this file}" "${DYNAMODB_LOCAL_DIR:?}" "${S3S_FS:?}"
+: "${PACKYARD_RIG_DIR:?run scripts/test, not this file}" "${DYNAMODB_LOCAL_DIR:?}" "${S3S_FS:?}" "${MOTO_SERVER:?}"
 
 trap stop_servers EXIT
 # So that Ctrl-C or a kill still runs the EXIT trap and stops the servers.
@@ -20,11 +20,12 @@ ip link set lo up
 # A proxy from the caller's environment cannot be reached from here, and the servers are local anyway.
 export NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}" no_proxy="127.0.0.1,localhost${no_proxy:+,$no_proxy}"
 
-read -r dynamodb_port s3_port < <(free_ports 2)
+read -r dynamodb_port s3_port moto_port < <(free_ports 3)
 s3_access_key=packyard-rig
 s3_secret_key=packyard-rig-secret
 start_dynamodb_local "$dynamodb_port" "$PACKYARD_RIG_DIR"
 start_s3s_fs "$s3_port" "$PACKYARD_RIG_DIR" "$s3_access_key" "$s3_secret_key"
+start_moto "$moto_port" "$PACKYARD_RIG_DIR"
 wait_for_servers
 
 export PACKYARD_TEST_DYNAMODB_URL="http://127.0.0.1:$dynamodb_port"
@@ -32,6 +33,7 @@ export PACKYARD_TEST_S3_URL="http://127.0.0.1:$s3_port"
 export PACKYARD_TEST_S3_ACCESS_KEY="$s3_access_key"
 export PACKYARD_TEST_S3_SECRET_KEY="$s3_secret_key"
 export PACKYARD_TEST_S3_REGION=us-east-1
+export PACKYARD_TEST_MOTO_URL="http://127.0.0.1:$moto_port"
 
 # Not exec: the EXIT trap must outlive cargo to stop the servers. --offline: there is no network in here, and the
 # build step outside already fetched everything.

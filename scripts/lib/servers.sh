@@ -1,5 +1,5 @@
-# Starts, waits for and stops the emulators that the adapter contract suites run against: DynamoDB Local and
-# s3s-fs. Sourced by scripts/lib/netns.sh, inside the private network namespace: DynamoDB Local binds every
+# Starts, waits for and stops the emulators the tests run against: DynamoDB Local and s3s-fs for the adapter
+# contract suites, moto for the storage link scenarios. Sourced by scripts/lib/netns.sh, inside the private network namespace: DynamoDB Local binds every
 # interface, and only there is that harmless.
 
 # One entry per started server, at the same index in each array.
@@ -59,6 +59,12 @@ start_s3s_fs() {
   mkdir -p "$2/s3-data"
   start_server "s3s-fs" "$1" "$2/s3s-fs.log" \
     "$S3S_FS" --host 127.0.0.1 --port "$1" --access-key "$3" --secret-key "$4" "$2/s3-data"
+}
+
+# start_moto PORT LOGDIR; MOTO_SERVER comes from scripts/lib/install.sh. One process emulates CloudFormation, IAM,
+# STS and S3 (which checks no signatures or policies: the SigV4 checks are s3s-fs's job).
+start_moto() {
+  start_server "moto" "$1" "$2/moto.log" "$MOTO_SERVER" -H 127.0.0.1 -p "$1"
 }
 
 # Waits until every started server answers HTTP on its port (any status will do), up to 60 s each.

@@ -3,8 +3,15 @@
 
 use anyhow::{Context, bail};
 
+use crate::domain::secret::SecretsKey;
+use crate::domain::storage_names::AccountId;
+
 /// In Lambda, a request body is capped near 6 MB; direct uploads past this go through presigned URLs.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 6 * 1024 * 1024 - 64 * 1024;
+
+/// Where the console's Launch Stack page fetches the storage link template, unless configured.
+pub const DEFAULT_LINK_TEMPLATE_URL: &str =
+    "https://packyard-templates.s3.amazonaws.com/private-storage-link/v1/private-storage-link.yaml";
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -12,11 +19,27 @@ pub struct Config {
     pub public_url: Option<String>,
     /// The largest request body the API reads.
     pub max_body_bytes: usize,
+    pub links: LinkConfig,
+}
+
+/// What private storage links need: Packyard's AWS account (the one link roles trust), the URL of
+/// `cloudformation/private-storage-link.yaml` as published, and the key that seals customers' secrets.
+#[derive(Debug, Clone)]
+pub struct LinkConfig {
+    pub aws_account_id: Option<AccountId>,
+    pub template_url: String,
+    pub secrets_key: Option<SecretsKey>,
+}
+
+impl Default for LinkConfig {
+    fn default() -> Self {
+        Self { aws_account_id: None, template_url: DEFAULT_LINK_TEMPLATE_URL.to_owned(), secrets_key: None }
+    }
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Self { public_url: None, max_body_bytes: DEFAULT_MAX_BODY_BYTES }
+        Self { public_url: None, max_body_bytes: DEFAULT_MAX_BODY_BYTES, links: LinkConfig::default() }
     }
 }
 
@@ -37,7 +60,9 @@ pub fn optional_var(name: &str) -> Option<String> {
 }
 
 impl Config {
-    /// Reads `PACKYARD_PUBLIC_URL` and `PACKYARD_MAX_BODY_BYTES`.
+    /// Reads `PACKYARD_PUBLIC_URL`, `PACKYARD_MAX_BODY_BYTES`, and for storage links
+    /// `PACKYARD_AWS_ACCOUNT_ID`, `PACKYARD_LINK_TEMPLATE_URL` and `PACKYARD_SECRETS_KEY` (all optional: a
+    /// deployment without them answers link requests that need them with a 503 naming the variable).
     ///
     /// # Errors
     /// Names the variable whose value is not acceptable.
@@ -52,6 +77,20 @@ impl Config {
             }
             None => DEFAULT_MAX_BODY_BYTES,
         };
-        Ok(Self { public_url: public_url.map(|url| url.trim_end_matches('/').to_owned()), max_body_bytes })
+        let aws_account_id = optional_var("PACKYARD_AWS_ACCOUNT_ID")
+            .map(|id| AccountId::try_from(id).context("PACKYARD_AWS_ACCOUNT_ID"))
+            .transpose()?;
+        let template_url =
+            optional_var("PACKYARD_LINK_TEMPLATE_URL").unwrap_or_else(|| DEFAULT_LINK_TEMPLATE_URL.to_owned());
+        url::Url::parse(&template_url)
+            .with_context(|| format!("PACKYARD_LINK_TEMPLATE_URL {template_url:?} is not a URL"))?;
+        let secrets_key = optional_var("PACKYARD_SECRETS_KEY")
+            .map(|text| SecretsKey::from_text(&text).map_err(anyhow::Error::msg))
+            .transpose()?;
+        Ok(Self {
+            public_url: public_url.map(|url| url.trim_end_matches('/').to_owned()),
+            max_body_bytes,
+            links: LinkConfig { aws_account_id, template_url, secrets_key },
+        })
     }
 }

@@ -14,6 +14,7 @@ use crate::api::{AppState, all_routes, finish};
 use crate::config::Config;
 use crate::domain::audit::Origin;
 use crate::domain::names::OrgSlug;
+use crate::domain::secret::SecretsKey;
 
 /// How to run the dev server.
 #[derive(Debug, Clone)]
@@ -25,6 +26,9 @@ pub struct Options {
     pub org: OrgSlug,
     pub config: Config,
 }
+
+/// The file in the data directory that keeps the key sealing storage links' secrets.
+pub const SECRETS_KEY_FILE: &str = "secrets.key";
 
 /// The file in the data directory that keeps the first admin token.
 pub const ADMIN_TOKEN_FILE: &str = "admin-token";
@@ -46,7 +50,11 @@ pub async fn serve(options: Options) -> anyhow::Result<()> {
 
     let store = SqliteStore::open(&data_dir.join("metadata.sqlite3")).context("cannot open the metadata database")?;
     let blobs = LocalBlobStore::open(&data_dir.join("blobs"), &base_url).context("cannot open the blob directory")?;
-    let state = AppState::new(options.config.clone(), Arc::new(store), Arc::new(blobs.clone()));
+    let mut config = options.config.clone();
+    if config.links.secrets_key.is_none() {
+        config.links.secrets_key = Some(secrets_key(data_dir)?);
+    }
+    let state = AppState::new(config, Arc::new(store), Arc::new(blobs.clone()));
     bootstrap(&state, &options.org, data_dir).await?;
 
     tokio::spawn(housekeeping(state.clone()));
@@ -57,6 +65,21 @@ pub async fn serve(options: Options) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown())
         .await
         .context("the server failed")
+}
+
+/// The key that seals storage links' secrets, created on first start and kept beside the data, like the
+/// blob signing key, unless `PACKYARD_SECRETS_KEY` sets one.
+fn secrets_key(data_dir: &Path) -> anyhow::Result<SecretsKey> {
+    let path = data_dir.join(SECRETS_KEY_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(_) => {
+            let text = SecretsKey::generate_text();
+            write_private(&path, &text)?;
+            text
+        }
+    };
+    SecretsKey::from_text(&text).map_err(|error| anyhow::anyhow!("{}: {error}", path.display()))
 }
 
 async fn bootstrap(state: &AppState, org: &OrgSlug, data_dir: &Path) -> anyhow::Result<()> {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::adapters::dynamodb::DynamoDbStore;
+use crate::adapters::link_clients::LinkClients;
 use crate::adapters::s3::S3BlobStore;
 use crate::api::{AppState, RouteGroup, finish};
 use crate::config::{Config, required_var};
@@ -20,7 +21,7 @@ pub async fn state_from_env() -> anyhow::Result<AppState> {
     let aws = aws_config::load_from_env().await;
     let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::new(&aws), table);
     let blobs = S3BlobStore::new(aws_sdk_s3::Client::new(&aws), bucket, "");
-    Ok(AppState::new(config, Arc::new(store), Arc::new(blobs)))
+    Ok(AppState::new(config, Arc::new(store), Arc::new(blobs)).with_link_clients(LinkClients::with_config(aws)))
 }
 
 /// Serves `group` as a Lambda function behind API Gateway.

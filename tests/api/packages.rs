@@ -261,7 +261,7 @@ async fn housekeeping_removes_the_packages_and_files_of_a_deleted_registry() {
     let doomed = app.publish_file("tools", "doomed-1.0.0.bin", b"doomed").await;
     app.publish_file("tools", "doomed-1.1.0.bin", b"doomed too").await;
     let kept = app.publish_file("kept", "kept-1.0.0.bin", b"kept").await;
-    let blobs = app.state.packages.blobs(&packyard::domain::storage::StorageRef::Hosted).unwrap();
+    let blobs = app.state.blobs.clone();
     let doomed_key = packyard::ports::blob::StorageKey::parse(&stored_key(&app, "tools", &doomed).await).unwrap();
     assert!(blobs.head(&doomed_key).await.unwrap().is_some());
 

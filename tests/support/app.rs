@@ -5,6 +5,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use http::{Method, Request, StatusCode};
+use packyard::adapters::link_clients::LinkClients;
 use packyard::adapters::local_blob::LocalBlobStore;
 use packyard::adapters::sqlite::SqliteStore;
 use packyard::api::{AppState, all_routes, finish};
@@ -68,11 +69,19 @@ impl TestApp {
     }
 
     pub async fn with_config(config: Config) -> Self {
+        Self::with_links(config, None).await
+    }
+
+    /// An app whose storage links reach AWS through `clients` (an emulator) when given.
+    pub async fn with_links(config: Config, clients: Option<LinkClients>) -> Self {
         let store: Arc<dyn MetadataStore> = Arc::new(SqliteStore::in_memory().expect("in-memory SQLite"));
         let blob_dir = tempdir::TempDir::new("packyard-blobs");
         // Signed URLs name the same host requests use, so `follow` can serve them from this router.
         let blobs = LocalBlobStore::open(&blob_dir.0, "http://packyard.test").expect("blob store");
-        let state = AppState::new(config, Arc::clone(&store), Arc::new(blobs.clone()));
+        let mut state = AppState::new(config, Arc::clone(&store), Arc::new(blobs.clone()));
+        if let Some(clients) = clients {
+            state = state.with_link_clients(clients);
+        }
         let admin_token = Self::bootstrap(&state, "acme").await;
         let router = finish(all_routes(&state).merge(blobs.router()), &state.config);
         Self { state, router, admin_token, store, _blob_dir: blob_dir }
@@ -149,6 +158,10 @@ impl TestApp {
 
     pub async fn post(&self, path: &str, body: Value) -> Reply {
         self.call(Method::POST, path, Some(&self.admin_token), Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> Reply {
+        self.call(Method::PUT, path, Some(&self.admin_token), Some(body)).await
     }
 
     pub async fn patch(&self, path: &str, body: Value) -> Reply {

@@ -1,5 +1,5 @@
-//! Clients for the real services `scripts/test` starts: DynamoDB Local and an S3 server that verifies
-//! SigV4. Their addresses come from the environment; a test that needs one fails loudly without it.
+//! Clients for the real services `scripts/test` starts: DynamoDB Local, an S3 server that verifies
+//! SigV4, and moto (CloudFormation, IAM, STS, S3). Their addresses come from the environment; a test that needs one fails loudly without it.
 
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::config::Credentials;
@@ -40,6 +40,15 @@ pub async fn s3_with_secret(secret_key: &str) -> aws_sdk_s3::Client {
             .await;
     aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build())
 }
+
+/// The AWS configuration of moto's server (`PACKYARD_TEST_MOTO_URL`): CloudFormation, IAM, STS and S3 in
+/// moto's default account, 123456789012.
+pub async fn moto() -> aws_config::SdkConfig {
+    sdk_config(&required("PACKYARD_TEST_MOTO_URL"), "testing", "testing", "us-east-1").await
+}
+
+/// The account moto's resources live in, and whose roles it hands out.
+pub const MOTO_ACCOUNT_ID: &str = "123456789012";
 
 /// A name no other test uses, valid as a DynamoDB table or an S3 bucket name.
 pub fn unique_name(prefix: &str) -> String {

@@ -231,7 +231,7 @@ async fn download_crate(
     let registry = cargo_registry(&state, caller.as_ref(), &org, &registry, Scope::ReadPackages).await?;
     let package = version_of(&state, &registry, &name, &version).await?;
     let file = package.files.first().ok_or_else(|| detail(StatusCode::NOT_FOUND, "no .crate stored"))?;
-    Ok(redirect_to(&state, file).await?)
+    Ok(redirect_to(&state, &registry, file).await?)
 }
 
 async fn set_yank(

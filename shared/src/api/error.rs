@@ -46,13 +46,7 @@ impl ApiError {
 
     /// An internal failure: logged here, once, with its cause chain; answered without details.
     pub fn internal(error: &(dyn std::error::Error + 'static)) -> Self {
-        let mut chain = error.to_string();
-        let mut source = error.source();
-        while let Some(cause) = source {
-            chain.push_str(": ");
-            chain.push_str(&cause.to_string());
-            source = cause.source();
-        }
+        let chain = crate::domain::error::cause_chain(error);
         tracing::error!(request.id = %current_request_id(), error = %chain, "request failed: {chain}");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -75,6 +69,10 @@ impl From<Error> for ApiError {
             }
             Error::Unauthenticated(message) => Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", message),
             Error::Forbidden(message) => Self::new(StatusCode::FORBIDDEN, "forbidden", message),
+            Error::Unavailable(message) => {
+                tracing::error!(request.id = %current_request_id(), "misconfigured: {message}");
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "not_configured", message)
+            }
             Error::Store(StoreError::Contention) => Self::new(
                 StatusCode::CONFLICT,
                 "conflict",

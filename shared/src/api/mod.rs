@@ -11,6 +11,8 @@ pub mod npm;
 pub mod packages;
 pub mod pagination;
 pub mod registries;
+pub mod storage;
+pub mod storage_links;
 pub mod tokens;
 
 use std::sync::Arc;
@@ -19,6 +21,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 
+use crate::adapters::link_clients::LinkClients;
 use crate::config::Config;
 use crate::ports::blob::BlobStore;
 use crate::ports::metadata::MetadataStore;
@@ -26,6 +29,8 @@ use crate::service::audit_log::AuditLog;
 use crate::service::housekeeping::Housekeeping;
 use crate::service::packages::Packages;
 use crate::service::registries::Registries;
+use crate::service::storage_links::StorageLinks;
+use crate::service::storage_resolver::StorageResolver;
 use crate::service::tokens::Tokens;
 use crate::service::uploads::Uploads;
 use error::ApiError;
@@ -40,11 +45,22 @@ pub struct AppState {
     pub packages: Packages,
     pub uploads: Uploads,
     pub housekeeping: Housekeeping,
+    /// Packyard-hosted storage; [`AppState::storage`] resolves it and the organizations' links alike.
+    pub blobs: Arc<dyn BlobStore>,
+    pub storage_links: StorageLinks,
+    pub storage: StorageResolver,
+    store: Arc<dyn MetadataStore>,
 }
 
 impl AppState {
     pub fn new(config: Config, store: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobStore>) -> Self {
-        let packages = Packages::new(Arc::clone(&store), blobs);
+        Self::wire(config, store, blobs, LinkClients::default())
+    }
+
+    fn wire(config: Config, store: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobStore>, clients: LinkClients) -> Self {
+        let storage_links = StorageLinks::new(Arc::clone(&store), config.links.clone(), clients);
+        let storage = StorageResolver::new(Arc::clone(&blobs), storage_links.clone());
+        let packages = Packages::new(Arc::clone(&store), storage.clone());
         let uploads = Uploads::new(Arc::clone(&store), packages.clone());
         Self {
             config: Arc::new(config),
@@ -54,7 +70,19 @@ impl AppState {
             uploads: uploads.clone(),
             housekeeping: Housekeeping::new(Arc::clone(&store), packages.clone(), uploads),
             packages,
+            storage,
+            storage_links,
+            blobs,
+            store,
         }
+    }
+
+    /// The same state with storage links reaching AWS through `clients` (tests point them at emulators;
+    /// by default Packyard's own AWS configuration is loaded from the environment on first use).
+    #[must_use]
+    pub fn with_link_clients(self, clients: LinkClients) -> Self {
+        let config = Arc::try_unwrap(self.config).unwrap_or_else(|shared| (*shared).clone());
+        Self::wire(config, self.store, self.blobs, clients)
     }
 }
 
@@ -62,13 +90,14 @@ impl AppState {
 pub type RouteGroup = fn(AppState) -> Router;
 
 /// Every route group, in the order the dev server mounts them.
-pub const ROUTE_GROUPS: [(&str, RouteGroup); 6] = [
+pub const ROUTE_GROUPS: [(&str, RouteGroup); 7] = [
     ("registries", registries::routes),
     ("audit-events", audit_events::routes),
     ("tokens", tokens::routes),
     ("packages", packages::routes),
     ("npm", npm::routes),
     ("cargo", cargo::routes),
+    ("storage-links", storage_links::routes),
 ];
 
 /// The layers every group runs under, in Lambda and in the dev server alike: the body limit, JSON answers

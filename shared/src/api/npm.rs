@@ -173,7 +173,11 @@ async fn npm(
         (method @ (Method::GET | Method::HEAD), Target::Tarball { name, file }) => {
             let package = package_of_tarball(&state, &registry, name, file).await?;
             let stored = package.files.first().ok_or_else(|| bad(StatusCode::NOT_FOUND, "not_found", "no tarball"))?;
-            if method == Method::HEAD { Ok(describe(stored)) } else { Ok(redirect_to(&state, stored).await?) }
+            if method == Method::HEAD {
+                Ok(describe(stored))
+            } else {
+                Ok(redirect_to(&state, &registry, stored).await?)
+            }
         }
         (Method::PUT, Target::Packument { name }) => publish(&state, &acting()?, &registry, name, &body).await,
         (Method::GET, Target::DistTags { name, tag: None }) => {

@@ -232,8 +232,8 @@ fn pick_file<'a>(package: &'a Package, query: &HashMap<String, String>) -> ApiRe
 }
 
 /// A `302` to a short-lived presigned URL; never logged, never cached.
-pub async fn redirect_to(state: &AppState, file: &PackageFile) -> ApiResult<Response> {
-    let url = state.packages.download_url(file).await?;
+pub async fn redirect_to(state: &AppState, registry: &Registry, file: &PackageFile) -> ApiResult<Response> {
+    let url = state.packages.download_url(&registry.organization, file).await?;
     let mut response = Redirect::to(&url).into_response();
     *response.status_mut() = StatusCode::FOUND;
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -263,7 +263,7 @@ async fn download_package(
 ) -> ApiResult<Response> {
     let registry = registry_for(&state, caller.as_ref(), &org, &registry, Scope::ReadPackages).await?;
     let package = state.packages.get(&registry, &id).await?;
-    redirect_to(&state, pick_file(&package, &query)?).await
+    redirect_to(&state, &registry, pick_file(&package, &query)?).await
 }
 
 async fn head_package(
@@ -284,12 +284,13 @@ async fn file_by_name(
     org: &str,
     registry: &str,
     filename: &str,
-) -> ApiResult<PackageFile> {
+) -> ApiResult<(Registry, PackageFile)> {
     let registry = registry_for(state, caller, org, registry, Scope::ReadPackages).await?;
     let not_found = || ApiError::not_found(format!("no file {filename} in registry {org}/{}", registry.slug));
     let (name, version) = parse_file_name(filename).map_err(|_| not_found())?;
     let package = state.packages.get_version(&registry, &name, &version).await?.ok_or_else(not_found)?;
-    package.file(filename).cloned().ok_or_else(not_found)
+    let file = package.file(filename).cloned().ok_or_else(not_found)?;
+    Ok((registry, file))
 }
 
 async fn download_file(
@@ -297,8 +298,8 @@ async fn download_file(
     caller: Option<Caller>,
     Path((org, registry, filename)): Path<(String, String, String)>,
 ) -> ApiResult<Response> {
-    let file = file_by_name(&state, caller.as_ref(), &org, &registry, &filename).await?;
-    redirect_to(&state, &file).await
+    let (registry, file) = file_by_name(&state, caller.as_ref(), &org, &registry, &filename).await?;
+    redirect_to(&state, &registry, &file).await
 }
 
 async fn head_file(
@@ -306,7 +307,7 @@ async fn head_file(
     caller: Option<Caller>,
     Path((org, registry, filename)): Path<(String, String, String)>,
 ) -> ApiResult<Response> {
-    Ok(describe(&file_by_name(&state, caller.as_ref(), &org, &registry, &filename).await?))
+    Ok(describe(&file_by_name(&state, caller.as_ref(), &org, &registry, &filename).await?.1))
 }
 
 #[derive(Deserialize)]
@@ -345,8 +346,13 @@ async fn copy_package(
     let mut files = Vec::new();
     for file in &package.files {
         let key = crate::ports::blob::StorageKey::parse(&file.key).map_err(crate::service::packages::blob_error)?;
-        let bytes =
-            state.packages.blobs(&file.storage)?.get(&key).await.map_err(crate::service::packages::blob_error)?;
+        let bytes = state
+            .packages
+            .blobs(&source.organization, &file.storage)
+            .await?
+            .get(&key)
+            .await
+            .map_err(crate::service::packages::blob_error)?;
         files.push(state.packages.store_file(&destination, &file.filename, bytes).await?);
     }
     let (tags, _) = state.packages.dist_tags(&source, &package.name).await?;

@@ -88,6 +88,9 @@ async fn create_registry(
     ApiJson(new): ApiJson<NewRegistry>,
 ) -> ApiResult<Response> {
     let org = caller.require(&org, Scope::WriteRegistries)?;
+    if let Some(storage) = &new.storage {
+        state.storage_links.require_usable(&org, storage, "storage").await?;
+    }
     let registry = state.registries.create(&caller.acting(), &org, new).await?;
     tracing::info!(registry.slug = %registry.slug, organization = %org, "created registry {org}/{}", registry.slug);
     Ok(respond(StatusCode::CREATED, &base_url(state.config.public_url.as_deref(), &headers), &registry, 1, None))
@@ -132,6 +135,9 @@ async fn update_registry(
 ) -> ApiResult<Response> {
     let org = caller.require(&org, Scope::WriteRegistries)?;
     let slug = slug(org.as_str(), &registry)?;
+    if let Some(Some(storage)) = &patch.storage {
+        state.storage_links.require_usable(&org, storage, "storage").await?;
+    }
     let updated = state.registries.update(&caller.acting(), &org, &slug, patch, if_match(&headers)?).await?;
     let (_, version) = state.registries.get(&org, &updated.registry.slug).await?;
     if let Some(old) = &updated.renamed_from {

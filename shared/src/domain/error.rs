@@ -24,6 +24,9 @@ pub enum Error {
     /// Valid credentials that do not allow this.
     #[error("{0}")]
     Forbidden(String),
+    /// This deployment lacks configuration the request needs; the message names the variable.
+    #[error("{0}")]
+    Unavailable(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -32,6 +35,18 @@ impl Error {
     pub fn invalid(field: &str, error: InvalidValue) -> Self {
         Self::Invalid { field: Some(field.to_owned()), message: error.0 }
     }
+}
+
+/// An error and its causes, `: `-separated, for a log line or a diagnostic step.
+pub fn cause_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    chain
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

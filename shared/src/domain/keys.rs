@@ -3,6 +3,7 @@
 //! Keys embed only validated slugs, ids and hashes, so no request text can forge a key of another kind.
 
 use super::names::{OrgSlug, RegistrySlug};
+use super::storage_names::LinkId;
 
 pub fn organization(org: &OrgSlug) -> (String, String) {
     (format!("ORG#{org}"), "ORG".to_owned())
@@ -12,6 +13,17 @@ pub const REGISTRY_PREFIX: &str = "REGISTRY#";
 
 pub fn registry(org: &OrgSlug, slug: &RegistrySlug) -> (String, String) {
     (format!("ORG#{org}"), format!("{REGISTRY_PREFIX}{slug}"))
+}
+
+pub const STORAGE_LINK_PREFIX: &str = "LINK#";
+
+pub fn storage_link(org: &OrgSlug, id: &LinkId) -> (String, String) {
+    (format!("ORG#{org}"), format!("{STORAGE_LINK_PREFIX}{id}"))
+}
+
+/// An organization's storage settings (its default storage).
+pub fn storage_settings(org: &OrgSlug) -> (String, String) {
+    (format!("ORG#{org}"), "STORAGE".to_owned())
 }
 
 /// The partition holding an organization's registries and token listings.

@@ -53,6 +53,9 @@ macro_rules! string_newtype {
     };
 }
 
+/// For the other name modules of the domain.
+pub(crate) use string_newtype;
+
 const SLUG_MAX: usize = 64;
 
 fn validate_slug(kind: &str, value: String) -> Result<String, InvalidValue> {

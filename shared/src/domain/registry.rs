@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::names::{Color, Description, Ecosystem, Emoji, OrgSlug, RegistryName, RegistrySlug};
+use super::storage::StorageRef;
 
 /// A registry as stored and as the API shows it (plus its URLs).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -18,6 +19,9 @@ pub struct Registry {
     pub emoji: Option<Emoji>,
     pub color: Option<Color>,
     pub public: bool,
+    /// Where new files go; `None` follows the organization's default. Files remember their own storage.
+    #[serde(default)]
+    pub storage: Option<StorageRef>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -34,6 +38,9 @@ pub struct NewRegistry {
     pub emoji: Option<Emoji>,
     #[serde(default)]
     pub color: Option<Color>,
+    /// `"hosted"` or `{"link": "<id>"}`; absent follows the organization's default.
+    #[serde(default)]
+    pub storage: Option<StorageRef>,
 }
 
 /// A partial update. `Some(None)` clears an optional field; an absent field stays as it is.
@@ -50,6 +57,9 @@ pub struct RegistryPatch {
     pub color: Option<Option<Color>>,
     #[serde(default)]
     pub public: Option<bool>,
+    /// `null` returns the registry to the organization's default storage.
+    #[serde(default, deserialize_with = "present")]
+    pub storage: Option<Option<StorageRef>>,
     /// Accepted only to answer with a clear error: the ecosystem is fixed at creation.
     #[serde(default)]
     pub ecosystem: Option<serde_json::Value>,

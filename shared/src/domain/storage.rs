@@ -1,22 +1,191 @@
-//! Where a file's bytes live: Packaged-hosted storage, or an organization's linked bucket. Every stored
-//! file records the storage it was written to, so changing a registry's storage never strands old files.
+//! Private storage links (a customer's own S3 bucket, reached through a role Packyard assumes or through
+//! static credentials of an S3-compatible service) and an organization's choice of default storage.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+use super::diagnostic::DiagnosticReport;
+use super::names::OrgSlug;
+use super::secret::{Sealed, SecretText};
+use super::storage_names::{
+    AccessKeyId, AccountId, AwsRegion, BucketName, EndpointUrl, KeyPrefix, LinkId, SigningRegion,
+};
+
+/// The name every link role gets: `packyard-storage-<link id>`. Packyard builds the role ARN from the
+/// customer's account id and this name, so nothing has to be reported back from the customer's stack.
+pub const ROLE_NAME_PREFIX: &str = "packyard-storage-";
+
+/// Where a link points, and how Packyard gets in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "provider", rename_all = "snake_case")]
+pub enum LinkTarget {
+    /// An S3 bucket in the customer's AWS account, through a role Packyard assumes with an ExternalId.
+    Aws { region: AwsRegion, bucket: BucketName, path: KeyPrefix, account_id: AccountId, external_id: String },
+    /// An S3-compatible service (MinIO, R2, …) with static credentials; the secret is sealed.
+    S3Compatible {
+        endpoint: EndpointUrl,
+        region: SigningRegion,
+        bucket: BucketName,
+        path: KeyPrefix,
+        access_key_id: AccessKeyId,
+        secret_access_key: Sealed,
+        path_style: bool,
+    },
+}
+
+impl LinkTarget {
+    pub fn bucket(&self) -> &BucketName {
+        match self {
+            Self::Aws { bucket, .. } | Self::S3Compatible { bucket, .. } => bucket,
+        }
+    }
+
+    pub fn path(&self) -> &KeyPrefix {
+        match self {
+            Self::Aws { path, .. } | Self::S3Compatible { path, .. } => path,
+        }
+    }
+
+    /// `s3://bucket/path/`, the way the API shows a link.
+    pub fn location(&self) -> String {
+        format!("s3://{}/{}", self.bucket(), self.path())
+    }
+}
+
+/// Whether a link may be chosen for new files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkStatus {
+    /// No diagnostic has passed yet.
+    Pending,
+    /// The last diagnostic passed.
+    Active,
+    /// It passed once, but the last diagnostic failed.
+    Failing,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StorageLink {
+    pub id: LinkId,
+    pub organization: OrgSlug,
+    #[serde(flatten)]
+    pub target: LinkTarget,
+    pub status: LinkStatus,
+    pub last_diagnostic: Option<DiagnosticReport>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl StorageLink {
+    /// The role Packyard assumes for an AWS link: `arn:<partition>:iam::<account>:role/packyard-storage-<id>`.
+    pub fn role_arn(&self) -> Option<String> {
+        match &self.target {
+            LinkTarget::Aws { region, account_id, .. } => {
+                Some(format!("arn:{}:iam::{account_id}:role/{ROLE_NAME_PREFIX}{}", region.partition(), self.id))
+            }
+            LinkTarget::S3Compatible { .. } => None,
+        }
+    }
+}
+
+/// What a caller sends to start a link, by its `provider` (`aws` or `s3_compatible`). The API reads the
+/// provider first and then the matching struct, so a bad value is reported with its field's name (serde's
+/// internally tagged enums lose the path).
+#[derive(Debug, Clone)]
+pub enum NewLink {
+    Aws(NewAwsLink),
+    S3Compatible(NewS3CompatibleLink),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewAwsLink {
+    #[serde(default)]
+    pub provider: Option<serde::de::IgnoredAny>,
+    pub region: AwsRegion,
+    pub bucket: BucketName,
+    #[serde(default)]
+    pub path: KeyPrefix,
+    /// The customer's account, where the stack creates the role.
+    pub account_id: AccountId,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewS3CompatibleLink {
+    #[serde(default)]
+    pub provider: Option<serde::de::IgnoredAny>,
+    pub endpoint: EndpointUrl,
+    pub region: SigningRegion,
+    pub bucket: BucketName,
+    #[serde(default)]
+    pub path: KeyPrefix,
+    pub access_key_id: AccessKeyId,
+    pub secret_access_key: SecretText,
+    #[serde(default)]
+    pub path_style: bool,
+}
+
+/// Where files go: Packyard's own bucket, or a link. JSON: `"hosted"` or `{"link": "<id>"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
 pub enum StorageRef {
-    /// Packyard's own bucket (or, in the dev server, its data directory).
+    #[default]
     Hosted,
-    /// A storage link of the organization, by id.
-    Link { id: String },
+    Link(LinkId),
 }
 
 impl std::fmt::Display for StorageRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Hosted => f.write_str("hosted"),
-            Self::Link { id } => write!(f, "link {id}"),
+            Self::Link(id) => write!(f, "link:{id}"),
         }
+    }
+}
+
+/// An organization's storage settings, as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct StorageSettings {
+    pub default: StorageRef,
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn storage_refs_read_as_hosted_or_a_link_object() {
+        let hosted: StorageRef = serde_json::from_value(json!("hosted")).unwrap();
+        assert_eq!(hosted, StorageRef::Hosted);
+        let link: StorageRef = serde_json::from_value(json!({"link": "01hzzzzzzzzzzzzzzzzzzzzzzz"})).unwrap();
+        assert!(matches!(link, StorageRef::Link(_)));
+        assert!(serde_json::from_value::<StorageRef>(json!({"link": "../x"})).is_err());
+    }
+
+    #[test]
+    fn an_aws_link_derives_its_role_arn_in_the_region_partition() {
+        let new: NewAwsLink = serde_json::from_value(
+            json!({"provider": "aws", "region": "cn-north-1", "bucket": "b-1", "account_id": "111122223333"}),
+        )
+        .unwrap();
+        let NewAwsLink { region, bucket, path, account_id, .. } = new;
+        let now = Utc::now();
+        let link = StorageLink {
+            id: LinkId::try_from("01hzzzzzzzzzzzzzzzzzzzzzzz").unwrap(),
+            organization: OrgSlug::try_from("acme").unwrap(),
+            target: LinkTarget::Aws { region, bucket, path, account_id, external_id: "e".into() },
+            status: LinkStatus::Pending,
+            last_diagnostic: None,
+            created_at: now,
+            updated_at: now,
+        };
+        assert_eq!(
+            link.role_arn().unwrap(),
+            "arn:aws-cn:iam::111122223333:role/packyard-storage-01hzzzzzzzzzzzzzzzzzzzzzzz"
+        );
+        assert_eq!(link.target.location(), "s3://b-1/");
     }
 }

@@ -3,8 +3,12 @@
 
 pub mod audit_log;
 pub mod housekeeping;
+pub mod link_diagnostic;
 pub mod packages;
 pub mod registries;
+pub mod storage_links;
+pub mod storage_resolver;
+pub mod storage_settings;
 pub mod tokens;
 pub mod uploads;
 

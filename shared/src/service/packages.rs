@@ -8,9 +8,11 @@ use bytes::Bytes;
 use chrono::Utc;
 use serde_json::json;
 
+use super::storage_resolver::StorageResolver;
 use crate::domain::audit::{Target, diff};
 use crate::domain::error::{Error, Result};
 use crate::domain::keys;
+use crate::domain::names::OrgSlug;
 use crate::domain::package::{Digests, DistTags, Package, PackageFile};
 use crate::domain::registry::Registry;
 use crate::domain::storage::StorageRef;
@@ -50,7 +52,7 @@ pub struct NewVersion {
 #[derive(Clone)]
 pub struct Packages {
     store: Arc<dyn MetadataStore>,
-    hosted: Arc<dyn BlobStore>,
+    storage: StorageResolver,
 }
 
 fn target(package: &Package) -> Target {
@@ -78,24 +80,28 @@ pub fn file_key(registry_id: &str, file_id: &str, filename: &str) -> Result<Stor
 }
 
 impl Packages {
-    pub fn new(store: Arc<dyn MetadataStore>, hosted: Arc<dyn BlobStore>) -> Self {
-        Self { store, hosted }
+    pub fn new(store: Arc<dyn MetadataStore>, storage: StorageResolver) -> Self {
+        Self { store, storage }
     }
 
-    /// Where a registry writes new files now.
-    pub fn storage_for(&self, _registry: &Registry) -> StorageRef {
-        StorageRef::Hosted
+    /// Where a registry writes new files now: its own storage if it has one, else its organization's
+    /// default. Files remember where they went, so changing this never strands old ones.
+    ///
+    /// # Errors
+    /// When the storage cannot be resolved.
+    pub async fn storage_for(&self, registry: &Registry) -> Result<(StorageRef, Arc<dyn BlobStore>)> {
+        match &registry.storage {
+            Some(storage) => Ok((storage.clone(), self.storage.resolve(&registry.organization, storage).await?)),
+            None => self.storage.default_storage(&registry.organization).await,
+        }
     }
 
-    /// The blob store behind a storage reference.
+    /// The blob store behind a storage reference of `org`.
     ///
     /// # Errors
     /// When the storage is not available.
-    pub fn blobs(&self, storage: &StorageRef) -> Result<Arc<dyn BlobStore>> {
-        match storage {
-            StorageRef::Hosted => Ok(Arc::clone(&self.hosted)),
-            StorageRef::Link { id } => Err(Error::Conflict(format!("storage link {id} is not available"))),
-        }
+    pub async fn blobs(&self, org: &OrgSlug, storage: &StorageRef) -> Result<Arc<dyn BlobStore>> {
+        self.storage.resolve(org, storage).await
     }
 
     /// Writes one file to the registry's current storage, under a key no other upload uses.
@@ -103,18 +109,18 @@ impl Packages {
     /// # Errors
     /// For an unusable filename or a storage failure.
     pub async fn store_file(&self, registry: &Registry, filename: &str, bytes: Bytes) -> Result<PackageFile> {
-        let storage = self.storage_for(registry);
+        let (storage, blobs) = self.storage_for(registry).await?;
         let key = file_key(&registry.id, &ulid::Ulid::new().to_string(), filename)?;
         let digests = Digests::of(&bytes);
         let size = bytes.len() as u64;
-        self.blobs(&storage)?.put(&key, bytes).await.map_err(blob_error)?;
+        blobs.put(&key, bytes).await.map_err(blob_error)?;
         Ok(PackageFile { filename: filename.to_owned(), size, digests, storage, key: key.to_string() })
     }
 
     /// Removes stored files that no record refers to (a lost publish race, a refused upload).
-    pub async fn discard_files(&self, files: &[PackageFile]) {
+    pub async fn discard_files(&self, org: &OrgSlug, files: &[PackageFile]) {
         for file in files {
-            let removed = match (self.blobs(&file.storage), StorageKey::parse(&file.key)) {
+            let removed = match (self.blobs(org, &file.storage).await, StorageKey::parse(&file.key)) {
                 (Ok(blobs), Ok(key)) => blobs.delete(&key).await.map_err(blob_error),
                 (Err(error), _) => Err(error),
                 (_, Err(error)) => Err(blob_error(error)),
@@ -159,7 +165,7 @@ impl Packages {
         match self.store.write(ops).await {
             Ok(()) => Ok(package),
             Err(error) => {
-                self.discard_files(&package.files).await;
+                self.discard_files(&registry.organization, &package.files).await;
                 Err(match error {
                     StoreError::ConditionFailed { op: 0 } => Error::Conflict(format!(
                         "{name}@{version} already exists in registry {}; versions are immutable, publish a new version",
@@ -436,7 +442,7 @@ impl Packages {
             }
             Err(error) => Err(error.into()),
             Ok(()) => {
-                self.discard_files(&package.files).await;
+                self.discard_files(&registry.organization, &package.files).await;
                 Ok(())
             }
         }
@@ -446,8 +452,8 @@ impl Packages {
     ///
     /// # Errors
     /// When the storage cannot sign.
-    pub async fn download_url(&self, file: &PackageFile) -> Result<String> {
+    pub async fn download_url(&self, org: &OrgSlug, file: &PackageFile) -> Result<String> {
         let key = StorageKey::parse(&file.key).map_err(blob_error)?;
-        self.blobs(&file.storage)?.presign_get(&key, DOWNLOAD_URL_TTL).await.map_err(blob_error)
+        self.blobs(org, &file.storage).await?.presign_get(&key, DOWNLOAD_URL_TTL).await.map_err(blob_error)
     }
 }

@@ -15,7 +15,7 @@ use crate::ports::metadata::{Condition, Item, MetadataStore, Query, StoreError, 
 use super::Acting;
 
 /// The fields an audit event compares.
-const AUDITED_FIELDS: [&str; 7] = ["name", "slug", "ecosystem", "description", "emoji", "color", "public"];
+const AUDITED_FIELDS: [&str; 8] = ["name", "slug", "ecosystem", "description", "emoji", "color", "public", "storage"];
 
 /// The outcome of an update: the registry as it now is, and its old slug when a rename moved it.
 #[derive(Debug)]
@@ -78,6 +78,7 @@ impl Registries {
             emoji: new.emoji,
             color: new.color,
             public: false,
+            storage: new.storage,
             created_at: now,
             updated_at: now,
         };
@@ -170,6 +171,9 @@ impl Registries {
         if let Some(public) = patch.public {
             updated.public = public;
         }
+        if let Some(storage) = patch.storage {
+            updated.storage = storage;
+        }
         let changes = diff(&to_json(&current), &to_json(&updated), &AUDITED_FIELDS);
         if changes.is_empty() {
             return Ok(Updated { registry: current, renamed_from: None });
@@ -231,6 +235,31 @@ impl Registries {
         match self.store.write(ops).await {
             Err(StoreError::ConditionFailed { .. } | StoreError::Contention) => Err(concurrent_change(org, slug)),
             other => other.map(|()| current).map_err(Error::from),
+        }
+    }
+
+    /// The slugs of the organization's registries that write new files to `storage`.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn using_storage(
+        &self,
+        org: &OrgSlug,
+        storage: &crate::domain::storage::StorageRef,
+    ) -> Result<Vec<String>> {
+        let mut using = Vec::new();
+        let mut after = None;
+        loop {
+            let (page, next) = self.list(org, after, 100).await?;
+            using.extend(
+                page.into_iter()
+                    .filter(|registry| registry.storage.as_ref() == Some(storage))
+                    .map(|registry| registry.slug.to_string()),
+            );
+            match next {
+                Some(next) => after = Some(next),
+                None => return Ok(using),
+            }
         }
     }
 }

@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use crate::domain::audit::Actor;
 use crate::domain::error::{Error, Result};
 use crate::domain::keys;
+use crate::domain::names::OrgSlug;
 use crate::domain::package::{Digests, Package, PackageFile};
 use crate::domain::registry::Registry;
 use crate::domain::storage::StorageRef;
@@ -35,6 +36,8 @@ pub const MAX_UPLOAD_SIZE: u64 = 5 * 1024 * 1024 * 1024 * 1024;
 pub struct Upload {
     pub id: String,
     pub registry_id: String,
+    /// Whose storage the bytes went to, so a sweep can find them.
+    pub organization: OrgSlug,
     pub name: String,
     pub version: String,
     pub filename: String,
@@ -117,8 +120,7 @@ impl Uploads {
             )));
         }
         let id = ulid::Ulid::new().to_string();
-        let storage = self.packages.storage_for(registry);
-        let blobs = self.packages.blobs(&storage)?;
+        let (storage, blobs) = self.packages.storage_for(registry).await?;
         let key = file_key(&registry.id, &id, &request.filename)?;
         let expires_at = Utc::now() + UPLOAD_TTL;
         let (url, parts, part_size, multipart_id) = if request.size <= MULTIPART_THRESHOLD {
@@ -138,6 +140,7 @@ impl Uploads {
         let upload = Upload {
             id: id.clone(),
             registry_id: registry.id.clone(),
+            organization: registry.organization.clone(),
             name: request.name,
             version: request.version,
             filename: request.filename,
@@ -182,7 +185,7 @@ impl Uploads {
         if upload.expires_at < Utc::now() {
             return Err(not_found());
         }
-        let blobs = self.packages.blobs(&upload.storage)?;
+        let blobs = self.packages.blobs(&registry.organization, &upload.storage).await?;
         let key = StorageKey::parse(&upload.key).map_err(blob_error)?;
         if let Some(multipart_id) = &upload.multipart_id {
             if parts.is_empty() {
@@ -207,7 +210,7 @@ impl Uploads {
         let bytes = blobs.get(&key).await.map_err(blob_error)?;
         let actual = hex::encode(Sha256::digest(&bytes));
         if stored.size != upload.size || actual != upload.sha256 {
-            self.packages.discard_files(std::slice::from_ref(&file)).await;
+            self.packages.discard_files(&registry.organization, std::slice::from_ref(&file)).await;
             self.forget(&upload).await?;
             return Err(invalid(
                 "sha256",
@@ -268,7 +271,9 @@ impl Uploads {
                 return Ok(swept);
             }
             for upload in &expired {
-                if let (Ok(blobs), Ok(key)) = (self.packages.blobs(&upload.storage), StorageKey::parse(&upload.key)) {
+                if let (Ok(blobs), Ok(key)) =
+                    (self.packages.blobs(&upload.organization, &upload.storage).await, StorageKey::parse(&upload.key))
+                {
                     if let Some(multipart_id) = &upload.multipart_id {
                         let _ = blobs.abort_multipart(&key, multipart_id).await;
                     }
