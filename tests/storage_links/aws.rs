@@ -208,6 +208,17 @@ async fn packages_follow_the_storage_in_force_when_published_and_stay_downloadab
         .await;
     assert_eq!(app.follow(&hosted_download).await.1.as_ref(), b"in packyard's storage");
 
+    // Deleting the linked package tags its object for the customer's lifecycle rule instead of removing it.
+    let linked_id = linked.json["id"].as_str().unwrap();
+    assert_eq!(
+        app.delete(&format!("/v1/organizations/acme/registries/tools/packages/{linked_id}")).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let key = listed.contents()[0].key().unwrap();
+    let tags = moto_s3(&moto).get_object_tagging().bucket(&bucket).key(key).send().await.expect("the object is kept");
+    let tagged: Vec<_> = tags.tag_set().iter().map(|tag| (tag.key(), tag.value())).collect();
+    assert_eq!(tagged, [("packyard-deleted", "true")]);
+
     // A registry that writes to the link keeps it from being deleted, and is named.
     let pinned = app.patch("/v1/organizations/acme/registries/tools", json!({"storage": {"link": id}})).await;
     assert_eq!(pinned.status, StatusCode::OK, "{}", pinned.json);

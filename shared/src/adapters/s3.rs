@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart as S3CompletedPart};
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart as S3CompletedPart, Tag, Tagging};
 use bytes::Bytes;
 
 use crate::ports::blob::{BlobError, BlobMeta, BlobStore, CompletedPart, StorageKey};
@@ -18,14 +18,26 @@ pub struct S3BlobStore {
     bucket: String,
     /// Empty, or ends with `/`.
     prefix: String,
+    /// Whether [`BlobStore::retire`] tags instead of deleting (a customer's bucket).
+    tag_retired: bool,
 }
+
+/// The tag a retired object carries, for the bucket owner's lifecycle rule.
+pub const RETIRED_TAG: (&str, &str) = ("packyard-deleted", "true");
 
 impl S3BlobStore {
     /// Objects go to `bucket` under `prefix` (leading and trailing slashes are normalised away).
     pub fn new(client: Client, bucket: impl Into<String>, prefix: &str) -> Self {
         let prefix = prefix.trim_matches('/');
         let prefix = if prefix.is_empty() { String::new() } else { format!("{prefix}/") };
-        Self { client, bucket: bucket.into(), prefix }
+        Self { client, bucket: bucket.into(), prefix, tag_retired: false }
+    }
+
+    /// The same store, but retiring an object tags it [`RETIRED_TAG`] and leaves it to the bucket's owner.
+    #[must_use]
+    pub fn tagging_retired(mut self) -> Self {
+        self.tag_retired = true;
+        self
     }
 
     fn object(&self, key: &StorageKey) -> String {
@@ -85,6 +97,24 @@ impl BlobStore for S3BlobStore {
 
     async fn delete(&self, key: &StorageKey) -> Result<(), BlobError> {
         self.client.delete_object().bucket(&self.bucket).key(self.object(key)).send().await.map_err(service)?;
+        Ok(())
+    }
+
+    async fn retire(&self, key: &StorageKey) -> Result<(), BlobError> {
+        if !self.tag_retired {
+            return self.delete(key).await;
+        }
+        let (name, value) = RETIRED_TAG;
+        let tag = Tag::builder().key(name).value(value).build().map_err(BlobError::backend)?;
+        let tagging = Tagging::builder().tag_set(tag).build().map_err(BlobError::backend)?;
+        self.client
+            .put_object_tagging()
+            .bucket(&self.bucket)
+            .key(self.object(key))
+            .tagging(tagging)
+            .send()
+            .await
+            .map_err(service)?;
         Ok(())
     }
 

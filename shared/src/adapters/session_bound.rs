@@ -58,6 +58,10 @@ impl BlobStore for SessionBoundBlobStore {
         self.inner.head(key).await
     }
 
+    async fn retire(&self, key: &StorageKey) -> Result<(), BlobError> {
+        self.inner.retire(key).await
+    }
+
     async fn delete(&self, key: &StorageKey) -> Result<(), BlobError> {
         self.inner.delete(key).await
     }

@@ -112,6 +112,16 @@ pub trait BlobStore: Send + Sync {
     /// [`BlobError::Backend`] when the storage fails.
     async fn delete(&self, key: &StorageKey) -> Result<(), BlobError>;
 
+    /// Takes a deleted package's file out of use. Stores that hand deletions to their owner's lifecycle
+    /// rule (a customer's linked bucket) tag the object `packyard-deleted=true` and keep it; the others
+    /// delete it.
+    ///
+    /// # Errors
+    /// [`BlobError::Backend`] when the storage fails.
+    async fn retire(&self, key: &StorageKey) -> Result<(), BlobError> {
+        self.delete(key).await
+    }
+
     /// A URL that lets anyone holding it GET the object until `ttl` passes.
     ///
     /// # Errors

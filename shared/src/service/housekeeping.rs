@@ -91,7 +91,7 @@ impl Housekeeping {
                 }
                 self.store.write(ops).await?;
                 if let Some(package) = package {
-                    self.packages.discard_files(&registry.organization, &package.files).await;
+                    self.packages.retire_files(&registry.organization, &package.files).await;
                     removed += 1;
                 }
             }

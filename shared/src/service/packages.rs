@@ -119,8 +119,19 @@ impl Packages {
 
     /// Removes stored files that no record refers to (a lost publish race, a refused upload).
     pub async fn discard_files(&self, org: &OrgSlug, files: &[PackageFile]) {
+        self.remove_files(org, files, false).await;
+    }
+
+    /// Takes a deleted version's files out of use: removed from hosted storage, tagged for the owner's
+    /// lifecycle rule in a linked bucket.
+    pub async fn retire_files(&self, org: &OrgSlug, files: &[PackageFile]) {
+        self.remove_files(org, files, true).await;
+    }
+
+    async fn remove_files(&self, org: &OrgSlug, files: &[PackageFile], retire: bool) {
         for file in files {
             let removed = match (self.blobs(org, &file.storage).await, StorageKey::parse(&file.key)) {
+                (Ok(blobs), Ok(key)) if retire => blobs.retire(&key).await.map_err(blob_error),
                 (Ok(blobs), Ok(key)) => blobs.delete(&key).await.map_err(blob_error),
                 (Err(error), _) => Err(error),
                 (_, Err(error)) => Err(blob_error(error)),
@@ -442,7 +453,7 @@ impl Packages {
             }
             Err(error) => Err(error.into()),
             Ok(()) => {
-                self.discard_files(&registry.organization, &package.files).await;
+                self.retire_files(&registry.organization, &package.files).await;
                 Ok(())
             }
         }

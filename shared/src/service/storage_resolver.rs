@@ -97,7 +97,7 @@ impl StorageResolver {
                 let session = AssumedRole::new(self.links.clients.sts().await, spec);
                 let client =
                     self.links.clients.aws_s3(region.as_str(), SharedCredentialsProvider::new(session.clone())).await;
-                let inner = S3BlobStore::new(client, bucket.as_str(), path.as_str());
+                let inner = S3BlobStore::new(client, bucket.as_str(), path.as_str()).tagging_retired();
                 let store = SessionBoundBlobStore::new(inner, session.clone());
                 Resolved { store: Arc::new(store), session: Some(session) }
             }
@@ -111,7 +111,10 @@ impl StorageResolver {
                     secret.expose(),
                     *path_style,
                 );
-                Resolved { store: Arc::new(S3BlobStore::new(client, bucket.as_str(), path.as_str())), session: None }
+                Resolved {
+                    store: Arc::new(S3BlobStore::new(client, bucket.as_str(), path.as_str()).tagging_retired()),
+                    session: None,
+                }
             }
         };
         self.cache.lock().unwrap_or_else(PoisonError::into_inner).insert(key, resolved.clone());
