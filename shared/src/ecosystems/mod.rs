@@ -1,3 +1,4 @@
 //! What each ecosystem needs to understand about its package files.
 
 pub mod npm;
+pub mod python;

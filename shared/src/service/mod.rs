@@ -5,6 +5,7 @@ pub mod audit_log;
 pub mod housekeeping;
 pub mod packages;
 pub mod registries;
+pub mod release_files;
 pub mod tokens;
 pub mod uploads;
 
