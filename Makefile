@@ -21,7 +21,7 @@ FUNCTION_CRATES := $(notdir $(patsubst %/,%,$(dir $(wildcard functions/*/Cargo.t
 
 .PHONY: build lambda-binaries deploy lint \
 	build-RegistriesFunction build-AuditEventsFunction build-TokensFunction build-PackagesFunction \
-	build-NpmFunction build-HousekeepingFunction
+	build-NpmFunction build-PypiFunction build-HousekeepingFunction
 
 ## build: cross-compile every function for arm64 Lambda (target/lambda/<name>/bootstrap)
 build: lambda-binaries
@@ -35,10 +35,11 @@ build-AuditEventsFunction: BIN := audit-events
 build-TokensFunction: BIN := tokens
 build-PackagesFunction: BIN := packages
 build-NpmFunction: BIN := npm
+build-PypiFunction: BIN := pypi
 build-HousekeepingFunction: BIN := housekeeping
 
 build-RegistriesFunction build-AuditEventsFunction build-TokensFunction build-PackagesFunction \
-build-NpmFunction build-HousekeepingFunction: lambda-binaries
+build-NpmFunction build-PypiFunction build-HousekeepingFunction: lambda-binaries
 	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set: run this through sam build" >&2; exit 1; }
 	mkdir -p "$(ARTIFACTS_DIR)"
 	install -m 0755 "$(TARGET_DIR)/lambda/$(BIN)/bootstrap" "$(ARTIFACTS_DIR)/bootstrap"

@@ -9,6 +9,7 @@ pub mod json;
 pub mod npm;
 pub mod packages;
 pub mod pagination;
+pub mod pypi;
 pub mod registries;
 pub mod tokens;
 
@@ -61,12 +62,13 @@ impl AppState {
 pub type RouteGroup = fn(AppState) -> Router;
 
 /// Every route group, in the order the dev server mounts them.
-pub const ROUTE_GROUPS: [(&str, RouteGroup); 5] = [
+pub const ROUTE_GROUPS: [(&str, RouteGroup); 6] = [
     ("registries", registries::routes),
     ("audit-events", audit_events::routes),
     ("tokens", tokens::routes),
     ("packages", packages::routes),
     ("npm", npm::routes),
+    ("pypi", pypi::routes),
 ];
 
 /// The layers every group runs under, in Lambda and in the dev server alike: the body limit, JSON answers
