@@ -4,5 +4,6 @@ mod audit_events;
 mod errors;
 mod npm;
 mod packages;
+mod pypi;
 mod registries;
 mod tokens;

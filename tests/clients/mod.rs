@@ -2,3 +2,4 @@
 
 mod curl;
 mod npm;
+mod python;
