@@ -117,10 +117,13 @@ ensure_test_clients() {
 ensure_python_clients() {
   local venv="$PACKYARD_CACHE/python-clients"
   PACKYARD_TWINE=$venv/bin/twine PACKYARD_UV=$venv/bin/uv
-  "$PACKYARD_TWINE" --version >/dev/null 2>&1 && "$PACKYARD_UV" --version >/dev/null 2>&1 && return
+  python_clients_run && return
   rig_say "installing twine and uv (pip) into $venv"
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check twine uv >&2
-  "$PACKYARD_TWINE" --version >/dev/null 2>&1 && "$PACKYARD_UV" --version >/dev/null 2>&1 ||
-    rig_die "twine or uv does not run after installing them into $venv"
+  python_clients_run || rig_die "twine or uv does not run after installing them into $venv"
+}
+
+python_clients_run() {
+  "$PACKYARD_TWINE" --version >/dev/null 2>&1 && "$PACKYARD_UV" --version >/dev/null 2>&1
 }
