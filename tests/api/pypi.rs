@@ -184,6 +184,28 @@ async fn an_existing_file_is_refused_with_409_and_the_release_keeps_its_files() 
     assert_eq!(page["files"][0]["hashes"]["sha256"], hex::encode(Sha256::digest(b"first")));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_uploads_to_one_release_all_land() {
+    let app = std::sync::Arc::new(app().await);
+    let names: Vec<String> = (0..8).map(|i| format!("pkg-1.0-cp3{i}-none-any.whl")).collect();
+    let uploads: Vec<_> = names
+        .iter()
+        .map(|name| {
+            let (app, name) = (std::sync::Arc::clone(&app), name.clone());
+            tokio::spawn(async move { upload(&app, &name, name.as_bytes(), &[]).await })
+        })
+        .collect();
+    for upload in uploads {
+        let answer = upload.await.unwrap();
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    }
+    let page = get(&app, "/pypi/acme/py/simple/pkg/", Some(PIP_ACCEPT), Some(&app.admin_token)).await.json();
+    let mut listed: Vec<&str> =
+        page["files"].as_array().unwrap().iter().map(|f| f["filename"].as_str().unwrap()).collect();
+    listed.sort_unstable();
+    assert_eq!(listed, names.iter().map(String::as_str).collect::<Vec<_>>(), "an upload was lost");
+}
+
 #[tokio::test]
 async fn a_yanked_release_is_marked_in_both_representations() {
     let app = app().await;

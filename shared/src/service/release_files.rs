@@ -15,13 +15,14 @@ use crate::domain::package::{Package, PackageFile};
 use crate::domain::registry::Registry;
 use crate::ports::metadata::{Condition, Item, StoreError, WriteOp};
 
-/// How often a write that lost a race with another upload to the same version is retried.
-const ATTEMPTS: usize = 5;
+/// How often a write that lost a race with another upload to the same version is tried. Every round has a
+/// winner, so this many concurrent uploads to one version (a CI matrix's wheels) always get through.
+const ATTEMPTS: u32 = 16;
 
-/// What became of one attempt.
-enum Attempt {
-    Done(Package),
-    Raced,
+/// A short random pause before another attempt, so racing uploads do not collide again in lockstep.
+async fn back_off(attempt: u32) {
+    let millis = rand::random_range(0..=5 * u64::from(attempt.min(8)));
+    tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
 }
 
 impl Packages {
@@ -61,10 +62,10 @@ impl Packages {
         file: PackageFile,
         update: impl Fn(&mut Value),
     ) -> Result<Package> {
-        for _ in 0..ATTEMPTS {
+        for attempt in 0..ATTEMPTS {
             match self.try_add_file(acting, registry, (name, version), &file, &update).await {
-                Ok(Attempt::Done(package)) => return Ok(package),
-                Ok(Attempt::Raced) => {}
+                Ok(Some(package)) => return Ok(package),
+                Ok(None) => back_off(attempt).await,
                 Err(error) => {
                     self.discard_files(std::slice::from_ref(&file)).await;
                     return Err(error);
@@ -75,6 +76,7 @@ impl Packages {
         Err(Error::Conflict(format!("{name} {version} is being changed by other uploads; retry")))
     }
 
+    /// One attempt: the added-to version, or `None` when another upload changed the version meanwhile.
     async fn try_add_file(
         &self,
         acting: &Acting,
@@ -82,7 +84,7 @@ impl Packages {
         (name, version): (&str, &str),
         file: &PackageFile,
         update: &impl Fn(&mut Value),
-    ) -> Result<Attempt> {
+    ) -> Result<Option<Package>> {
         let (file_pk, file_sk) = keys::package_file(&registry.id, &file.filename);
         let marker = json!({"filename": file.filename, "name": name, "version": version, "uploaded_at": Utc::now()});
         let mut ops = vec![WriteOp::put(Item::from_value(file_pk, file_sk, 1, &marker)?, Condition::NotExists)];
@@ -117,12 +119,12 @@ impl Packages {
             diff(&json!(null), &shown, &["name", "version", "file"]),
         )?);
         match self.store.write(ops).await {
-            Ok(()) => Ok(Attempt::Done(package)),
+            Ok(()) => Ok(Some(package)),
             Err(StoreError::ConditionFailed { op: 0 }) => Err(Error::Conflict(format!(
                 "File already exists: {} was uploaded to registry {} before; file names cannot be reused, publish a new version",
                 file.filename, registry.slug
             ))),
-            Err(StoreError::ConditionFailed { .. } | StoreError::Contention) => Ok(Attempt::Raced),
+            Err(StoreError::ConditionFailed { .. } | StoreError::Contention) => Ok(None),
             Err(error) => Err(error.into()),
         }
     }
@@ -139,7 +141,7 @@ impl Packages {
         action: &str,
         update: impl Fn(&mut Value),
     ) -> Result<Package> {
-        for _ in 0..ATTEMPTS {
+        for attempt in 0..ATTEMPTS {
             let (mut package, record_version) =
                 self.version_record(registry, name, version).await?.ok_or_else(|| {
                     Error::NotFound(format!("{name} {version} is not published in registry {}", registry.slug))
@@ -157,7 +159,7 @@ impl Packages {
             )?);
             match self.store.write(ops).await {
                 Ok(()) => return Ok(package),
-                Err(StoreError::ConditionFailed { .. } | StoreError::Contention) => {}
+                Err(StoreError::ConditionFailed { .. } | StoreError::Contention) => back_off(attempt).await,
                 Err(error) => return Err(error.into()),
             }
         }

@@ -181,7 +181,7 @@ async fn serve(state: &AppState, org: &str, registry: &str, path: &str, parts: &
         }
         (Method::POST, Target::Upload) => upload::upload(&request, parts, body).await,
         (Method::POST | Method::DELETE, Target::Yank { project, version }) => {
-            upload::yank(&request, method == &Method::POST, project, version, &body).await
+            upload::yank(&request, method == Method::POST, project, version, &body).await
         }
         (method, _) => {
             Err(bad(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", format!("{method} is not supported here")))
