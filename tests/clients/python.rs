@@ -1,7 +1,8 @@
 //! twine, pip and uv against the dev server: upload a wheel and an sdist of two projects (one depends on the
-//! other), refuse a re-upload, then install with `pip install` and `uv pip install` into fresh virtualenvs
-//! with only our index, and import what they installed. Nothing here may reach pypi.org: the tests run
-//! without a network, and twine and uv come from `scripts/lib/install.sh` (PACKYARD_TWINE, PACKYARD_UV).
+//! other), refuse a re-upload, yank a newer release, then install with `pip install` and `uv pip install` into
+//! fresh virtualenvs with only our index, and import what they installed (never the yanked release). Nothing
+//! here may reach pypi.org: the tests run without a network, and twine and uv come from `scripts/lib/install.sh`
+//! (PACKYARD_TWINE, PACKYARD_UV).
 
 use std::path::Path;
 
@@ -17,6 +18,7 @@ import base64, hashlib, io, os, sys, tarfile, zipfile
 out = sys.argv[1]
 projects = [
     ("acme-greet", "1.0.0", "def greet():\n    return 'hello from acme-greet'\n", []),
+    ("acme-greet", "1.1.0", "def greet():\n    return 'the yanked acme-greet'\n", []),
     ("acme-app", "1.0.0", "from acme_greet import greet\n\ndef main():\n    return greet() + ' via acme-app'\n", ["acme-greet>=1.0"]),
 ]
 for name, version, source, requires in projects:
@@ -105,6 +107,7 @@ async fn twine_uploads_and_pip_and_uv_install_from_the_dev_server() {
     let all = [
         "acme_greet-1.0.0-py3-none-any.whl",
         "acme_greet-1.0.0.tar.gz",
+        "acme_greet-1.1.0-py3-none-any.whl",
         "acme_app-1.0.0-py3-none-any.whl",
         "acme_app-1.0.0.tar.gz",
     ];
@@ -117,6 +120,16 @@ async fn twine_uploads_and_pip_and_uv_install_from_the_dev_server() {
         "{}",
         describe(&again)
     );
+
+    // acme-greet 1.1.0 is yanked (PEP 592): both installers must resolve acme-greet>=1.0 to 1.0.0.
+    let yanked = reqwest::Client::new()
+        .post(format!("{base}/yank/acme-greet/1.1.0"))
+        .bearer_auth(token)
+        .json(&json!({"reason": "greets wrongly"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(yanked.status(), 200);
 
     // pip, with the token in the index URL, into a fresh virtualenv: acme-app pulls acme-greet from us too.
     let index =
