@@ -134,3 +134,20 @@ ensure_test_clients() {
     touch "$dir/node_modules"
   fi
 }
+
+# Sets PACKYARD_TWINE and PACKYARD_UV: twine and uv for the Python real-client tests, from a virtualenv of their
+# own in the cache (not the linters' one: aws-sam-cli pins what twine's dependencies would move). The tests run
+# without a network, so they are installed here, before; pip and the virtualenvs the tests make need nothing more.
+ensure_python_clients() {
+  local venv="$PACKYARD_CACHE/python-clients"
+  PACKYARD_TWINE=$venv/bin/twine PACKYARD_UV=$venv/bin/uv
+  python_clients_run && return
+  rig_say "installing twine and uv (pip) into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check twine uv >&2
+  python_clients_run || rig_die "twine or uv does not run after installing them into $venv"
+}
+
+python_clients_run() {
+  "$PACKYARD_TWINE" --version >/dev/null 2>&1 && "$PACKYARD_UV" --version >/dev/null 2>&1
+}

@@ -5,5 +5,6 @@ mod cargo;
 mod errors;
 mod npm;
 mod packages;
+mod pypi;
 mod registries;
 mod tokens;

@@ -3,3 +3,4 @@
 mod cargo;
 mod curl;
 mod npm;
+mod python;

@@ -10,6 +10,7 @@ pub mod json;
 pub mod npm;
 pub mod packages;
 pub mod pagination;
+pub mod pypi;
 pub mod registries;
 pub mod storage;
 pub mod storage_links;
@@ -90,7 +91,7 @@ impl AppState {
 pub type RouteGroup = fn(AppState) -> Router;
 
 /// Every route group, in the order the dev server mounts them.
-pub const ROUTE_GROUPS: [(&str, RouteGroup); 7] = [
+pub const ROUTE_GROUPS: [(&str, RouteGroup); 8] = [
     ("registries", registries::routes),
     ("audit-events", audit_events::routes),
     ("tokens", tokens::routes),
@@ -98,6 +99,7 @@ pub const ROUTE_GROUPS: [(&str, RouteGroup); 7] = [
     ("npm", npm::routes),
     ("cargo", cargo::routes),
     ("storage-links", storage_links::routes),
+    ("pypi", pypi::routes),
 ];
 
 /// The layers every group runs under, in Lambda and in the dev server alike: the body limit, JSON answers

@@ -98,3 +98,9 @@ pub const UPLOAD_EXPIRY_PARTITION: &str = "UPLOADS";
 pub fn upload_expiry(expires_at_unix: i64, upload_id: &str) -> (String, String) {
     (UPLOAD_EXPIRY_PARTITION.to_owned(), format!("{expires_at_unix:012}#{upload_id}"))
 }
+
+/// The record that makes a file name unique in its registry for good (as on PyPI, a deleted file's name is
+/// not reused): written with `NotExists` in the same transaction that adds the file to its version.
+pub fn package_file(registry_id: &str, filename: &str) -> (String, String) {
+    (package_partition(registry_id), format!("FILE#{filename}"))
+}

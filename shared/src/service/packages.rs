@@ -51,11 +51,11 @@ pub struct NewVersion {
 
 #[derive(Clone)]
 pub struct Packages {
-    store: Arc<dyn MetadataStore>,
+    pub(super) store: Arc<dyn MetadataStore>,
     storage: StorageResolver,
 }
 
-fn target(package: &Package) -> Target {
+pub(super) fn target(package: &Package) -> Target {
     Target { kind: "package".into(), id: package.id.clone(), name: format!("{}@{}", package.name, package.version) }
 }
 
@@ -191,7 +191,7 @@ impl Packages {
         }
     }
 
-    fn record_ops(&self, package: &Package) -> Result<Vec<WriteOp>> {
+    pub(super) fn record_ops(&self, package: &Package) -> Result<Vec<WriteOp>> {
         let (pk, sk) = keys::package_version(&package.registry_id, &package.name, &package.version);
         let (id_pk, id_sk) = keys::package_by_id(&package.registry_id, &package.id);
         let name_pk = keys::package_name_partition(&package.registry_id, &package.name);

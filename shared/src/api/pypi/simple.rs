@@ -1,0 +1,216 @@
+//! The simple repository API: the project index and one project's files, as PEP 503 HTML or PEP 691 JSON
+//! chosen by `Accept` (with q-values; HTML when the client names neither), always with `Vary: Accept`.
+
+use std::collections::BTreeSet;
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::{PypiResult, Request, bad};
+use crate::domain::package::Package;
+use crate::ecosystems::python::normalize_name;
+
+const JSON: &str = "application/vnd.pypi.simple.v1+json";
+const HTML: &str = "application/vnd.pypi.simple.v1+html";
+
+/// The representation a request gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    /// HTML under this content type: PEP 691's own when the client named it, else `text/html`.
+    Html(&'static str),
+}
+
+/// The `Accept` header's media ranges with their q-values.
+fn ranges(headers: &HeaderMap) -> Vec<(String, f32)> {
+    let accept = headers.get_all(header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).collect::<Vec<_>>().join(",");
+    accept
+        .split(',')
+        .filter_map(|range| {
+            let mut parts = range.split(';').map(str::trim);
+            let media = parts.next().filter(|m| !m.is_empty())?.to_ascii_lowercase();
+            let q = parts
+                .filter_map(|p| p.strip_prefix("q=").or_else(|| p.strip_prefix("Q=")))
+                .find_map(|q| q.parse::<f32>().ok())
+                .unwrap_or(1.0);
+            Some((media, q))
+        })
+        .collect()
+}
+
+/// The best q-value `accept` gives `media` (exact names beat wildcards), `None` when it is not acceptable.
+fn quality(ranges: &[(String, f32)], media: &str) -> Option<f32> {
+    let kind = media.split('/').next().unwrap_or_default();
+    let exact = ranges.iter().filter(|(m, _)| m == media).map(|(_, q)| *q).reduce(f32::max);
+    let wild = ranges.iter().filter(|(m, _)| m == "*/*" || *m == format!("{kind}/*")).map(|(_, q)| *q).reduce(f32::max);
+    exact.or(wild).filter(|q| *q > 0.0)
+}
+
+/// What the client accepts, by PEP 691: JSON when it prefers it, HTML by default.
+///
+/// # Errors
+/// 406 when the client accepts neither.
+pub fn negotiate(headers: &HeaderMap) -> PypiResult<Format> {
+    let ranges = ranges(headers);
+    if ranges.is_empty() {
+        return Ok(Format::Html("text/html"));
+    }
+    let json = quality(&ranges, JSON).or_else(|| quality(&ranges, "application/vnd.pypi.simple.latest+json"));
+    let html_v1 = quality(&ranges, HTML).or_else(|| quality(&ranges, "application/vnd.pypi.simple.latest+html"));
+    let text = quality(&ranges, "text/html");
+    let html = match (html_v1, text) {
+        (Some(v1), Some(text)) if text >= v1 => Some((text, "text/html")),
+        (Some(v1), _) => Some((v1, HTML)),
+        (None, Some(text)) => Some((text, "text/html")),
+        (None, None) => None,
+    };
+    match (json, html) {
+        (Some(json), Some((html, _))) if json > html => Ok(Format::Json),
+        (Some(_), None) => Ok(Format::Json),
+        (_, Some((_, content_type))) => Ok(Format::Html(content_type)),
+        (None, None) => Err(bad(
+            StatusCode::NOT_ACCEPTABLE,
+            "not_acceptable",
+            format!("this index serves {JSON}, {HTML} and text/html"),
+        )),
+    }
+}
+
+/// Whether an error for this request should be JSON.
+pub fn wants_json(headers: &HeaderMap) -> bool {
+    matches!(negotiate(headers), Ok(Format::Json))
+}
+
+/// Escapes text for an HTML attribute or element.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn page(format: Format, title: &str, json: &Value, links: &[String]) -> Response {
+    let (content_type, body) = match format {
+        Format::Json => (JSON, json.to_string()),
+        Format::Html(content_type) => (
+            content_type,
+            format!(
+                "<!DOCTYPE html>\n<html>\n<head>\n<meta name=\"pypi:repository-version\" content=\"1.1\">\n<title>{0}</title>\n</head>\n<body>\n<h1>{0}</h1>\n{1}</body>\n</html>\n",
+                escape(title),
+                links.iter().map(|link| format!("{link}<br>\n")).collect::<String>()
+            ),
+        ),
+    };
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::VARY, HeaderValue::from_static("Accept, Authorization"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+    response
+}
+
+/// `simple/`: every project in the registry.
+pub async fn index(request: &Request<'_>, headers: &HeaderMap) -> PypiResult {
+    let format = negotiate(headers)?;
+    let mut names = BTreeSet::new();
+    let mut after = None;
+    loop {
+        let (packages, next) = request.state.packages.list(&request.registry, None, after, 100).await?;
+        names.extend(packages.into_iter().map(|package| package.name));
+        match next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    let json = json!({"meta": {"api-version": "1.1"}, "projects": names.iter().map(|n| json!({"name": n})).collect::<Vec<_>>()});
+    let links: Vec<String> = names.iter().map(|name| format!("<a href=\"{0}/\">{0}</a>", escape(name))).collect();
+    Ok(page(format, "Simple index", &json, &links))
+}
+
+/// The yanked flag of a version: `false`, or the reason (possibly empty) it was yanked for.
+fn yanked(package: &Package) -> Value {
+    match package.metadata.get("yanked") {
+        Some(Value::Bool(true)) => json!(package.metadata["yanked_reason"].as_str().unwrap_or("")),
+        _ => json!(false),
+    }
+}
+
+/// `simple/{project}/`: every file of every version, with its hash, `Requires-Python` and yanked flag.
+pub async fn project(request: &Request<'_>, headers: &HeaderMap, project: &str) -> PypiResult {
+    let normalized = normalize_name(project);
+    if normalized != project {
+        return Ok(super::moved(&format!("{}/simple/{normalized}/", request.base)));
+    }
+    let format = negotiate(headers)?;
+    let versions = request.state.packages.versions(&request.registry, project).await?;
+    if versions.is_empty() {
+        return Err(bad(StatusCode::NOT_FOUND, "not_found", format!("project {project} is not in this registry")));
+    }
+    let (mut files, mut links) = (Vec::new(), Vec::new());
+    for package in &versions {
+        let yanked = yanked(package);
+        for file in &package.files {
+            let url = format!("{}/files/{}/{}", request.base, package.id, file.filename);
+            let requires_python =
+                package.metadata["files"][&file.filename]["requires_python"].as_str().filter(|r| !r.is_empty());
+            let uploaded = package.metadata["files"][&file.filename]["uploaded_at"].clone();
+            files.push(json!({
+                "filename": file.filename, "url": url, "hashes": {"sha256": file.digests.sha256},
+                "requires-python": requires_python, "yanked": yanked, "size": file.size, "upload-time": uploaded,
+            }));
+            let mut link = format!("<a href=\"{}#sha256={}\"", escape(&url), file.digests.sha256);
+            if let Some(requires_python) = requires_python {
+                link.push_str(&format!(" data-requires-python=\"{}\"", escape(requires_python)));
+            }
+            if let Value::String(reason) = &yanked {
+                link.push_str(&format!(" data-yanked=\"{}\"", escape(reason)));
+            }
+            link.push_str(&format!(">{}</a>", escape(&file.filename)));
+            links.push(link);
+        }
+    }
+    let version_list: Vec<&str> = versions.iter().map(|p| p.version.as_str()).collect();
+    let json = json!({"meta": {"api-version": "1.1"}, "name": project, "files": files, "versions": version_list});
+    Ok(page(format, &format!("Links for {project}"), &json, &links))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(value: &str) -> PypiResult<Format> {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, HeaderValue::from_str(value).unwrap());
+        negotiate(&headers)
+    }
+
+    #[test]
+    fn accept_picks_the_representation_by_q_value() {
+        assert_eq!(negotiate(&HeaderMap::new()).ok(), Some(Format::Html("text/html")));
+        let pip = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01";
+        assert_eq!(accept(pip).ok(), Some(Format::Json));
+        assert_eq!(
+            accept("application/vnd.pypi.simple.v1+json;q=0.2, text/html").ok(),
+            Some(Format::Html("text/html"))
+        );
+        assert_eq!(accept(HTML).ok(), Some(Format::Html(HTML)));
+        assert_eq!(accept("*/*").ok(), Some(Format::Html("text/html")));
+        assert_eq!(accept("application/vnd.pypi.simple.latest+json").ok(), Some(Format::Json));
+        assert!(accept("application/xml").is_err());
+        assert!(accept("application/vnd.pypi.simple.v1+json;q=0").is_err());
+    }
+
+    #[test]
+    fn html_escapes_attribute_text() {
+        assert_eq!(escape(">=3.8, <4 & \"x'"), "&gt;=3.8, &lt;4 &amp; &quot;x&#x27;");
+    }
+}

@@ -1,0 +1,158 @@
+//! The upload API twine (and `uv publish`, `poetry publish`) speaks: `POST legacy/` with a multipart form of
+//! `:action=file_upload`, the project's core metadata and the file in `content`. The file's name must stand
+//! for the project and version it is uploaded as, and its bytes for the `sha256_digest` the client declares.
+//! Also yanking (PEP 592): `POST yank/{project}/{version}` with an optional reason, `DELETE` to undo.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, Multipart};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use serde_json::{Value, json};
+
+use super::{PypiError, PypiResult, Request, bad};
+use crate::domain::error::Error;
+use crate::domain::package::Digests;
+use crate::ecosystems::python::{check_filename, normalize_version, validate_name};
+
+fn invalid(message: impl Into<String>) -> PypiError {
+    bad(StatusCode::BAD_REQUEST, "invalid_upload", message)
+}
+
+/// The fields of an upload form (a field may repeat, like `classifiers`) and its one file.
+struct Form {
+    fields: HashMap<String, Vec<String>>,
+    content: Option<(String, Bytes)>,
+}
+
+impl Form {
+    fn one(&self, name: &str) -> Option<&str> {
+        self.fields.get(name).and_then(|values| values.first()).map(String::as_str).filter(|v| !v.is_empty())
+    }
+
+    fn required(&self, name: &str) -> PypiResult<&str> {
+        self.one(name).ok_or_else(|| invalid(format!("the upload form has no `{name}` field")))
+    }
+}
+
+async fn read_form(parts: &Parts, body: Bytes) -> PypiResult<Form> {
+    let mut request = axum::http::Request::builder();
+    if let Some(content_type) = parts.headers.get(header::CONTENT_TYPE) {
+        request = request.header(header::CONTENT_TYPE, content_type);
+    }
+    let request = request.body(Body::from(body)).map_err(|e| invalid(e.to_string()))?;
+    let mut multipart = Multipart::from_request(request, &())
+        .await
+        .map_err(|e| invalid(format!("send the upload as multipart/form-data: {}", e.body_text())))?;
+    let mut form = Form { fields: HashMap::new(), content: None };
+    let malformed = |e: axum::extract::multipart::MultipartError| {
+        invalid(format!("the upload form is malformed: {}", e.body_text()))
+    };
+    while let Some(field) = multipart.next_field().await.map_err(malformed)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "content" {
+            let filename = field.file_name().unwrap_or_default().to_owned();
+            form.content = Some((filename, field.bytes().await.map_err(malformed)?));
+        } else {
+            let value = field.text().await.map_err(malformed)?;
+            form.fields.entry(name).or_default().push(value);
+        }
+    }
+    Ok(form)
+}
+
+/// `POST legacy/`: adds one file to a release, creating the release with its first file.
+pub async fn upload(request: &Request<'_>, parts: &Parts, body: Bytes) -> PypiResult {
+    let form = read_form(parts, body).await?;
+    match form.one(":action") {
+        Some("file_upload") => {}
+        other => return Err(invalid(format!("unsupported :action {other:?}; this index only accepts file_upload"))),
+    }
+    let name = validate_name(form.required("name")?).map_err(|e| invalid(e.0))?;
+    let version = normalize_version(form.required("version")?).map_err(|e| invalid(e.0))?;
+    let (filename, bytes) = form.content.as_ref().ok_or_else(|| invalid("the upload form has no `content` file"))?;
+    check_filename(filename, &name, &version).map_err(|e| invalid(e.0))?;
+    let declared = form
+        .required("sha256_digest")
+        .map_err(|_| invalid("send the file's SHA-256 as `sha256_digest`; twine does"))?;
+    let digests = Digests::of(bytes);
+    if !declared.eq_ignore_ascii_case(&digests.sha256) {
+        return Err(invalid(format!(
+            "the uploaded file's SHA-256 is {}, but the form declares {declared}; the upload was damaged, retry",
+            digests.sha256
+        )));
+    }
+    let acting = request
+        .caller
+        .as_ref()
+        .map(super::Caller::acting)
+        .ok_or_else(|| PypiError::from(Error::Unauthenticated("uploading needs a token".into())))?;
+    let packages = &request.state.packages;
+    if packages.get_version(&request.registry, &name, &version).await?.is_some_and(|p| p.file(filename).is_some()) {
+        return Err(file_exists(filename));
+    }
+    let stored = packages.store_file(&request.registry, filename, bytes.clone()).await?;
+    let display_name = form.required("name")?.to_owned();
+    let summary = form.one("summary").map(str::to_owned);
+    let requires_python = form.one("requires_python").map(str::to_owned);
+    let file_info = json!({"requires_python": requires_python, "uploaded_at": chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()});
+    let update = |metadata: &mut Value| {
+        if !metadata.is_object() {
+            *metadata = json!({"display_name": display_name, "summary": summary, "files": {}});
+        }
+        metadata["files"][filename.as_str()] = file_info.clone();
+    };
+    match packages.add_file(&acting, &request.registry, (&name, &version), stored, update).await {
+        Ok(_) => {
+            tracing::info!(registry.slug = %request.registry.slug, package.name = %name, "uploaded {filename} to {name} {version}");
+            Ok((StatusCode::OK, "OK\n").into_response())
+        }
+        Err(Error::Conflict(message)) if message.starts_with("File already exists") => Err(file_exists(filename)),
+        Err(error) => Err(error.into()),
+    }
+}
+
+fn file_exists(filename: &str) -> PypiError {
+    bad(
+        StatusCode::CONFLICT,
+        "file_exists",
+        format!(
+            "File already exists: {filename} was uploaded before; file names cannot be reused, upload a new version"
+        ),
+    )
+}
+
+/// `POST yank/{project}/{version}` (an optional `{"reason": "..."}` body) yanks a release; `DELETE` un-yanks it.
+pub async fn yank(request: &Request<'_>, yank: bool, project: &str, version: &str, body: &[u8]) -> PypiResult {
+    let name = validate_name(project).map_err(|e| invalid(e.0))?;
+    let version = normalize_version(version).map_err(|e| invalid(e.0))?;
+    let reason = match body {
+        [] => String::new(),
+        body => match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(fields)) => fields.get("reason").and_then(Value::as_str).unwrap_or_default().to_owned(),
+            _ => return Err(invalid("send the reason as JSON, {\"reason\": \"...\"}, or no body")),
+        },
+    };
+    let acting = request
+        .caller
+        .as_ref()
+        .map(super::Caller::acting)
+        .ok_or_else(|| PypiError::from(Error::Unauthenticated("yanking needs a token".into())))?;
+    let action = if yank { "package.yanked" } else { "package.unyanked" };
+    let package = request
+        .state
+        .packages
+        .update_metadata(&acting, &request.registry, (&name, &version), action, |metadata| {
+            if !metadata.is_object() {
+                *metadata = json!({});
+            }
+            metadata["yanked"] = json!(yank);
+            metadata["yanked_reason"] = if yank { json!(reason) } else { Value::Null };
+        })
+        .await?;
+    Ok(Json(json!({"name": package.name, "version": package.version, "yanked": yank, "reason": package.metadata["yanked_reason"]}))
+        .into_response())
+}

@@ -1,0 +1,168 @@
+//! Versions that grow file by file: a Python release is a wheel and an sdist (and more wheels) uploaded one
+//! at a time. The version record stays the one source of truth, rewritten under its `Version` condition; a
+//! `FILE#` record written with `NotExists` in the same transaction makes each file name unique in its
+//! registry for good, so a re-upload is refused and two concurrent uploads never lose a file.
+
+use chrono::Utc;
+use serde_json::{Value, json};
+
+use super::Acting;
+use super::packages::{Packages, target};
+use crate::domain::audit::diff;
+use crate::domain::error::{Error, Result};
+use crate::domain::keys;
+use crate::domain::package::{Package, PackageFile};
+use crate::domain::registry::Registry;
+use crate::ports::metadata::{Condition, Item, StoreError, WriteOp};
+
+/// How often a write that lost a race with another upload to the same version is tried. Every round has a
+/// winner, so this many concurrent uploads to one version (a CI matrix's wheels) always get through.
+const ATTEMPTS: u32 = 16;
+
+/// A short random pause before another attempt, so racing uploads do not collide again in lockstep.
+async fn back_off(attempt: u32) {
+    let millis = rand::random_range(0..=5 * u64::from(attempt.min(8)));
+    tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+}
+
+impl Packages {
+    /// A version with the version number of its record, for a conditional rewrite.
+    async fn version_record(&self, registry: &Registry, name: &str, version: &str) -> Result<Option<(Package, u64)>> {
+        let (pk, sk) = keys::package_version(&registry.id, name, version);
+        match self.store.get(&pk, &sk).await? {
+            Some(item) => Ok(Some((item.to_value()?, item.version))),
+            None => Ok(None),
+        }
+    }
+
+    /// The operations that rewrite every record of an existing version whose record is at `version`.
+    fn rewrite_ops(&self, package: &Package, version: u64) -> Result<Vec<WriteOp>> {
+        let (pk, sk) = keys::package_version(&package.registry_id, &package.name, &package.version);
+        let (id_pk, id_sk) = keys::package_by_id(&package.registry_id, &package.id);
+        let name_pk = keys::package_name_partition(&package.registry_id, &package.name);
+        Ok(vec![
+            WriteOp::put(Item::from_value(pk, sk, version + 1, package)?, Condition::Version(version)),
+            WriteOp::put(Item::from_value(id_pk, id_sk, version + 1, package)?, Condition::Exists),
+            WriteOp::put(Item::from_value(name_pk, package.id.clone(), version + 1, package)?, Condition::Exists),
+        ])
+    }
+
+    /// Adds a stored file to `name@version`, creating the version with it when it is the first. `update`
+    /// edits the version's metadata (`Null` for a new version) to record what came with the file.
+    /// On any refusal the stored file is discarded.
+    ///
+    /// # Errors
+    /// [`Error::Conflict`] when a file of that name was ever uploaded to the registry, or when other uploads
+    /// to the same version kept winning the race.
+    pub async fn add_file(
+        &self,
+        acting: &Acting,
+        registry: &Registry,
+        (name, version): (&str, &str),
+        file: PackageFile,
+        update: impl Fn(&mut Value),
+    ) -> Result<Package> {
+        for attempt in 0..ATTEMPTS {
+            match self.try_add_file(acting, registry, (name, version), &file, &update).await {
+                Ok(Some(package)) => return Ok(package),
+                Ok(None) => back_off(attempt).await,
+                Err(error) => {
+                    self.discard_files(&registry.organization, std::slice::from_ref(&file)).await;
+                    return Err(error);
+                }
+            }
+        }
+        self.discard_files(&registry.organization, std::slice::from_ref(&file)).await;
+        Err(Error::Conflict(format!("{name} {version} is being changed by other uploads; retry")))
+    }
+
+    /// One attempt: the added-to version, or `None` when another upload changed the version meanwhile.
+    async fn try_add_file(
+        &self,
+        acting: &Acting,
+        registry: &Registry,
+        (name, version): (&str, &str),
+        file: &PackageFile,
+        update: &impl Fn(&mut Value),
+    ) -> Result<Option<Package>> {
+        let (file_pk, file_sk) = keys::package_file(&registry.id, &file.filename);
+        let marker = json!({"filename": file.filename, "name": name, "version": version, "uploaded_at": Utc::now()});
+        let mut ops = vec![WriteOp::put(Item::from_value(file_pk, file_sk, 1, &marker)?, Condition::NotExists)];
+        let package = match self.version_record(registry, name, version).await? {
+            Some((mut package, record_version)) => {
+                package.files.push(file.clone());
+                update(&mut package.metadata);
+                ops.extend(self.rewrite_ops(&package, record_version)?);
+                package
+            }
+            None => {
+                let mut package = Package {
+                    id: ulid::Ulid::new().to_string(),
+                    registry_id: registry.id.clone(),
+                    name: name.to_owned(),
+                    version: version.to_owned(),
+                    files: vec![file.clone()],
+                    created_at: Utc::now(),
+                    creator: acting.actor.clone(),
+                    metadata: Value::Null,
+                };
+                update(&mut package.metadata);
+                ops.extend(self.record_ops(&package)?);
+                package
+            }
+        };
+        let shown = json!({"name": name, "version": version, "file": file.filename});
+        ops.push(acting.audit(
+            &registry.organization,
+            "package.file_added",
+            target(&package),
+            diff(&json!(null), &shown, &["name", "version", "file"]),
+        )?);
+        match self.store.write(ops).await {
+            Ok(()) => Ok(Some(package)),
+            Err(StoreError::ConditionFailed { op: 0 }) => Err(Error::Conflict(format!(
+                "File already exists: {} was uploaded to registry {} before; file names cannot be reused, publish a new version",
+                file.filename, registry.slug
+            ))),
+            Err(StoreError::ConditionFailed { .. } | StoreError::Contention) => Ok(None),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Rewrites a version's metadata (to yank it, say) and records `action` in the audit log.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unpublished version, [`Error::Conflict`] when it kept changing meanwhile.
+    pub async fn update_metadata(
+        &self,
+        acting: &Acting,
+        registry: &Registry,
+        (name, version): (&str, &str),
+        action: &str,
+        update: impl Fn(&mut Value),
+    ) -> Result<Package> {
+        for attempt in 0..ATTEMPTS {
+            let (mut package, record_version) =
+                self.version_record(registry, name, version).await?.ok_or_else(|| {
+                    Error::NotFound(format!("{name} {version} is not published in registry {}", registry.slug))
+                })?;
+            let before = package.metadata.clone();
+            update(&mut package.metadata);
+            let mut ops = self.rewrite_ops(&package, record_version)?;
+            let fields: Vec<&str> =
+                package.metadata.as_object().map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default();
+            ops.push(acting.audit(
+                &registry.organization,
+                action,
+                target(&package),
+                diff(&before, &package.metadata, &fields),
+            )?);
+            match self.store.write(ops).await {
+                Ok(()) => return Ok(package),
+                Err(StoreError::ConditionFailed { .. } | StoreError::Contention) => back_off(attempt).await,
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(Error::Conflict(format!("{name} {version} kept changing; retry")))
+    }
+}
