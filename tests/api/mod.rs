@@ -7,4 +7,5 @@ mod npm;
 mod packages;
 mod pypi;
 mod registries;
+mod registry_tokens;
 mod tokens;

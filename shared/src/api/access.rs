@@ -32,13 +32,20 @@ pub async fn registry_for(
             None => Error::Unauthenticated("this registry needs a token".into()).into(),
         });
     };
+    // A registry token reads only its own registry, and only while that registry is private; on a public
+    // registry it counts for nothing, as if no credentials were sent.
     match caller {
         Some(caller) => {
             caller.require(org, scope)?;
-            match state.registries.get(&org_slug, &slug).await {
-                Ok((found, _)) => Ok(found),
-                Err(Error::NotFound(_)) => Err(registry_not_found(org, registry)),
-                Err(error) => Err(error.into()),
+            let found = match state.registries.get(&org_slug, &slug).await {
+                Ok((found, _)) => found,
+                Err(Error::NotFound(_)) => return Err(registry_not_found(org, registry)),
+                Err(error) => return Err(error.into()),
+            };
+            match &caller.token.registry_id {
+                Some(id) if *id != found.id => Err(registry_not_found(org, registry)),
+                Some(_) if found.public => Box::pin(registry_for(state, None, org, registry, scope)).await,
+                _ => Ok(found),
             }
         }
         None => {

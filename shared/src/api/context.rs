@@ -114,7 +114,8 @@ fn credential(parts: &Parts) -> Result<Option<String>, ApiError> {
     let Some(value) = parts.headers.get(header::AUTHORIZATION) else { return Ok(None) };
     let value = value.to_str().map_err(|_| unauthenticated("the Authorization header is not readable text"))?;
     // cargo sends its token bare, with no scheme.
-    if value.starts_with(crate::domain::token::SECRET_PREFIX) && !value.contains(' ') {
+    let bare = [crate::domain::token::SECRET_PREFIX, crate::domain::token::REGISTRY_SECRET_PREFIX];
+    if bare.iter().any(|prefix| value.starts_with(prefix)) && !value.contains(' ') {
         return Ok(Some(value.to_owned()));
     }
     let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));

@@ -30,6 +30,7 @@ use crate::service::audit_log::AuditLog;
 use crate::service::housekeeping::Housekeeping;
 use crate::service::packages::Packages;
 use crate::service::registries::Registries;
+use crate::service::registry_tokens::RegistryTokens;
 use crate::service::storage_links::StorageLinks;
 use crate::service::storage_resolver::StorageResolver;
 use crate::service::tokens::Tokens;
@@ -42,6 +43,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub registries: Registries,
     pub tokens: Tokens,
+    pub registry_tokens: RegistryTokens,
     pub audit_log: AuditLog,
     pub packages: Packages,
     pub uploads: Uploads,
@@ -59,6 +61,7 @@ impl AppState {
     }
 
     fn wire(config: Config, store: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobStore>, clients: LinkClients) -> Self {
+        let registry_tokens = RegistryTokens::new(Arc::clone(&store), config.links.secrets_key.clone());
         let storage_links = StorageLinks::new(Arc::clone(&store), config.links.clone(), clients);
         let storage = StorageResolver::new(Arc::clone(&blobs), storage_links.clone());
         let packages = Packages::new(Arc::clone(&store), storage.clone());
@@ -67,6 +70,7 @@ impl AppState {
             config: Arc::new(config),
             registries: Registries::new(Arc::clone(&store)),
             tokens: Tokens::new(Arc::clone(&store)),
+            registry_tokens,
             audit_log: AuditLog::new(Arc::clone(&store)),
             uploads: uploads.clone(),
             housekeeping: Housekeeping::new(Arc::clone(&store), packages.clone(), uploads),

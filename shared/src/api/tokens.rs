@@ -11,18 +11,23 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::context::Caller;
-use super::error::ApiResult;
+use super::error::{ApiError, ApiResult};
 use super::json::ApiJson;
 use super::pagination::{PageRequest, base_url};
-use crate::domain::token::Token;
+use crate::domain::names::{Description, RegistrySlug};
+use crate::domain::registry::Registry;
+use crate::domain::secret::SecretText;
+use crate::domain::token::{Scope, Token};
 use crate::service::tokens::NewToken;
+use serde::Deserialize;
 
 pub fn routes(state: AppState) -> Router {
     Router::new()
         .route("/v1/organizations/{org}/tokens", get(list_tokens).post(create_token))
         .route("/v1/organizations/{org}/tokens/current", get(get_current_token))
         .route("/v1/organizations/{org}/tokens/{id}", delete(delete_token))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(registry_token_routes(state))
 }
 
 /// A token as the API shows it: never its hash, and its secret only in the answer that created it.
@@ -87,5 +92,103 @@ async fn delete_token(
 ) -> ApiResult<StatusCode> {
     let org = caller.require_admin(&org)?;
     state.tokens.revoke(&caller.acting(), &org, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Registry tokens: `/v1/organizations/{org}/registries/{registry}/tokens`, for private registries only.
+pub fn registry_token_routes(state: AppState) -> Router {
+    let base = "/v1/organizations/{org}/registries/{registry}/tokens";
+    Router::new()
+        .route(base, get(list_registry_tokens).post(create_registry_token))
+        .route(
+            &format!("{base}/{{id}}"),
+            get(get_registry_token).patch(update_registry_token).delete(delete_registry_token),
+        )
+        .with_state(state)
+}
+
+/// The registry, for a caller that may manage it; 404 while it is public, when it has no tokens.
+async fn private_registry(
+    state: &AppState,
+    caller: &Caller,
+    org: &str,
+    registry: &str,
+    scope: Scope,
+) -> ApiResult<Registry> {
+    let org_slug = caller.require(org, scope)?;
+    let not_found =
+        || ApiError::not_found(format!("registry {org}/{registry} has no tokens: it is public or does not exist"));
+    let slug = RegistrySlug::try_from(registry).map_err(|_| not_found())?;
+    match state.registries.get(&org_slug, &slug).await {
+        Ok((found, _)) if !found.public => Ok(found),
+        Ok(_) | Err(crate::domain::error::Error::NotFound(_)) => Err(not_found()),
+        Err(error) => Err(error.into()),
+    }
+}
+
+fn registry_token_view(token: &Token, secret: Option<&SecretText>) -> Value {
+    let mut view = serde_json::to_value(view(token)).unwrap_or_default();
+    if let Some(secret) = secret {
+        view["token"] = json!(secret.expose());
+    }
+    view
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegistryTokenBody {
+    description: Description,
+}
+
+async fn create_registry_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, registry)): Path<(String, String)>,
+    ApiJson(body): ApiJson<RegistryTokenBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let registry = private_registry(&state, &caller, &org, &registry, Scope::WriteRegistries).await?;
+    let (token, secret) = state.registry_tokens.create(&caller.acting(), &registry, body.description).await?;
+    Ok((StatusCode::CREATED, Json(registry_token_view(&token, Some(&secret)))))
+}
+
+async fn list_registry_tokens(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, registry)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let registry = private_registry(&state, &caller, &org, &registry, Scope::ReadRegistries).await?;
+    let tokens = state.registry_tokens.list(&registry).await?;
+    Ok(Json(json!({"tokens": tokens.iter().map(|token| registry_token_view(token, None)).collect::<Vec<_>>()})))
+}
+
+async fn get_registry_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, registry, id)): Path<(String, String, String)>,
+) -> ApiResult<Json<Value>> {
+    // Showing the secret again is as sensitive as issuing it.
+    let registry = private_registry(&state, &caller, &org, &registry, Scope::WriteRegistries).await?;
+    let (token, secret) = state.registry_tokens.get(&registry, &id).await?;
+    Ok(Json(registry_token_view(&token, Some(&secret))))
+}
+
+async fn update_registry_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, registry, id)): Path<(String, String, String)>,
+    ApiJson(body): ApiJson<RegistryTokenBody>,
+) -> ApiResult<Json<Value>> {
+    let registry = private_registry(&state, &caller, &org, &registry, Scope::WriteRegistries).await?;
+    let token = state.registry_tokens.describe(&caller.acting(), &registry, &id, body.description).await?;
+    Ok(Json(registry_token_view(&token, None)))
+}
+
+async fn delete_registry_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, registry, id)): Path<(String, String, String)>,
+) -> ApiResult<StatusCode> {
+    let registry = private_registry(&state, &caller, &org, &registry, Scope::WriteRegistries).await?;
+    state.registry_tokens.delete(&caller.acting(), &registry, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

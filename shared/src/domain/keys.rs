@@ -104,3 +104,12 @@ pub fn upload_expiry(expires_at_unix: i64, upload_id: &str) -> (String, String) 
 pub fn package_file(registry_id: &str, filename: &str) -> (String, String) {
     (package_partition(registry_id), format!("FILE#{filename}"))
 }
+
+/// A registry's read-only tokens, listed under the organization.
+pub fn registry_tokens_prefix(registry_id: &str) -> String {
+    format!("RTOKEN#{registry_id}#")
+}
+
+pub fn registry_token(org: &OrgSlug, registry_id: &str, token_id: &str) -> (String, String) {
+    (organization_partition(org), format!("{}{token_id}", registry_tokens_prefix(registry_id)))
+}

@@ -55,16 +55,30 @@ pub struct Token {
     pub created_by: String,
     /// SHA-256 of the secret, hex; the key under which the token is looked up.
     pub secret_sha256: String,
+    /// Set for a registry token: it may only read this registry's packages, and only while the registry is
+    /// private.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry_id: Option<String>,
+    /// A registry token's secret, sealed, so it can be shown again; organization tokens keep only the hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_secret: Option<crate::domain::secret::Sealed>,
 }
 
 /// The prefix of every organization token, so secret scanners can recognise a leaked one.
 pub const SECRET_PREFIX: &str = "pky_";
 
+/// The prefix of every registry token.
+pub const REGISTRY_SECRET_PREFIX: &str = "pkr_";
+
 /// A fresh secret: the prefix and 256 random bits in hex.
 pub fn new_secret() -> String {
+    secret_with(SECRET_PREFIX)
+}
+
+pub fn secret_with(prefix: &str) -> String {
     let mut bytes = [0_u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    format!("{SECRET_PREFIX}{}", hex::encode(bytes))
+    format!("{prefix}{}", hex::encode(bytes))
 }
 
 pub fn secret_sha256(secret: &str) -> String {

@@ -6,6 +6,7 @@ pub mod housekeeping;
 pub mod link_diagnostic;
 pub mod packages;
 pub mod registries;
+pub mod registry_tokens;
 pub mod release_files;
 pub mod storage_links;
 pub mod storage_resolver;

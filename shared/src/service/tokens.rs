@@ -123,6 +123,8 @@ impl Tokens {
             created_at: Utc::now(),
             created_by: acting.actor.id.clone(),
             secret_sha256: secret_sha256(&secret),
+            registry_id: None,
+            sealed_secret: None,
         };
         let (pk, sk) = keys::token_by_hash(&token.secret_sha256);
         let (listing_pk, listing_sk) = keys::token_listing(org, &token.id);
