@@ -8,4 +8,5 @@ mod packages;
 mod pypi;
 mod registries;
 mod registry_tokens;
+mod teams;
 mod tokens;

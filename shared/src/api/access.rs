@@ -43,10 +43,22 @@ pub async fn registry_for(
                 Err(error) => return Err(error.into()),
             };
             match &caller.token.registry_id {
-                Some(id) if *id != found.id => Err(registry_not_found(org, registry)),
-                Some(_) if found.public => Box::pin(registry_for(state, None, org, registry, scope)).await,
-                _ => Ok(found),
+                Some(id) if *id != found.id => return Err(registry_not_found(org, registry)),
+                Some(_) if found.public => return Box::pin(registry_for(state, None, org, registry, scope)).await,
+                _ => {}
             }
+            if let Some(member) = &caller.token.member {
+                let level = state.teams.access(&org_slug, member, &found.id).await?;
+                let public_read = found.public && scope == Scope::ReadPackages;
+                if !public_read && !level.is_some_and(|level| level.allows(scope)) {
+                    return Err(Error::Forbidden(format!(
+                        "{member}'s teams do not grant {} on registry {org}/{registry}",
+                        scope.as_str()
+                    ))
+                    .into());
+                }
+            }
+            Ok(found)
         }
         None => {
             let found = match state.registries.get(&org_slug, &slug).await {

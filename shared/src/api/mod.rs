@@ -14,6 +14,7 @@ pub mod pypi;
 pub mod registries;
 pub mod storage;
 pub mod storage_links;
+pub mod teams;
 pub mod tokens;
 
 use std::sync::Arc;
@@ -33,6 +34,7 @@ use crate::service::registries::Registries;
 use crate::service::registry_tokens::RegistryTokens;
 use crate::service::storage_links::StorageLinks;
 use crate::service::storage_resolver::StorageResolver;
+use crate::service::teams::Teams;
 use crate::service::tokens::Tokens;
 use crate::service::uploads::Uploads;
 use error::ApiError;
@@ -44,6 +46,7 @@ pub struct AppState {
     pub registries: Registries,
     pub tokens: Tokens,
     pub registry_tokens: RegistryTokens,
+    pub teams: Teams,
     pub audit_log: AuditLog,
     pub packages: Packages,
     pub uploads: Uploads,
@@ -71,6 +74,7 @@ impl AppState {
             registries: Registries::new(Arc::clone(&store)),
             tokens: Tokens::new(Arc::clone(&store)),
             registry_tokens,
+            teams: Teams::new(Arc::clone(&store)),
             audit_log: AuditLog::new(Arc::clone(&store)),
             uploads: uploads.clone(),
             housekeeping: Housekeeping::new(Arc::clone(&store), packages.clone(), uploads),

@@ -27,7 +27,8 @@ pub fn routes(state: AppState) -> Router {
         .route("/v1/organizations/{org}/tokens/current", get(get_current_token))
         .route("/v1/organizations/{org}/tokens/{id}", delete(delete_token))
         .with_state(state.clone())
-        .merge(registry_token_routes(state))
+        .merge(registry_token_routes(state.clone()))
+        .merge(super::teams::routes(state))
 }
 
 /// A token as the API shows it: never its hash, and its secret only in the answer that created it.
@@ -37,6 +38,8 @@ struct TokenView<'a> {
     description: &'a str,
     scopes: Vec<&'static str>,
     admin: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    member: Option<&'a str>,
     created_at: chrono::DateTime<chrono::Utc>,
     created_by: &'a str,
 }
@@ -47,6 +50,7 @@ fn view(token: &Token) -> TokenView<'_> {
         description: token.description.as_str(),
         scopes: token.scopes.iter().map(|scope| scope.as_str()).collect(),
         admin: token.admin,
+        member: token.member.as_deref(),
         created_at: token.created_at,
         created_by: &token.created_by,
     }

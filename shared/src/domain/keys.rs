@@ -113,3 +113,9 @@ pub fn registry_tokens_prefix(registry_id: &str) -> String {
 pub fn registry_token(org: &OrgSlug, registry_id: &str, token_id: &str) -> (String, String) {
     (organization_partition(org), format!("{}{token_id}", registry_tokens_prefix(registry_id)))
 }
+
+pub const TEAM_PREFIX: &str = "TEAM#";
+
+pub fn team(org: &OrgSlug, slug: &RegistrySlug) -> (String, String) {
+    (organization_partition(org), format!("{TEAM_PREFIX}{slug}"))
+}

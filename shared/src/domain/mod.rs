@@ -10,4 +10,5 @@ pub mod registry;
 pub mod secret;
 pub mod storage;
 pub mod storage_names;
+pub mod team;
 pub mod token;

@@ -62,6 +62,10 @@ pub struct Token {
     /// A registry token's secret, sealed, so it can be shown again; organization tokens keep only the hash.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sealed_secret: Option<crate::domain::secret::Sealed>,
+    /// Set for a member's token: its package access per registry is also limited to what the member's
+    /// teams grant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<String>,
 }
 
 /// The prefix of every organization token, so secret scanners can recognise a leaked one.

@@ -11,6 +11,7 @@ pub mod release_files;
 pub mod storage_links;
 pub mod storage_resolver;
 pub mod storage_settings;
+pub mod teams;
 pub mod tokens;
 pub mod uploads;
 

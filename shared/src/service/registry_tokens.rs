@@ -63,6 +63,7 @@ impl RegistryTokens {
             secret_sha256: secret_sha256(secret.expose()),
             registry_id: Some(registry.id.clone()),
             sealed_secret: Some(self.key()?.seal(&secret, &id)),
+            member: None,
         };
         let (pk, sk) = keys::token_by_hash(&token.secret_sha256);
         let (listing_pk, listing_sk) = keys::registry_token(&registry.organization, &registry.id, &id);

@@ -37,6 +37,9 @@ pub struct NewToken {
     pub scopes: Vec<Scope>,
     #[serde(default)]
     pub admin: bool,
+    /// Issue the token to a team member: their teams' grants then bound its package access.
+    #[serde(default)]
+    pub member: Option<String>,
 }
 
 #[derive(Clone)]
@@ -69,6 +72,7 @@ impl Tokens {
                 .map_err(|e| Error::invalid("description", e))?,
             scopes: Scope::ALL.to_vec(),
             admin: true,
+            member: None,
         };
         let org_audit = acting.audit(
             org,
@@ -104,6 +108,9 @@ impl Tokens {
     }
 
     async fn issue_with(&self, acting: &Acting, org: &OrgSlug, new: NewToken, mut ops: Vec<WriteOp>) -> Result<Issued> {
+        if let Some(member) = &new.member {
+            crate::domain::team::validate_login(member).map_err(|e| Error::invalid("member", e))?;
+        }
         if new.scopes.is_empty() {
             return Err(Error::Invalid {
                 field: Some("scopes".into()),
@@ -125,6 +132,7 @@ impl Tokens {
             secret_sha256: secret_sha256(&secret),
             registry_id: None,
             sealed_secret: None,
+            member: new.member,
         };
         let (pk, sk) = keys::token_by_hash(&token.secret_sha256);
         let (listing_pk, listing_sk) = keys::token_listing(org, &token.id);
