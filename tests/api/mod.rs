@@ -1,9 +1,11 @@
 //! The management API driven in-process on the embedded default.
 
+mod access_matrix;
 mod audit_events;
 mod cargo;
 mod errors;
 mod npm;
+mod oidc;
 mod packages;
 mod pypi;
 mod registries;

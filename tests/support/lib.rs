@@ -4,4 +4,5 @@
 pub mod app;
 pub mod client;
 pub mod devserver;
+pub mod oidc;
 pub mod services;

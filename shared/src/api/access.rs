@@ -35,6 +35,24 @@ pub async fn registry_for(
     // A registry token reads only its own registry, and only while that registry is private; on a public
     // registry it counts for nothing, as if no credentials were sent.
     match caller {
+        Some(caller) if caller.oidc.is_some() => {
+            let found = match state.registries.get(&org_slug, &slug).await {
+                Ok((found, _)) => found,
+                Err(Error::NotFound(_)) => return Err(registry_not_found(org, registry)),
+                Err(error) => return Err(error.into()),
+            };
+            if found.public && scope == Scope::ReadPackages {
+                return Ok(found);
+            }
+            let audience = format!("{}/v1/organizations/{org}/registries/{}", caller.base_url, found.slug);
+            let jwt = caller.oidc.as_deref().unwrap_or_default();
+            let scopes = state.oidc.verify(&found, &audience, jwt).await?;
+            if scopes.contains(&scope) {
+                Ok(found)
+            } else {
+                Err(Error::Forbidden(format!("the OIDC policy gives this job no {} scope", scope.as_str())).into())
+            }
+        }
         Some(caller) => {
             caller.require(org, scope)?;
             let found = match state.registries.get(&org_slug, &slug).await {

@@ -60,6 +60,11 @@ pub async fn request_context(mut request: Request, next: Next) -> Response {
 pub struct Caller {
     pub token: Token,
     pub origin: Origin,
+    /// A CI job's OIDC token, when that is the credential: `token` then only names the job, and what it
+    /// may do is decided per registry by the registry's OIDC policy.
+    pub oidc: Option<String>,
+    /// The scheme and host the request reached, for the audience an OIDC token must name.
+    pub base_url: String,
 }
 
 impl Caller {
@@ -92,7 +97,7 @@ impl Caller {
     /// 404 for another organization.
     pub fn organization_of(&self, org: &str) -> Result<OrgSlug, ApiError> {
         match OrgSlug::try_from(org) {
-            Ok(org) if org == self.token.organization => Ok(org),
+            Ok(org) if org == self.token.organization && self.oidc.is_none() => Ok(org),
             _ => Err(ApiError::not_found(format!("organization {org} not found"))),
         }
     }
@@ -115,7 +120,9 @@ fn credential(parts: &Parts) -> Result<Option<String>, ApiError> {
     let value = value.to_str().map_err(|_| unauthenticated("the Authorization header is not readable text"))?;
     // cargo sends its token bare, with no scheme.
     let bare = [crate::domain::token::SECRET_PREFIX, crate::domain::token::REGISTRY_SECRET_PREFIX];
-    if bare.iter().any(|prefix| value.starts_with(prefix)) && !value.contains(' ') {
+    if (bare.iter().any(|prefix| value.starts_with(prefix)) || crate::service::oidc::looks_like_jwt(value))
+        && !value.contains(' ')
+    {
         return Ok(Some(value.to_owned()));
     }
     let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
@@ -144,14 +151,40 @@ impl Caller {
     /// 401 for credentials that are malformed or not valid.
     pub async fn optional(parts: &Parts, state: &AppState) -> Result<Option<Self>, ApiError> {
         let Some(secret) = credential(parts)? else { return Ok(None) };
-        let token = state.tokens.authenticate(&secret).await?.ok_or_else(|| {
-            ApiError::from(Error::Unauthenticated("the API token is not valid; it may have been revoked".into()))
-        })?;
         let origin = parts.extensions.get::<RequestMeta>().map_or_else(
             || Origin { request_id: super::error::current_request_id(), source_ip: "unknown".into() },
             |meta| meta.origin.clone(),
         );
-        Ok(Some(Self { token, origin }))
+        let base_url = super::pagination::base_url(state.config.public_url.as_deref(), &parts.headers);
+        if crate::service::oidc::looks_like_jwt(&secret) {
+            return Ok(Some(Self { token: oidc_actor(&secret), origin, oidc: Some(secret), base_url }));
+        }
+        let token = state.tokens.authenticate(&secret).await?.ok_or_else(|| {
+            ApiError::from(Error::Unauthenticated("the API token is not valid; it may have been revoked".into()))
+        })?;
+        Ok(Some(Self { token, origin, oidc: None, base_url }))
+    }
+}
+
+/// A stand-in token naming a CI job by its (not yet verified) issuer and subject, for audit events; it
+/// holds no scopes and no organization of its own.
+fn oidc_actor(jwt: &str) -> Token {
+    let claims = crate::service::oidc::unverified_claims(jwt).unwrap_or_default();
+    let text = |name: &str| claims[name].as_str().unwrap_or("?").chars().take(200).collect::<String>();
+    let description = crate::domain::names::Description::try_from(format!("OIDC {} from {}", text("sub"), text("iss")))
+        .unwrap_or_else(|_| crate::domain::names::Description::try_from("OIDC").unwrap_or_else(|_| unreachable!()));
+    Token {
+        id: format!("oidc:{}", text("sub")),
+        organization: OrgSlug::try_from("oidc").unwrap_or_else(|_| unreachable!("a valid slug")),
+        description,
+        scopes: Vec::new(),
+        admin: false,
+        created_at: chrono::Utc::now(),
+        created_by: "oidc".into(),
+        secret_sha256: String::new(),
+        registry_id: None,
+        sealed_secret: None,
+        member: None,
     }
 }
 

@@ -29,6 +29,7 @@ use crate::ports::blob::BlobStore;
 use crate::ports::metadata::MetadataStore;
 use crate::service::audit_log::AuditLog;
 use crate::service::housekeeping::Housekeeping;
+use crate::service::oidc::Oidc;
 use crate::service::packages::Packages;
 use crate::service::registries::Registries;
 use crate::service::registry_tokens::RegistryTokens;
@@ -47,6 +48,7 @@ pub struct AppState {
     pub tokens: Tokens,
     pub registry_tokens: RegistryTokens,
     pub teams: Teams,
+    pub oidc: Oidc,
     pub audit_log: AuditLog,
     pub packages: Packages,
     pub uploads: Uploads,
@@ -75,6 +77,7 @@ impl AppState {
             tokens: Tokens::new(Arc::clone(&store)),
             registry_tokens,
             teams: Teams::new(Arc::clone(&store)),
+            oidc: Oidc::new(Arc::clone(&store)),
             audit_log: AuditLog::new(Arc::clone(&store)),
             uploads: uploads.clone(),
             housekeeping: Housekeeping::new(Arc::clone(&store), packages.clone(), uploads),

@@ -28,7 +28,8 @@ pub fn routes(state: AppState) -> Router {
         .route("/v1/organizations/{org}/tokens/{id}", delete(delete_token))
         .with_state(state.clone())
         .merge(registry_token_routes(state.clone()))
-        .merge(super::teams::routes(state))
+        .merge(super::teams::routes(state.clone()))
+        .merge(oidc_policy_routes(state))
 }
 
 /// A token as the API shows it: never its hash, and its secret only in the answer that created it.
@@ -195,4 +196,54 @@ async fn delete_registry_token(
     let registry = private_registry(&state, &caller, &org, &registry, Scope::WriteRegistries).await?;
     state.registry_tokens.delete(&caller.acting(), &registry, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A registry's OIDC policy: `GET`/`PUT /v1/organizations/{org}/registries/{registry}/oidc-policy`, the body
+/// YAML or JSON.
+pub fn oidc_policy_routes(state: AppState) -> Router {
+    Router::new()
+        .route("/v1/organizations/{org}/registries/{registry}/oidc-policy", get(get_oidc_policy).put(put_oidc_policy))
+        .with_state(state)
+}
+
+async fn policy_registry(
+    state: &AppState,
+    caller: &Caller,
+    org: &str,
+    registry: &str,
+    scope: Scope,
+) -> ApiResult<Registry> {
+    let org_slug = caller.require(org, scope)?;
+    let not_found = || ApiError::not_found(format!("registry {org}/{registry} not found"));
+    let slug = RegistrySlug::try_from(registry).map_err(|_| not_found())?;
+    match state.registries.get(&org_slug, &slug).await {
+        Ok((found, _)) => Ok(found),
+        Err(crate::domain::error::Error::NotFound(_)) => Err(not_found()),
+        Err(error) => Err(error.into()),
+    }
+}
+
+async fn get_oidc_policy(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, registry)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let registry = policy_registry(&state, &caller, &org, &registry, Scope::ReadRegistries).await?;
+    let (policy, source) = state.oidc.policy(&registry).await?;
+    Ok(Json(
+        json!({"statements": policy, "source": source, "audience": format!("{}/v1/organizations/{org}/registries/{}", caller.base_url, registry.slug)}),
+    ))
+}
+
+async fn put_oidc_policy(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, registry)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<Value>> {
+    let registry = policy_registry(&state, &caller, &org, &registry, Scope::WriteRegistries).await?;
+    let source = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::bad_request("invalid_body", "the policy must be UTF-8 YAML or JSON"))?;
+    let policy = state.oidc.set_policy(&caller.acting(), &registry, source).await?;
+    Ok(Json(json!({"statements": policy, "source": source})))
 }

@@ -119,3 +119,7 @@ pub const TEAM_PREFIX: &str = "TEAM#";
 pub fn team(org: &OrgSlug, slug: &RegistrySlug) -> (String, String) {
     (organization_partition(org), format!("{TEAM_PREFIX}{slug}"))
 }
+
+pub fn oidc_policy(org: &OrgSlug, registry_id: &str) -> (String, String) {
+    (organization_partition(org), format!("OIDCPOLICY#{registry_id}"))
+}

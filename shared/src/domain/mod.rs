@@ -5,6 +5,7 @@ pub mod diagnostic;
 pub mod error;
 pub mod keys;
 pub mod names;
+pub mod oidc;
 pub mod package;
 pub mod registry;
 pub mod secret;

@@ -4,6 +4,7 @@
 pub mod audit_log;
 pub mod housekeeping;
 pub mod link_diagnostic;
+pub mod oidc;
 pub mod packages;
 pub mod registries;
 pub mod registry_tokens;
