@@ -95,3 +95,24 @@ pub async fn registry_for(
         }
     }
 }
+
+/// The registry `org/registry` for a caller allowed `scope` in the organization (a management scope,
+/// checked before the lookup).
+///
+/// # Errors
+/// 404 for another organization, an impossible slug or a missing registry; 403 for a missing scope.
+pub async fn managed_registry(
+    state: &AppState,
+    caller: &Caller,
+    org: &str,
+    registry: &str,
+    scope: Scope,
+) -> Result<Registry, ApiError> {
+    let org_slug = caller.require(org, scope)?;
+    let slug = RegistrySlug::try_from(registry).map_err(|_| registry_not_found(org, registry))?;
+    match state.registries.get(&org_slug, &slug).await {
+        Ok((found, _)) => Ok(found),
+        Err(Error::NotFound(_)) => Err(registry_not_found(org, registry)),
+        Err(error) => Err(error.into()),
+    }
+}

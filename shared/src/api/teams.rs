@@ -9,10 +9,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::access::managed_registry;
 use super::context::Caller;
 use super::error::{ApiError, ApiResult};
 use super::json::ApiJson;
-use crate::domain::error::Error;
 use crate::domain::names::{Description, OrgSlug, RegistryName, RegistrySlug};
 use crate::domain::team::{AccessLevel, Team};
 use crate::service::teams::TeamChange;
@@ -145,14 +145,8 @@ struct Grant {
 }
 
 async fn registry_id(state: &AppState, caller: &Caller, org: &str, registry: &str) -> ApiResult<String> {
-    let org = caller.require_admin(org)?;
-    let slug = RegistrySlug::try_from(registry)
-        .map_err(|_| ApiError::not_found(format!("registry {org}/{registry} not found")))?;
-    match state.registries.get(&org, &slug).await {
-        Ok((found, _)) => Ok(found.id),
-        Err(Error::NotFound(message)) => Err(ApiError::not_found(message)),
-        Err(error) => Err(error.into()),
-    }
+    caller.require_admin(org)?;
+    Ok(managed_registry(state, caller, org, registry, crate::domain::token::Scope::ReadRegistries).await?.id)
 }
 
 async fn grant_registry(

@@ -10,11 +10,12 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::access::managed_registry;
 use super::context::Caller;
 use super::error::{ApiError, ApiResult};
 use super::json::ApiJson;
 use super::pagination::{PageRequest, base_url};
-use crate::domain::names::{Description, RegistrySlug};
+use crate::domain::names::Description;
 use crate::domain::registry::Registry;
 use crate::domain::secret::SecretText;
 use crate::domain::token::{Scope, Token};
@@ -120,15 +121,11 @@ async fn private_registry(
     registry: &str,
     scope: Scope,
 ) -> ApiResult<Registry> {
-    let org_slug = caller.require(org, scope)?;
-    let not_found =
-        || ApiError::not_found(format!("registry {org}/{registry} has no tokens: it is public or does not exist"));
-    let slug = RegistrySlug::try_from(registry).map_err(|_| not_found())?;
-    match state.registries.get(&org_slug, &slug).await {
-        Ok((found, _)) if !found.public => Ok(found),
-        Ok(_) | Err(crate::domain::error::Error::NotFound(_)) => Err(not_found()),
-        Err(error) => Err(error.into()),
+    let found = managed_registry(state, caller, org, registry, scope).await?;
+    if found.public {
+        return Err(ApiError::not_found(format!("registry {org}/{registry} has no tokens while it is public")));
     }
+    Ok(found)
 }
 
 fn registry_token_view(token: &Token, secret: Option<&SecretText>) -> Value {
@@ -206,29 +203,12 @@ pub fn oidc_policy_routes(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn policy_registry(
-    state: &AppState,
-    caller: &Caller,
-    org: &str,
-    registry: &str,
-    scope: Scope,
-) -> ApiResult<Registry> {
-    let org_slug = caller.require(org, scope)?;
-    let not_found = || ApiError::not_found(format!("registry {org}/{registry} not found"));
-    let slug = RegistrySlug::try_from(registry).map_err(|_| not_found())?;
-    match state.registries.get(&org_slug, &slug).await {
-        Ok((found, _)) => Ok(found),
-        Err(crate::domain::error::Error::NotFound(_)) => Err(not_found()),
-        Err(error) => Err(error.into()),
-    }
-}
-
 async fn get_oidc_policy(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, registry)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    let registry = policy_registry(&state, &caller, &org, &registry, Scope::ReadRegistries).await?;
+    let registry = managed_registry(&state, &caller, &org, &registry, Scope::ReadRegistries).await?;
     let (policy, source) = state.oidc.policy(&registry).await?;
     Ok(Json(
         json!({"statements": policy, "source": source, "audience": format!("{}/v1/organizations/{org}/registries/{}", caller.base_url, registry.slug)}),
@@ -241,7 +221,7 @@ async fn put_oidc_policy(
     Path((org, registry)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<Value>> {
-    let registry = policy_registry(&state, &caller, &org, &registry, Scope::WriteRegistries).await?;
+    let registry = managed_registry(&state, &caller, &org, &registry, Scope::WriteRegistries).await?;
     let source = std::str::from_utf8(&body)
         .map_err(|_| ApiError::bad_request("invalid_body", "the policy must be UTF-8 YAML or JSON"))?;
     let policy = state.oidc.set_policy(&caller.acting(), &registry, source).await?;
