@@ -128,41 +128,4 @@ impl Packages {
             Err(error) => Err(error.into()),
         }
     }
-
-    /// Rewrites a version's metadata (to yank it, say) and records `action` in the audit log.
-    ///
-    /// # Errors
-    /// [`Error::NotFound`] for an unpublished version, [`Error::Conflict`] when it kept changing meanwhile.
-    pub async fn update_metadata(
-        &self,
-        acting: &Acting,
-        registry: &Registry,
-        (name, version): (&str, &str),
-        action: &str,
-        update: impl Fn(&mut Value),
-    ) -> Result<Package> {
-        for attempt in 0..ATTEMPTS {
-            let (mut package, record_version) =
-                self.version_record(registry, name, version).await?.ok_or_else(|| {
-                    Error::NotFound(format!("{name} {version} is not published in registry {}", registry.slug))
-                })?;
-            let before = package.metadata.clone();
-            update(&mut package.metadata);
-            let mut ops = self.rewrite_ops(&package, record_version)?;
-            let fields: Vec<&str> =
-                package.metadata.as_object().map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default();
-            ops.push(acting.audit(
-                &registry.organization,
-                action,
-                target(&package),
-                diff(&before, &package.metadata, &fields),
-            )?);
-            match self.store.write(ops).await {
-                Ok(()) => return Ok(package),
-                Err(StoreError::ConditionFailed { .. } | StoreError::Contention) => back_off(attempt).await,
-                Err(error) => return Err(error.into()),
-            }
-        }
-        Err(Error::Conflict(format!("{name} {version} kept changing; retry")))
-    }
 }

@@ -1,6 +1,8 @@
 //! The simple repository API: the project index and one project's files, as PEP 503 HTML or PEP 691 JSON
 //! chosen by `Accept` (with q-values; HTML when the client names neither), always with `Vary: Accept`.
 
+use std::collections::BTreeMap;
+
 use std::collections::BTreeSet;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -137,11 +139,8 @@ pub async fn index(request: &Request<'_>, headers: &HeaderMap) -> PypiResult {
 }
 
 /// The yanked flag of a version: `false`, or the reason (possibly empty) it was yanked for.
-fn yanked(package: &Package) -> Value {
-    match package.metadata.get("yanked") {
-        Some(Value::Bool(true)) => json!(package.metadata["yanked_reason"].as_str().unwrap_or("")),
-        _ => json!(false),
-    }
+fn yanked(yanked: &BTreeMap<String, String>, package: &Package) -> Value {
+    yanked.get(&package.version).map_or(json!(false), |reason| json!(reason))
 }
 
 /// `simple/{project}/`: every file of every version, with its hash, `Requires-Python` and yanked flag.
@@ -155,9 +154,10 @@ pub async fn project(request: &Request<'_>, headers: &HeaderMap, project: &str) 
     if versions.is_empty() {
         return Err(bad(StatusCode::NOT_FOUND, "not_found", format!("project {project} is not in this registry")));
     }
+    let (yanked_versions, _) = request.state.packages.yanked(&request.registry, project).await?;
     let (mut files, mut links) = (Vec::new(), Vec::new());
     for package in &versions {
-        let yanked = yanked(package);
+        let yanked = yanked(&yanked_versions, package);
         for file in &package.files {
             let url = format!("{}/files/{}/{}", request.base, package.id, file.filename);
             let requires_python =

@@ -141,18 +141,7 @@ pub async fn yank(request: &Request<'_>, yank: bool, project: &str, version: &st
         .as_ref()
         .map(super::Caller::acting)
         .ok_or_else(|| PypiError::from(Error::Unauthenticated("yanking needs a token".into())))?;
-    let action = if yank { "package.yanked" } else { "package.unyanked" };
-    let package = request
-        .state
-        .packages
-        .update_metadata(&acting, &request.registry, (&name, &version), action, |metadata| {
-            if !metadata.is_object() {
-                *metadata = json!({});
-            }
-            metadata["yanked"] = json!(yank);
-            metadata["yanked_reason"] = if yank { json!(reason) } else { Value::Null };
-        })
-        .await?;
-    Ok(Json(json!({"name": package.name, "version": package.version, "yanked": yank, "reason": package.metadata["yanked_reason"]}))
-        .into_response())
+    let reason = yank.then_some(reason);
+    request.state.packages.set_yanked(&acting, &request.registry, &name, &version, reason.as_deref()).await?;
+    Ok(Json(json!({"name": name, "version": version, "yanked": yank, "reason": reason})).into_response())
 }
