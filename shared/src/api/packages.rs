@@ -255,15 +255,27 @@ pub fn describe(file: &PackageFile) -> Response {
     response
 }
 
+/// The registry and the file a package URL names (`?file=` picks one of several).
+async fn file_by_id(
+    state: &AppState,
+    caller: Option<&Caller>,
+    (org, registry, id): (&str, &str, &str),
+    query: &HashMap<String, String>,
+) -> ApiResult<(Registry, PackageFile)> {
+    let registry = registry_for(state, caller, org, registry, Scope::ReadPackages).await?;
+    let package = state.packages.get(&registry, id).await?;
+    let file = pick_file(&package, query)?.clone();
+    Ok((registry, file))
+}
+
 async fn download_package(
     State(state): State<AppState>,
     caller: Option<Caller>,
     Path((org, registry, id)): Path<(String, String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
-    let registry = registry_for(&state, caller.as_ref(), &org, &registry, Scope::ReadPackages).await?;
-    let package = state.packages.get(&registry, &id).await?;
-    redirect_to(&state, &registry, pick_file(&package, &query)?).await
+    let (registry, file) = file_by_id(&state, caller.as_ref(), (&org, &registry, &id), &query).await?;
+    redirect_to(&state, &registry, &file).await
 }
 
 async fn head_package(
@@ -272,9 +284,7 @@ async fn head_package(
     Path((org, registry, id)): Path<(String, String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
-    let registry = registry_for(&state, caller.as_ref(), &org, &registry, Scope::ReadPackages).await?;
-    let package = state.packages.get(&registry, &id).await?;
-    Ok(describe(pick_file(&package, &query)?))
+    Ok(describe(&file_by_id(&state, caller.as_ref(), (&org, &registry, &id), &query).await?.1))
 }
 
 /// The file a generic-files URL names, `{name}-{version}.{ext}`.
