@@ -32,68 +32,53 @@ pub async fn registry_for(
             None => Error::Unauthenticated("this registry needs a token".into()).into(),
         });
     };
+    if let Some(caller) = caller.filter(|caller| caller.oidc.is_none()) {
+        caller.require(org, scope)?;
+    }
+    let found = match state.registries.get(&org_slug, &slug).await {
+        Ok((found, _)) => Some(found),
+        Err(Error::NotFound(_)) => None,
+        Err(error) => return Err(error.into()),
+    };
+    let public_read = |registry: &Registry| registry.public && scope == Scope::ReadPackages;
+    let anonymous = || -> ApiError {
+        Error::Unauthenticated(format!("registry {org}/{registry} needs a token with the {} scope", scope.as_str()))
+            .into()
+    };
+    let Some(caller) = caller else {
+        return found.filter(|registry| public_read(registry)).ok_or_else(anonymous);
+    };
+    let found = found.ok_or_else(|| registry_not_found(org, registry))?;
+    if let Some(jwt) = caller.oidc.as_deref() {
+        if public_read(&found) {
+            return Ok(found);
+        }
+        let audience = format!("{}/v1/organizations/{org}/registries/{}", caller.base_url, found.slug);
+        let scopes = state.oidc.verify(&found, &audience, jwt).await?;
+        return if scopes.contains(&scope) {
+            Ok(found)
+        } else {
+            Err(Error::Forbidden(format!("the OIDC policy gives this job no {} scope", scope.as_str())).into())
+        };
+    }
     // A registry token reads only its own registry, and only while that registry is private; on a public
     // registry it counts for nothing, as if no credentials were sent.
-    match caller {
-        Some(caller) if caller.oidc.is_some() => {
-            let found = match state.registries.get(&org_slug, &slug).await {
-                Ok((found, _)) => found,
-                Err(Error::NotFound(_)) => return Err(registry_not_found(org, registry)),
-                Err(error) => return Err(error.into()),
-            };
-            if found.public && scope == Scope::ReadPackages {
-                return Ok(found);
-            }
-            let audience = format!("{}/v1/organizations/{org}/registries/{}", caller.base_url, found.slug);
-            let jwt = caller.oidc.as_deref().unwrap_or_default();
-            let scopes = state.oidc.verify(&found, &audience, jwt).await?;
-            if scopes.contains(&scope) {
-                Ok(found)
-            } else {
-                Err(Error::Forbidden(format!("the OIDC policy gives this job no {} scope", scope.as_str())).into())
-            }
-        }
-        Some(caller) => {
-            caller.require(org, scope)?;
-            let found = match state.registries.get(&org_slug, &slug).await {
-                Ok((found, _)) => found,
-                Err(Error::NotFound(_)) => return Err(registry_not_found(org, registry)),
-                Err(error) => return Err(error.into()),
-            };
-            match &caller.token.registry_id {
-                Some(id) if *id != found.id => return Err(registry_not_found(org, registry)),
-                Some(_) if found.public => return Box::pin(registry_for(state, None, org, registry, scope)).await,
-                _ => {}
-            }
-            if let Some(member) = &caller.token.member {
-                let level = state.teams.access(&org_slug, member, &found.id).await?;
-                let public_read = found.public && scope == Scope::ReadPackages;
-                if !public_read && !level.is_some_and(|level| level.allows(scope)) {
-                    return Err(Error::Forbidden(format!(
-                        "{member}'s teams do not grant {} on registry {org}/{registry}",
-                        scope.as_str()
-                    ))
-                    .into());
-                }
-            }
-            Ok(found)
-        }
-        None => {
-            let found = match state.registries.get(&org_slug, &slug).await {
-                Ok((found, _)) => Some(found),
-                Err(Error::NotFound(_)) => None,
-                Err(error) => return Err(error.into()),
-            };
-            match found {
-                Some(registry) if registry.public && scope == Scope::ReadPackages => Ok(registry),
-                _ => Err(Error::Unauthenticated(format!(
-                    "registry {org}/{registry} needs a token with the {} scope",
-                    scope.as_str()
-                ))
-                .into()),
-            }
+    match &caller.token.registry_id {
+        Some(id) if *id != found.id => return Err(registry_not_found(org, registry)),
+        Some(_) if found.public => return if public_read(&found) { Ok(found) } else { Err(anonymous()) },
+        _ => {}
+    }
+    if let Some(member) = &caller.token.member {
+        let level = state.teams.access(&org_slug, member, &found.id).await?;
+        if !public_read(&found) && !level.is_some_and(|level| level.allows(scope)) {
+            return Err(Error::Forbidden(format!(
+                "{member}'s teams do not grant {} on registry {org}/{registry}",
+                scope.as_str()
+            ))
+            .into());
         }
     }
+    Ok(found)
 }
 
 /// The registry `org/registry` for a caller allowed `scope` in the organization (a management scope,
