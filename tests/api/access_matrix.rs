@@ -2,8 +2,6 @@
 //! 403 or 404 with a message, and nothing of another registry or organization leaks.
 
 use http::{Method, StatusCode};
-use packyard::config::Config;
-use packyard::domain::secret::SecretsKey;
 use packyard_tests::app::TestApp;
 use packyard_tests::oidc::Issuer;
 use serde_json::json;
@@ -41,9 +39,7 @@ fn audience(registry: &str) -> String {
 
 #[tokio::test]
 async fn every_credential_kind_against_every_operation_on_private_and_public_registries() {
-    let mut config = Config::default();
-    config.links.secrets_key = Some(SecretsKey::from_text(&SecretsKey::generate_text()).unwrap());
-    let app = TestApp::with_config(config).await;
+    let app = TestApp::with_secrets_key().await;
     let issuer = Issuer::start().await;
     let other_org = TestApp::bootstrap(&app.state, "globex").await;
     let reader = app.token_with(&["read_packages"]).await;

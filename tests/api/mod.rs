@@ -4,6 +4,7 @@ mod access_matrix;
 mod audit_events;
 mod cargo;
 mod errors;
+mod member_management;
 mod npm;
 mod oidc;
 mod packages;

@@ -1,8 +1,6 @@
 //! Registry tokens: read-only, one registry, shown again on request, silent while the registry is public.
 
 use http::{Method, StatusCode};
-use packyard::config::Config;
-use packyard::domain::secret::SecretsKey;
 use packyard_tests::app::TestApp;
 use serde_json::json;
 
@@ -10,9 +8,7 @@ const TOKENS: &str = "/v1/organizations/acme/registries/tools/tokens";
 const PACKAGES: &str = "/v1/organizations/acme/registries/tools/packages";
 
 async fn app() -> TestApp {
-    let mut config = Config::default();
-    config.links.secrets_key = Some(SecretsKey::from_text(&SecretsKey::generate_text()).unwrap());
-    let app = TestApp::with_config(config).await;
+    let app = TestApp::with_secrets_key().await;
     app.create_registry("tools", "files").await;
     app.create_registry("other", "files").await;
     assert_eq!(app.publish_file("tools", "tool-1.0.0.bin", b"tool").await.status, StatusCode::CREATED);

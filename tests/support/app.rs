@@ -12,6 +12,7 @@ use packyard::api::{AppState, all_routes, finish};
 use packyard::config::Config;
 use packyard::domain::audit::Origin;
 use packyard::domain::names::OrgSlug;
+use packyard::domain::secret::SecretsKey;
 use packyard::ports::metadata::MetadataStore;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -70,6 +71,13 @@ impl TestApp {
 
     pub async fn with_config(config: Config) -> Self {
         Self::with_links(config, None).await
+    }
+
+    /// An app with a key to seal secrets, as registry tokens need.
+    pub async fn with_secrets_key() -> Self {
+        let mut config = Config::default();
+        config.links.secrets_key = Some(SecretsKey::from_text(&SecretsKey::generate_text()).expect("a key"));
+        Self::with_config(config).await
     }
 
     /// An app whose storage links reach AWS through `clients` (an emulator) when given.

@@ -82,13 +82,21 @@ impl Caller {
         }
     }
 
-    /// Checks the caller is an admin token of `org`.
+    /// Checks the caller is an admin token of `org`. A member's token never is (tokens issued before
+    /// that was refused included): issuing tokens and granting teams would reach past its teams' grants.
     ///
     /// # Errors
     /// 404 for another organization, 403 for a token that is not an admin.
     pub fn require_admin(&self, org: &str) -> Result<OrgSlug, ApiError> {
         let org = self.organization_of(org)?;
-        if self.token.admin { Ok(org) } else { Err(Error::Forbidden("only an admin token may do this".into()).into()) }
+        match (&self.token.member, self.token.admin) {
+            (None, true) => Ok(org),
+            (Some(member), true) => Err(Error::Forbidden(format!(
+                "{member}'s token is a member's token, bounded by their teams' grants, and cannot administer the organization"
+            ))
+            .into()),
+            (_, false) => Err(Error::Forbidden("only an admin token may do this".into()).into()),
+        }
     }
 
     /// Checks the caller belongs to `org`, answering 404 otherwise.

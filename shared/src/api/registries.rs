@@ -10,6 +10,7 @@ use axum::{Json, Router};
 use serde::Serialize;
 
 use super::AppState;
+use super::access::{managed_registry, registry_creator, registry_settings, visible_registries};
 use super::context::Caller;
 use super::error::{ApiError, ApiResult};
 use super::json::ApiJson;
@@ -63,11 +64,6 @@ fn respond(
     response
 }
 
-/// A registry slug from the path; one that cannot be valid cannot exist either.
-fn slug(org: &str, registry: &str) -> ApiResult<RegistrySlug> {
-    RegistrySlug::try_from(registry).map_err(|_| ApiError::not_found(format!("registry {org}/{registry} not found")))
-}
-
 /// The version an `If-Match` header pins, if it is sent.
 fn if_match(headers: &HeaderMap) -> ApiResult<Option<u64>> {
     let Some(value) = headers.get(header::IF_MATCH) else { return Ok(None) };
@@ -87,7 +83,7 @@ async fn create_registry(
     headers: HeaderMap,
     ApiJson(new): ApiJson<NewRegistry>,
 ) -> ApiResult<Response> {
-    let org = caller.require(&org, Scope::WriteRegistries)?;
+    let org = registry_creator(&caller, &org)?;
     if let Some(storage) = &new.storage {
         state.storage_links.require_usable(&org, storage, "storage").await?;
     }
@@ -106,6 +102,7 @@ async fn list_registries(
     let org = caller.require(&org, Scope::ReadRegistries)?;
     let page = PageRequest::from_query(&query)?;
     let (registries, next) = state.registries.list(&org, page.after.clone(), page.per_page).await?;
+    let registries = visible_registries(&state, &caller, &org, registries).await?;
     let base = base_url(state.config.public_url.as_deref(), &headers);
     let views: Vec<_> = registries
         .iter()
@@ -121,8 +118,7 @@ async fn get_registry(
     Path((org, registry)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let org = caller.require(&org, Scope::ReadRegistries)?;
-    let (registry, version) = state.registries.get(&org, &slug(org.as_str(), &registry)?).await?;
+    let (registry, version) = registry_settings(&state, &caller, &org, &registry).await?;
     Ok(respond(StatusCode::OK, &base_url(state.config.public_url.as_deref(), &headers), &registry, version, None))
 }
 
@@ -133,8 +129,8 @@ async fn update_registry(
     headers: HeaderMap,
     ApiJson(patch): ApiJson<RegistryPatch>,
 ) -> ApiResult<Response> {
-    let org = caller.require(&org, Scope::WriteRegistries)?;
-    let slug = slug(org.as_str(), &registry)?;
+    let Registry { organization: org, slug, .. } =
+        managed_registry(&state, &caller, &org, &registry, Scope::WriteRegistries).await?;
     if let Some(Some(storage)) = &patch.storage {
         state.storage_links.require_usable(&org, storage, "storage").await?;
     }
@@ -153,8 +149,8 @@ async fn delete_registry(
     Path((org, registry)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
-    let org = caller.require(&org, Scope::DeleteRegistries)?;
-    let slug = slug(org.as_str(), &registry)?;
+    let Registry { organization: org, slug, .. } =
+        managed_registry(&state, &caller, &org, &registry, Scope::DeleteRegistries).await?;
     state.registries.delete(&caller.acting(), &org, &slug, if_match(&headers)?).await?;
     tracing::info!(organization = %org, registry.slug = %slug, "deleted registry {org}/{slug}; its packages are queued for removal");
     Ok(StatusCode::NO_CONTENT)

@@ -1,6 +1,7 @@
 //! Teams: create, list, change members and per-registry grants (after creation too), delete; and the
 //! access a member has to a registry, the highest level any of their teams grants.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -175,11 +176,21 @@ impl Teams {
     /// # Errors
     /// When the store fails.
     pub async fn access(&self, org: &OrgSlug, login: &str, registry_id: &str) -> Result<Option<AccessLevel>> {
-        let teams = self.list(org).await?;
-        Ok(teams
-            .iter()
-            .filter(|team| team.members.iter().any(|member| member == login))
-            .filter_map(|team| team.grants.get(registry_id).copied())
-            .max())
+        Ok(self.grants(org, login).await?.get(registry_id).copied())
+    }
+
+    /// The highest access `login`'s teams grant, by registry id, for every registry they grant something on.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn grants(&self, org: &OrgSlug, login: &str) -> Result<BTreeMap<String, AccessLevel>> {
+        let mut grants = BTreeMap::new();
+        for team in self.list(org).await?.iter().filter(|team| team.members.iter().any(|member| member == login)) {
+            for (registry_id, level) in &team.grants {
+                let highest = grants.entry(registry_id.clone()).or_insert(*level);
+                *highest = (*highest).max(*level);
+            }
+        }
+        Ok(grants)
     }
 }

@@ -110,6 +110,12 @@ impl Tokens {
     async fn issue_with(&self, acting: &Acting, org: &OrgSlug, new: NewToken, mut ops: Vec<WriteOp>) -> Result<Issued> {
         if let Some(member) = &new.member {
             crate::domain::team::validate_login(member).map_err(|e| Error::invalid("member", e))?;
+            if new.admin {
+                return Err(Error::Invalid {
+                    field: Some("admin".into()),
+                    message: "a member's token cannot be an admin: managing tokens and teams would reach past the member's grants".into(),
+                });
+            }
         }
         if new.scopes.is_empty() {
             return Err(Error::Invalid {
