@@ -33,10 +33,6 @@ async fn attempt(app: &TestApp, registry: &str, credential: Option<&str>, op: Op
     }
 }
 
-fn audience(registry: &str) -> String {
-    format!("http://packyard.test/v1/organizations/acme/registries/{registry}")
-}
-
 #[tokio::test]
 async fn every_credential_kind_against_every_operation_on_private_and_public_registries() {
     let app = TestApp::with_secrets_key().await;
@@ -55,7 +51,7 @@ async fn every_credential_kind_against_every_operation_on_private_and_public_reg
 
     let mut n = 0;
     for (registry, public) in [("private-reg", false), ("public-reg", true)] {
-        app.create_registry(registry, "files").await;
+        let created = app.create_registry(registry, "files").await;
         app.publish_file(registry, "seed-1.0.0.bin", b"seed").await;
         let registry_token = app
             .post(&format!("/v1/organizations/acme/registries/{registry}/tokens"), json!({"description": "ro"}))
@@ -80,7 +76,7 @@ async fn every_credential_kind_against_every_operation_on_private_and_public_reg
         if public {
             app.patch(&format!("/v1/organizations/acme/registries/{registry}"), json!({"public": true})).await;
         }
-        let job = issuer.token(json!({"aud": audience(registry)}));
+        let job = issuer.token(json!({"aud": format!("packyard:acme:{}", created["id"].as_str().unwrap())}));
         use StatusCode as S;
         let read_anyone = if public { S::OK } else { S::UNAUTHORIZED };
         // credential, then the expected status for read, publish, delete, manage.

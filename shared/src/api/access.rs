@@ -63,8 +63,7 @@ pub async fn registry_for(
         if public_read(&found) {
             return Ok(found);
         }
-        let audience = format!("{}/v1/organizations/{org}/registries/{}", caller.base_url, found.slug);
-        let scopes = state.oidc.verify(&found, &audience, jwt).await?;
+        let scopes = state.oidc.verify(&found, jwt).await?;
         return if scopes.contains(&scope) {
             Ok(found)
         } else {

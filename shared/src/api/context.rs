@@ -63,8 +63,6 @@ pub struct Caller {
     /// A CI job's OIDC token, when that is the credential: `token` then only names the job, and what it
     /// may do is decided per registry by the registry's OIDC policy.
     pub oidc: Option<String>,
-    /// The scheme and host the request reached, for the audience an OIDC token must name.
-    pub base_url: String,
 }
 
 impl Caller {
@@ -163,14 +161,13 @@ impl Caller {
             || Origin { request_id: super::error::current_request_id(), source_ip: "unknown".into() },
             |meta| meta.origin.clone(),
         );
-        let base_url = super::pagination::base_url(state.config.public_url.as_deref(), &parts.headers);
         if crate::service::oidc::looks_like_jwt(&secret) {
-            return Ok(Some(Self { token: oidc_actor(&secret), origin, oidc: Some(secret), base_url }));
+            return Ok(Some(Self { token: oidc_actor(&secret), origin, oidc: Some(secret) }));
         }
         let token = state.tokens.authenticate(&secret).await?.ok_or_else(|| {
             ApiError::from(Error::Unauthenticated("the API token is not valid; it may have been revoked".into()))
         })?;
-        Ok(Some(Self { token, origin, oidc: None, base_url }))
+        Ok(Some(Self { token, origin, oidc: None }))
     }
 }
 

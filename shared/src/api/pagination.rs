@@ -60,6 +60,8 @@ impl PageRequest {
 }
 
 /// The scheme and host clients reach this API at: the configured public URL, else what the request says.
+/// For links in answers only: the request's headers are the caller's to choose, so no access decision may
+/// depend on this.
 pub fn base_url(configured: Option<&str>, headers: &HeaderMap) -> String {
     if let Some(url) = configured {
         return url.trim_end_matches('/').to_owned();

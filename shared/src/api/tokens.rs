@@ -210,9 +210,8 @@ async fn get_oidc_policy(
 ) -> ApiResult<Json<Value>> {
     let registry = managed_registry(&state, &caller, &org, &registry, Scope::ReadRegistries).await?;
     let (policy, source) = state.oidc.policy(&registry).await?;
-    Ok(Json(
-        json!({"statements": policy, "source": source, "audience": format!("{}/v1/organizations/{org}/registries/{}", caller.base_url, registry.slug)}),
-    ))
+    let audience = crate::service::oidc::audience(&registry);
+    Ok(Json(json!({"statements": policy, "source": source, "audience": audience})))
 }
 
 async fn put_oidc_policy(

@@ -1,6 +1,6 @@
 //! CI identity tokens as credentials: a registry's OIDC policy, and verifying a JWT against it — the
-//! signature against the issuer's JWKS (discovered and cached), `aud` (the registry's URL), `iss`, `exp`,
-//! `nbf`, `iat`, a maximum lifetime, and the policy's claim rules.
+//! signature against the issuer's JWKS (discovered and cached), `aud` (the registry's [`audience`]), `iss`,
+//! `exp`, `nbf`, `iat`, a maximum lifetime, and the policy's claim rules.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -50,6 +50,13 @@ pub fn unverified_claims(jwt: &str) -> Option<Value> {
     let payload = jwt.split('.').nth(1)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
     serde_json::from_slice(&bytes).ok()
+}
+
+/// The audience a CI job's token must name to act on `registry`: `packyard:{org}:{registry id}`. It comes
+/// from the registry's record alone, never from the request (a `Host` header is the caller's to choose),
+/// needs no configured URL, survives a rename, and a registry id is never reused.
+pub fn audience(registry: &Registry) -> String {
+    format!("packyard:{}:{}", registry.organization, registry.id)
 }
 
 impl Oidc {
@@ -133,12 +140,13 @@ impl Oidc {
         Ok(set)
     }
 
-    /// The scopes `jwt` has on `registry`, whose URL is `audience`.
+    /// The scopes `jwt` has on `registry`; its audience must be the registry's [`audience`].
     ///
     /// # Errors
     /// [`Error::Unauthenticated`] naming why a token is not valid; [`Error::Forbidden`] when it is valid
     /// but no statement of the policy matches its claims.
-    pub async fn verify(&self, registry: &Registry, audience: &str, jwt: &str) -> Result<Vec<Scope>> {
+    pub async fn verify(&self, registry: &Registry, jwt: &str) -> Result<Vec<Scope>> {
+        let audience = audience(registry);
         let header = decode_header(jwt).map_err(|e| unauthenticated(format!("the token is not a JWT: {e}")))?;
         let issuer = unverified_claims(jwt)
             .and_then(|claims| claims["iss"].as_str().map(str::to_owned))
@@ -157,7 +165,7 @@ impl Oidc {
         let key = DecodingKey::from_jwk(jwk)
             .map_err(|e| unauthenticated(format!("the issuer's key {kid} is not usable: {e}")))?;
         let mut validation = Validation::new(header.alg);
-        validation.set_audience(&[audience]);
+        validation.set_audience(&[&audience]);
         validation.set_issuer(&[issuer.as_str(), &format!("{issuer}/")]);
         validation.set_required_spec_claims(&["exp", "iat", "iss", "aud"]);
         validation.validate_nbf = true;
