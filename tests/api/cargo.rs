@@ -5,28 +5,7 @@ use http::{Request, StatusCode};
 use packyard_tests::app::{Reply, TestApp};
 use serde_json::{Value, json};
 
-fn crate_file(name: &str, version: &str) -> Vec<u8> {
-    use std::io::Write;
-    let manifest = format!("[package]\nname = \"{name}\"\nversion = \"{version}\"\n");
-    let mut builder = tar::Builder::new(Vec::new());
-    let mut header = tar::Header::new_gnu();
-    header.set_size(manifest.len() as u64);
-    header.set_mode(0o644);
-    header.set_cksum();
-    builder.append_data(&mut header, format!("{name}-{version}/Cargo.toml"), manifest.as_bytes()).unwrap();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(&builder.into_inner().unwrap()).unwrap();
-    gz.finish().unwrap()
-}
-
-fn publish_body(metadata: &Value, crate_file: &[u8]) -> Vec<u8> {
-    let json = metadata.to_string();
-    let mut body = (json.len() as u32).to_le_bytes().to_vec();
-    body.extend_from_slice(json.as_bytes());
-    body.extend_from_slice(&(crate_file.len() as u32).to_le_bytes());
-    body.extend_from_slice(crate_file);
-    body
-}
+use packyard_tests::archives::{cargo_publish_body as publish_body, crate_file};
 
 async fn publish(app: &TestApp, body: Vec<u8>) -> Reply {
     let request = Request::put("/cargo/acme/rs/api/v1/crates/new")

@@ -2,33 +2,17 @@
 //! name and version, digests must match, a version is never overwritten.
 
 use axum::body::Body;
-use base64::Engine;
 use http::{Request, StatusCode};
 use packyard_tests::app::{Reply, TestApp};
+use packyard_tests::archives;
 use serde_json::{Value, json};
 
-/// A gzipped tarball with one `package/package.json`.
 fn tarball(name: &str, version: &str) -> Vec<u8> {
-    use std::io::Write;
-    let manifest = json!({"name": name, "version": version}).to_string();
-    let mut builder = tar::Builder::new(Vec::new());
-    let mut header = tar::Header::new_gnu();
-    header.set_size(manifest.len() as u64);
-    header.set_mode(0o644);
-    header.set_cksum();
-    builder.append_data(&mut header, "package/package.json", manifest.as_bytes()).unwrap();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(&builder.into_inner().unwrap()).unwrap();
-    gz.finish().unwrap()
+    archives::npm_tarball(name, version)
 }
 
 fn document(name: &str, version: &str, tarball: &[u8]) -> Value {
-    let data = base64::engine::general_purpose::STANDARD.encode(tarball);
-    json!({
-        "_id": name, "name": name, "dist-tags": {"latest": version},
-        "versions": {version: {"name": name, "version": version, "dist": {}}},
-        "_attachments": {format!("{name}-{version}.tgz"): {"content_type": "application/octet-stream", "data": data, "length": tarball.len()}}
-    })
+    archives::npm_document(name, version, tarball)
 }
 
 async fn put(app: &TestApp, name: &str, body: &Value) -> Reply {

@@ -6,6 +6,7 @@ pub mod housekeeping;
 pub mod link_diagnostic;
 pub mod oidc;
 pub mod packages;
+mod races;
 pub mod registries;
 pub mod registry_tokens;
 pub mod release_files;

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use chrono::Utc;
 use serde_json::json;
 
+use super::races;
 use super::storage_resolver::StorageResolver;
 use crate::domain::audit::{Target, diff};
 use crate::domain::error::{Error, Result};
@@ -33,6 +34,38 @@ fn map_op((pk, sk): (String, String), entries: &BTreeMap<String, String>, versio
     }
     let item = Item::from_value(pk, sk, version + 1, &json!({ "entries": entries }))?;
     Ok(WriteOp::put(item, if version == 0 { Condition::NotExists } else { Condition::Version(version) }))
+}
+
+/// A write's outcome with a lost race (a failed condition, contention) as `None`, for [`races::until_won`].
+pub(super) fn lost_race_is_none(written: std::result::Result<(), StoreError>) -> Result<Option<()>> {
+    match written {
+        Ok(()) => Ok(Some(())),
+        Err(StoreError::ConditionFailed { .. } | StoreError::Contention) => Ok(None),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// The largest package record kept. A version is one record (three copies, for its lookups) and DynamoDB
+/// refuses items above 400 KB, so what a client sends along (a manifest, a readme, a release's metadata) is
+/// bounded here, with a message, instead of failing in the store.
+pub const PACKAGE_RECORD_MAX: usize = 300 * 1024;
+
+/// Refuses a package whose record would outgrow [`PACKAGE_RECORD_MAX`].
+///
+/// # Errors
+/// [`Error::Invalid`] naming the size.
+pub(super) fn check_record_size(package: &Package) -> Result<()> {
+    let size = serde_json::to_vec(package).map_or(usize::MAX, |bytes| bytes.len());
+    if size > PACKAGE_RECORD_MAX {
+        return Err(Error::Invalid {
+            field: Some("metadata".into()),
+            message: format!(
+                "{}@{} carries {size} bytes of metadata; at most {PACKAGE_RECORD_MAX} are kept (a shorter readme, description or file list)",
+                package.name, package.version
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// How long a presigned download URL lives: long enough for a slow client to start, short enough that a
@@ -143,24 +176,43 @@ impl Packages {
     }
 
     /// Records a new version whose files are already stored. `tags` are set in the same transaction.
-    /// When the version exists, nothing changes, the files are discarded and the answer is 409.
+    /// When the version exists, nothing changes, the files are discarded and the answer is 409. A race with
+    /// another publish of the same name (both moving `latest`) is retried, so distinct versions all land.
     ///
     /// # Errors
-    /// [`Error::Conflict`] for an existing version or a concurrent tag change.
+    /// [`Error::Conflict`] for an existing version, or when other writers kept winning every attempt.
     pub async fn publish(&self, acting: &Acting, registry: &Registry, new: NewVersion) -> Result<Package> {
         let NewVersion { name, version, files, metadata, tags } = new;
-        let (name, version, tags) = (name.as_str(), version.as_str(), &tags);
         let package = Package {
             id: ulid::Ulid::new().to_string(),
             registry_id: registry.id.clone(),
-            name: name.to_owned(),
-            version: version.to_owned(),
+            name,
+            version,
             files,
             created_at: Utc::now(),
             creator: acting.actor.clone(),
             metadata,
         };
-        let mut ops = self.record_ops(&package)?;
+        let published = races::until_won(|| self.try_publish(acting, registry, &package, &tags)).await;
+        if !matches!(published, Ok(Some(()))) {
+            self.discard_files(&registry.organization, &package.files).await;
+        }
+        match published? {
+            Some(()) => Ok(package),
+            None => Err(Error::Conflict(format!("{} was changed by many requests at the same time; retry", package.name))),
+        }
+    }
+
+    /// One attempt at [`Self::publish`]: `None` when another request changed the dist-tags meanwhile.
+    async fn try_publish(
+        &self,
+        acting: &Acting,
+        registry: &Registry,
+        package: &Package,
+        tags: &DistTags,
+    ) -> Result<Option<()>> {
+        let (name, version) = (package.name.as_str(), package.version.as_str());
+        let mut ops = self.record_ops(package)?;
         if !tags.is_empty() {
             let (mut current, tags_version) = self.dist_tags(registry, name).await?;
             current.extend(tags.iter().map(|(tag, version)| (tag.clone(), version.clone())));
@@ -170,28 +222,20 @@ impl Packages {
         ops.push(acting.audit(
             &registry.organization,
             "package.published",
-            target(&package),
+            target(package),
             diff(&json!(null), &shown, &["name", "version", "files"]),
         )?);
         match self.store.write(ops).await {
-            Ok(()) => Ok(package),
-            Err(error) => {
-                self.discard_files(&registry.organization, &package.files).await;
-                Err(match error {
-                    StoreError::ConditionFailed { op: 0 } => Error::Conflict(format!(
-                        "{name}@{version} already exists in registry {}; versions are immutable, publish a new version",
-                        registry.slug
-                    )),
-                    StoreError::ConditionFailed { .. } | StoreError::Contention => {
-                        Error::Conflict(format!("{name} was changed by another request at the same time; retry"))
-                    }
-                    other => other.into(),
-                })
-            }
+            Err(StoreError::ConditionFailed { op: 0 }) => Err(Error::Conflict(format!(
+                "{name}@{version} already exists in registry {}; versions are immutable, publish a new version",
+                registry.slug
+            ))),
+            other => lost_race_is_none(other),
         }
     }
 
     pub(super) fn record_ops(&self, package: &Package) -> Result<Vec<WriteOp>> {
+        check_record_size(package)?;
         let (pk, sk) = keys::package_version(&package.registry_id, &package.name, &package.version);
         let (id_pk, id_sk) = keys::package_by_id(&package.registry_id, &package.id);
         let name_pk = keys::package_name_partition(&package.registry_id, &package.name);
@@ -292,9 +336,10 @@ impl Packages {
     }
 
     /// Yanks a version (clients stop choosing it for new resolutions; lockfiles keep it) or unyanks it.
+    /// Yanks of other versions of the same name at the same moment all land.
     ///
     /// # Errors
-    /// [`Error::NotFound`] for an unpublished version, [`Error::Conflict`] for a concurrent change.
+    /// [`Error::NotFound`] for an unpublished version, [`Error::Conflict`] when other writers kept winning.
     pub async fn set_yanked(
         &self,
         acting: &Acting,
@@ -306,6 +351,20 @@ impl Packages {
         let package = self.get_version(registry, name, version).await?.ok_or_else(|| {
             Error::NotFound(format!("{name}@{version} is not published in registry {}", registry.slug))
         })?;
+        races::until_won(|| self.try_set_yanked(acting, registry, &package, reason))
+            .await?
+            .ok_or_else(|| Error::Conflict(format!("{name} changed at the same time; retry")))
+    }
+
+    /// One attempt at [`Self::set_yanked`]: `None` when another request changed the yanked versions meanwhile.
+    async fn try_set_yanked(
+        &self,
+        acting: &Acting,
+        registry: &Registry,
+        package: &Package,
+        reason: Option<&str>,
+    ) -> Result<Option<()>> {
+        let (name, version) = (package.name.as_str(), package.version.as_str());
         let (mut yanked, record_version) = self.yanked(registry, name).await?;
         let before = yanked.contains_key(version);
         match reason {
@@ -313,7 +372,7 @@ impl Packages {
             None => yanked.remove(version),
         };
         if before == reason.is_some() {
-            return Ok(());
+            return Ok(Some(()));
         }
         let action = if reason.is_some() { "package.yanked" } else { "package.unyanked" };
         let ops = vec![
@@ -321,16 +380,11 @@ impl Packages {
             acting.audit(
                 &registry.organization,
                 action,
-                target(&package),
+                target(package),
                 diff(&json!({"yanked": before}), &json!({"yanked": !before}), &["yanked"]),
             )?,
         ];
-        match self.store.write(ops).await {
-            Err(StoreError::ConditionFailed { .. } | StoreError::Contention) => {
-                Err(Error::Conflict(format!("{name} changed at the same time; retry")))
-            }
-            other => other.map_err(Error::from),
-        }
+        lost_race_is_none(self.store.write(ops).await)
     }
 
     async fn load_map(&self, (pk, sk): (String, String)) -> Result<(BTreeMap<String, String>, u64)> {
@@ -343,7 +397,8 @@ impl Packages {
         }
     }
 
-    /// Points `tag` at a published `version` (or removes it with `None`).
+    /// Points `tag` at a published `version` (or removes it with `None`). Changes to other tags of the same
+    /// name at the same moment all land; of two changes to one tag, the later wins.
     ///
     /// # Errors
     /// [`Error::NotFound`] for an unpublished version or unknown tag, [`Error::Invalid`] for a bad tag name.
@@ -365,28 +420,37 @@ impl Packages {
                 message: format!("dist-tag {tag:?} must be a short word that is not a version"),
             });
         }
-        let (mut tags, tags_version) = self.dist_tags(registry, name).await?;
-        let before = tags.get(tag).cloned();
         match version {
-            Some(version) => {
-                if self.get_version(registry, name, version).await?.is_none() {
-                    return Err(Error::NotFound(format!(
-                        "{name}@{version} is not published in registry {}",
-                        registry.slug
-                    )));
-                }
-                tags.insert(tag.to_owned(), version.to_owned());
+            Some(version) if self.get_version(registry, name, version).await?.is_none() => {
+                return Err(Error::NotFound(format!("{name}@{version} is not published in registry {}", registry.slug)));
             }
-            None => {
-                if tag == "latest" {
-                    return Err(Error::Invalid {
-                        field: Some("tag".into()),
-                        message: "the latest tag cannot be removed; point it at another version".into(),
-                    });
-                }
-                tags.remove(tag).ok_or_else(|| Error::NotFound(format!("{name} has no dist-tag {tag}")))?;
+            None if tag == "latest" => {
+                return Err(Error::Invalid {
+                    field: Some("tag".into()),
+                    message: "the latest tag cannot be removed; point it at another version".into(),
+                });
             }
+            _ => {}
         }
+        races::until_won(|| self.try_set_dist_tag(acting, registry, name, tag, version))
+            .await?
+            .ok_or_else(|| Error::Conflict(format!("the dist-tags of {name} changed at the same time; retry")))
+    }
+
+    /// One attempt at [`Self::set_dist_tag`]: `None` when another request changed the dist-tags meanwhile.
+    async fn try_set_dist_tag(
+        &self,
+        acting: &Acting,
+        registry: &Registry,
+        name: &str,
+        tag: &str,
+        version: Option<&str>,
+    ) -> Result<Option<DistTags>> {
+        let (mut tags, tags_version) = self.dist_tags(registry, name).await?;
+        let before = match version {
+            Some(version) => tags.insert(tag.to_owned(), version.to_owned()),
+            None => Some(tags.remove(tag).ok_or_else(|| Error::NotFound(format!("{name} has no dist-tag {tag}")))?),
+        };
         let target = Target { kind: "package".into(), id: name.to_owned(), name: name.to_owned() };
         let action = if version.is_some() { "package.dist_tag_set" } else { "package.dist_tag_removed" };
         let ops = vec![
@@ -398,20 +462,25 @@ impl Packages {
                 diff(&json!({ tag: before }), &json!({ tag: version }), &[tag]),
             )?,
         ];
-        match self.store.write(ops).await {
-            Err(StoreError::ConditionFailed { .. } | StoreError::Contention) => {
-                Err(Error::Conflict(format!("the dist-tags of {name} changed at the same time; retry")))
-            }
-            other => other.map(|()| tags).map_err(Error::from),
-        }
+        Ok(lost_race_is_none(self.store.write(ops).await)?.map(|()| tags))
     }
 
     /// Deletes a version: its records go in one transaction with its audit event, tags that pointed at it
-    /// move (`latest` to the highest remaining version), then its files are removed from storage.
+    /// move (`latest` to the highest remaining version), then its files are removed from storage. A race
+    /// with other changes to the name's dist-tags is retried.
     ///
     /// # Errors
-    /// [`Error::Conflict`] when it changed concurrently.
+    /// [`Error::NotFound`] when it was deleted already, [`Error::Conflict`] when other writers kept winning.
     pub async fn delete(&self, acting: &Acting, registry: &Registry, package: &Package) -> Result<()> {
+        races::until_won(|| self.try_delete(acting, registry, package)).await?.ok_or_else(|| {
+            Error::Conflict(format!("{} changed at the same time; retry", package.name))
+        })?;
+        self.retire_files(&registry.organization, &package.files).await;
+        Ok(())
+    }
+
+    /// One attempt at [`Self::delete`]: `None` when another request changed the dist-tags meanwhile.
+    async fn try_delete(&self, acting: &Acting, registry: &Registry, package: &Package) -> Result<Option<()>> {
         let (pk, sk) = keys::package_version(&registry.id, &package.name, &package.version);
         let (id_pk, id_sk) = keys::package_by_id(&registry.id, &package.id);
         let mut ops = vec![
@@ -448,14 +517,7 @@ impl Packages {
             Err(StoreError::ConditionFailed { op: 0 }) => {
                 Err(Error::NotFound(format!("{}@{} was already deleted", package.name, package.version)))
             }
-            Err(StoreError::ConditionFailed { .. } | StoreError::Contention) => {
-                Err(Error::Conflict(format!("{} changed at the same time; retry", package.name)))
-            }
-            Err(error) => Err(error.into()),
-            Ok(()) => {
-                self.retire_files(&registry.organization, &package.files).await;
-                Ok(())
-            }
+            other => lost_race_is_none(other),
         }
     }
 

@@ -7,23 +7,14 @@ use chrono::Utc;
 use serde_json::{Value, json};
 
 use super::Acting;
-use super::packages::{Packages, target};
+use super::packages::{Packages, lost_race_is_none, target};
+use super::races;
 use crate::domain::audit::diff;
 use crate::domain::error::{Error, Result};
 use crate::domain::keys;
 use crate::domain::package::{Package, PackageFile};
 use crate::domain::registry::Registry;
 use crate::ports::metadata::{Condition, Item, StoreError, WriteOp};
-
-/// How often a write that lost a race with another upload to the same version is tried. Every round has a
-/// winner, so this many concurrent uploads to one version (a CI matrix's wheels) always get through.
-const ATTEMPTS: u32 = 16;
-
-/// A short random pause before another attempt, so racing uploads do not collide again in lockstep.
-async fn back_off(attempt: u32) {
-    let millis = rand::random_range(0..=5 * u64::from(attempt.min(8)));
-    tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
-}
 
 impl Packages {
     /// A version with the version number of its record, for a conditional rewrite.
@@ -37,6 +28,7 @@ impl Packages {
 
     /// The operations that rewrite every record of an existing version whose record is at `version`.
     fn rewrite_ops(&self, package: &Package, version: u64) -> Result<Vec<WriteOp>> {
+        super::packages::check_record_size(package)?;
         let (pk, sk) = keys::package_version(&package.registry_id, &package.name, &package.version);
         let (id_pk, id_sk) = keys::package_by_id(&package.registry_id, &package.id);
         let name_pk = keys::package_name_partition(&package.registry_id, &package.name);
@@ -62,18 +54,11 @@ impl Packages {
         file: PackageFile,
         update: impl Fn(&mut Value),
     ) -> Result<Package> {
-        for attempt in 0..ATTEMPTS {
-            match self.try_add_file(acting, registry, (name, version), &file, &update).await {
-                Ok(Some(package)) => return Ok(package),
-                Ok(None) => back_off(attempt).await,
-                Err(error) => {
-                    self.discard_files(&registry.organization, std::slice::from_ref(&file)).await;
-                    return Err(error);
-                }
-            }
+        let added = races::until_won(|| self.try_add_file(acting, registry, (name, version), &file, &update)).await;
+        if !matches!(added, Ok(Some(_))) {
+            self.discard_files(&registry.organization, std::slice::from_ref(&file)).await;
         }
-        self.discard_files(&registry.organization, std::slice::from_ref(&file)).await;
-        Err(Error::Conflict(format!("{name} {version} is being changed by other uploads; retry")))
+        added?.ok_or_else(|| Error::Conflict(format!("{name} {version} is being changed by other uploads; retry")))
     }
 
     /// One attempt: the added-to version, or `None` when another upload changed the version meanwhile.
@@ -119,13 +104,11 @@ impl Packages {
             diff(&json!(null), &shown, &["name", "version", "file"]),
         )?);
         match self.store.write(ops).await {
-            Ok(()) => Ok(Some(package)),
             Err(StoreError::ConditionFailed { op: 0 }) => Err(Error::Conflict(format!(
                 "File already exists: {} was uploaded to registry {} before; file names cannot be reused, publish a new version",
                 file.filename, registry.slug
             ))),
-            Err(StoreError::ConditionFailed { .. } | StoreError::Contention) => Ok(None),
-            Err(error) => Err(error.into()),
+            other => Ok(lost_race_is_none(other)?.map(|()| package)),
         }
     }
 }
