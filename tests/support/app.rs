@@ -23,7 +23,8 @@ pub struct TestApp {
     pub router: Router,
     pub admin_token: String,
     pub store: Arc<dyn MetadataStore>,
-    _blob_dir: tempdir::TempDir,
+    /// Where the local blob store keeps its files (`objects/`, `tmp/`, `multipart/`).
+    pub blob_dir: tempdir::TempDir,
 }
 
 /// A reply, with its body parsed as JSON when it is JSON.
@@ -32,6 +33,8 @@ pub struct Reply {
     pub status: StatusCode,
     pub headers: http::HeaderMap,
     pub json: Value,
+    /// The body as text, for answers that are not JSON.
+    pub text: String,
 }
 
 impl Reply {
@@ -92,7 +95,7 @@ impl TestApp {
         }
         let admin_token = Self::bootstrap(&state, "acme").await;
         let router = finish(all_routes(&state).merge(blobs.router()), &state.config);
-        Self { state, router, admin_token, store, _blob_dir: blob_dir }
+        Self { state, router, admin_token, store, blob_dir }
     }
 
     /// Creates another organization and returns its admin token.
@@ -124,7 +127,7 @@ impl TestApp {
         let headers = response.headers().clone();
         let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
         let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Reply { status, headers, json }
+        Reply { status, headers, json, text: String::from_utf8_lossy(&bytes).into_owned() }
     }
 
     /// Follows a redirect's `Location` (a signed URL of this app) and returns the bytes it serves.

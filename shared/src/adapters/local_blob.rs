@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Path as UrlPath, Query, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -175,36 +175,101 @@ async fn get_signed(
     let key = parse_key(&key)?;
     // A HEAD is signed as the GET it stands for, as with S3.
     store.verify(&Method::GET, &key, &params)?;
-    let bytes = store.get(&key).await.map_err(blob_error)?;
-    let mut response = bytes.into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    let file = match tokio::fs::File::open(store.object_path(&key)).await {
+        Ok(file) => file,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Err(ApiError::not_found("no such object")),
+        Err(error) => return Err(ApiError::internal(&error)),
+    };
+    let size = file.metadata().await.map_err(|error| ApiError::internal(&error))?.len();
+    // Streamed from the file, so a download of any size holds only a buffer in memory.
+    let body = Body::from_stream(tokio_util::io::ReaderStream::with_capacity(file, STREAM_BUFFER));
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
     Ok(response)
 }
 
+/// The signature and expiry are checked before a byte of the body is read, and the body is streamed to
+/// disk, so neither an unsigned request nor a large upload can fill the server's memory.
 async fn put_signed(
     State(store): State<LocalBlobStore>,
     UrlPath(key): UrlPath<String>,
     Query(params): Query<SignedParams>,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, ApiError> {
     let key = parse_key(&key)?;
     store.verify(&Method::PUT, &key, &params)?;
-    let etag = etag_of(&body);
-    match params.upload_id.as_deref().zip(params.part_number) {
+    let target = match params.upload_id.as_deref().zip(params.part_number) {
         Some((upload_id, number)) => {
             let dir = store.upload_dir(upload_id).map_err(blob_error)?;
             if !tokio::fs::try_exists(&dir).await.unwrap_or(false) {
                 return Err(ApiError::not_found(format!("no multipart upload {upload_id}")));
             }
-            store.write_atomically(&dir.join(number.to_string()), &body).await.map_err(blob_error)?;
+            dir.join(number.to_string())
         }
-        None => store.put(&key, body).await.map_err(blob_error)?,
-    }
+        None => store.object_path(&key),
+    };
+    let etag = store.write_stream(&target, body).await.map_err(|error| match error {
+        StreamError::Body(error) => {
+            ApiError::bad_request("upload_interrupted", format!("the upload was interrupted: {error}"))
+        }
+        StreamError::Blob(error) => blob_error(error),
+    })?;
     let mut response = StatusCode::OK.into_response();
     if let Ok(value) = HeaderValue::from_str(&etag) {
         response.headers_mut().insert(header::ETAG, value);
     }
     Ok(response)
+}
+
+/// How much of a streamed body is read or written at a time.
+const STREAM_BUFFER: usize = 256 * 1024;
+
+/// Why a streamed write failed: the client's body broke off, or the disk failed.
+enum StreamError {
+    Body(axum::Error),
+    Blob(BlobError),
+}
+
+/// A temporary file that is removed when dropped unless it was renamed into place, so an upload that
+/// fails or whose connection drops (its handler is then cancelled mid-await) leaves nothing behind.
+struct TemporaryFile(Option<PathBuf>);
+
+impl Drop for TemporaryFile {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+impl LocalBlobStore {
+    /// Streams `body` to a temporary file while hashing it, then renames it to `target`. Returns the
+    /// quoted SHA-256 of the bytes, the ETag.
+    async fn write_stream(&self, target: &Path, body: Body) -> Result<String, StreamError> {
+        use futures_util::StreamExt;
+        use tokio::io::AsyncWriteExt;
+        let disk = |error: std::io::Error| StreamError::Blob(io(error));
+        let path = self.root.join("tmp").join(ulid::Ulid::new().to_string());
+        let mut temporary = TemporaryFile(Some(path.clone()));
+        let mut file = tokio::fs::File::create(&path).await.map_err(disk)?;
+        let mut hasher = Sha256::new();
+        let mut stream = body.into_data_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(StreamError::Body)?;
+            hasher.update(&chunk);
+            file.write_all(&chunk).await.map_err(disk)?;
+        }
+        file.flush().await.map_err(disk)?;
+        drop(file);
+        if let Some(parent) = target.parent() {
+            tokio::fs::create_dir_all(parent).await.map_err(disk)?;
+        }
+        tokio::fs::rename(&path, target).await.map_err(disk)?;
+        temporary.0 = None;
+        Ok(format!("\"{}\"", hex::encode(hasher.finalize())))
+    }
 }
 
 #[async_trait]

@@ -36,6 +36,7 @@ pub fn routes(state: AppState) -> Router {
         .route(&format!("{base}/packages/{{id}}/download"), get(download_package).head(head_package))
         .route(&format!("{base}/packages/{{id}}/copy"), post(copy_package))
         .route(&format!("{base}/uploads"), post(create_upload))
+        .route(&format!("{base}/uploads/{{id}}/parts"), get(upload_parts))
         .route(&format!("{base}/uploads/{{id}}/complete"), post(complete_upload))
         .route("/files/{org}/{registry}/{filename}", get(download_file).head(head_file))
         .with_state(state)
@@ -389,6 +390,7 @@ async fn create_upload(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, registry)): Path<(String, String)>,
+    headers: HeaderMap,
     ApiJson(request): ApiJson<NewUpload>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let registry = registry_for(&state, Some(&caller), &org, &registry, Scope::WritePackages).await?;
@@ -411,7 +413,38 @@ async fn create_upload(
     let upload =
         UploadRequest { name, version, filename: request.filename, size: request.size, sha256: request.sha256 };
     let instructions = state.uploads.start(&caller.acting(), &registry, upload).await?;
-    Ok((StatusCode::CREATED, Json(serde_json::to_value(instructions).unwrap_or_default())))
+    let signed = u32::try_from(instructions.parts.len()).unwrap_or(u32::MAX);
+    let more = instructions.part_count.filter(|count| *count > signed).map(|_| signed + 1);
+    let mut body = serde_json::to_value(&instructions).unwrap_or_default();
+    body["more_parts"] = json!(more.map(|first| parts_url(&state, &headers, &org, &registry, &instructions.id, first)));
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+/// Where the part URLs from `first` on are signed.
+fn parts_url(state: &AppState, headers: &HeaderMap, org: &str, registry: &Registry, id: &str, first: u32) -> String {
+    let base = base_url(state.config.public_url.as_deref(), headers);
+    format!("{base}/v1/organizations/{org}/registries/{}/uploads/{id}/parts?first={first}", registry.slug)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartsQuery {
+    first: u32,
+}
+
+/// `GET .../uploads/{id}/parts?first=N`: the next batch of signed part URLs of a large upload.
+async fn upload_parts(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, registry, id)): Path<(String, String, String)>,
+    Query(query): Query<PartsQuery>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    let registry = registry_for(&state, Some(&caller), &org, &registry, Scope::WritePackages).await?;
+    let batch = state.uploads.part_urls(&registry, &id, query.first).await?;
+    let mut body = serde_json::to_value(&batch).unwrap_or_default();
+    body["more_parts"] = json!(batch.next.map(|first| parts_url(&state, &headers, &org, &registry, &id, first)));
+    Ok(Json(body))
 }
 
 #[derive(Deserialize, Default)]

@@ -26,10 +26,26 @@ use super::packages::{NewVersion, Packages, blob_error, file_key};
 pub const UPLOAD_TTL: Duration = Duration::from_secs(3600);
 /// Uploads larger than this go in parts.
 pub const MULTIPART_THRESHOLD: u64 = 64 * 1024 * 1024;
-/// Each part but the last (S3 requires at least 5 MiB).
-pub const PART_SIZE: u64 = 64 * 1024 * 1024;
+/// The smallest part Packyard asks for (S3 requires at least 5 MiB for each part but the last); larger
+/// files get larger parts so that they fit in [`MAX_PARTS`].
+pub const MIN_PART_SIZE: u64 = 64 * 1024 * 1024;
+/// The largest part S3 accepts.
+pub const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
+/// The most parts one upload may have (S3's limit).
+pub const MAX_PARTS: u64 = 10_000;
 /// The largest file Packyard accepts (S3's object limit).
 pub const MAX_UPLOAD_SIZE: u64 = 5 * 1024 * 1024 * 1024 * 1024;
+/// How many part URLs one answer signs; the rest are fetched in batches of this size, so no answer
+/// outgrows Lambda's 6 MB response limit (10,000 presigned S3 URLs are about 7 MB).
+pub const PARTS_PER_ANSWER: u32 = 1000;
+
+/// The part size for a file of `size` bytes: [`MIN_PART_SIZE`], or the smallest whole number of MiB that
+/// keeps the file within [`MAX_PARTS`] parts. Never above [`MAX_PART_SIZE`] for a size up to
+/// [`MAX_UPLOAD_SIZE`].
+pub fn part_size_for(size: u64) -> u64 {
+    const MIB: u64 = 1024 * 1024;
+    size.div_ceil(MAX_PARTS).div_ceil(MIB).saturating_mul(MIB).clamp(MIN_PART_SIZE, MAX_PART_SIZE)
+}
 
 /// An upload in progress, as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,10 +75,24 @@ pub struct UploadInstructions {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// Otherwise: `PUT` each part (of `part_size` bytes, the last shorter) to its URL and keep each `ETag`.
+    /// At most [`PARTS_PER_ANSWER`] parts are signed here; [`Uploads::part_urls`] signs the others.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub parts: Vec<PartUrl>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub part_size: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub part_count: Option<u32>,
+}
+
+/// A batch of signed part URLs of a multipart upload.
+#[derive(Debug, Clone, Serialize)]
+pub struct PartBatch {
+    pub parts: Vec<PartUrl>,
+    pub part_size: u64,
+    pub part_count: u32,
+    /// The first part number of the next batch, when there is one.
+    #[serde(skip)]
+    pub next: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -123,19 +153,10 @@ impl Uploads {
         let (storage, blobs) = self.packages.storage_for(registry).await?;
         let key = file_key(&registry.id, &id, &request.filename)?;
         let expires_at = Utc::now() + UPLOAD_TTL;
-        let (url, parts, part_size, multipart_id) = if request.size <= MULTIPART_THRESHOLD {
-            (Some(blobs.presign_put(&key, UPLOAD_TTL).await.map_err(blob_error)?), Vec::new(), None, None)
+        let (url, multipart_id) = if request.size <= MULTIPART_THRESHOLD {
+            (Some(blobs.presign_put(&key, UPLOAD_TTL).await.map_err(blob_error)?), None)
         } else {
-            let multipart_id = blobs.start_multipart(&key).await.map_err(blob_error)?;
-            let count = request.size.div_ceil(PART_SIZE);
-            let mut parts = Vec::new();
-            for number in 1..=u32::try_from(count).map_err(|_| invalid("size", "too many parts".into()))? {
-                parts.push(PartUrl {
-                    number,
-                    url: blobs.presign_part(&key, &multipart_id, number, UPLOAD_TTL).await.map_err(blob_error)?,
-                });
-            }
-            (None, parts, Some(PART_SIZE), Some(multipart_id))
+            (None, Some(blobs.start_multipart(&key).await.map_err(blob_error)?))
         };
         let upload = Upload {
             id: id.clone(),
@@ -160,7 +181,69 @@ impl Uploads {
                 WriteOp::put(Item::from_value(expiry_pk, expiry_sk, 1, &upload)?, Condition::NotExists),
             ])
             .await?;
-        Ok(UploadInstructions { id, expires_at, url, parts, part_size })
+        let batch = match &upload.multipart_id {
+            Some(_) => Some(self.sign_parts(&upload, 1).await?),
+            None => None,
+        };
+        Ok(UploadInstructions {
+            id,
+            expires_at,
+            url,
+            part_size: batch.as_ref().map(|batch| batch.part_size),
+            part_count: batch.as_ref().map(|batch| batch.part_count),
+            parts: batch.map(|batch| batch.parts).unwrap_or_default(),
+        })
+    }
+
+    /// Signs the URLs of up to [`PARTS_PER_ANSWER`] parts of a multipart upload, from part `first` on.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown or expired upload, [`Error::Invalid`] for an upload sent in one
+    /// piece or a part number past the last.
+    pub async fn part_urls(&self, registry: &Registry, id: &str, first: u32) -> Result<PartBatch> {
+        let upload = self.open_upload(registry, id).await?;
+        if upload.multipart_id.is_none() {
+            return Err(invalid("id", format!("upload {id} is sent in one PUT, not in parts")));
+        }
+        self.sign_parts(&upload, first).await
+    }
+
+    async fn sign_parts(&self, upload: &Upload, first: u32) -> Result<PartBatch> {
+        let part_size = part_size_for(upload.size);
+        let part_count = u32::try_from(upload.size.div_ceil(part_size))
+            .map_err(|_| invalid("size", "too many parts".into()))?;
+        if first == 0 || first > part_count {
+            return Err(invalid("first", format!("parts are numbered 1 to {part_count}")));
+        }
+        let last = first.saturating_add(PARTS_PER_ANSWER - 1).min(part_count);
+        let (Some(multipart_id), Ok(key)) = (&upload.multipart_id, StorageKey::parse(&upload.key)) else {
+            return Err(invalid("id", format!("upload {} is sent in one PUT, not in parts", upload.id)));
+        };
+        let blobs = self.packages.blobs(&upload.organization, &upload.storage).await?;
+        let remaining = upload.expires_at - Utc::now();
+        let ttl = remaining.to_std().unwrap_or_default().max(Duration::from_secs(1));
+        let mut parts = Vec::with_capacity((last - first + 1) as usize);
+        for number in first..=last {
+            parts.push(PartUrl {
+                number,
+                url: blobs.presign_part(&key, multipart_id, number, ttl).await.map_err(blob_error)?,
+            });
+        }
+        Ok(PartBatch { parts, part_size, part_count, next: (last < part_count).then_some(last + 1) })
+    }
+
+    /// An upload of `registry` that has not expired.
+    async fn open_upload(&self, registry: &Registry, id: &str) -> Result<Upload> {
+        let not_found = || Error::NotFound(format!("upload {id} not found; it may have expired"));
+        if ulid::Ulid::from_string(id).is_err() {
+            return Err(not_found());
+        }
+        let (pk, sk) = keys::upload(&registry.id, id);
+        let upload: Upload = self.store.get(&pk, &sk).await?.ok_or_else(not_found)?.to_value()?;
+        if upload.expires_at < Utc::now() {
+            return Err(not_found());
+        }
+        Ok(upload)
     }
 
     /// Completes an upload: assembles its parts, checks the stored size and SHA-256 against what was
@@ -176,15 +259,7 @@ impl Uploads {
         id: &str,
         parts: &[CompletedPart],
     ) -> Result<Package> {
-        let not_found = || Error::NotFound(format!("upload {id} not found; it may have expired"));
-        if ulid::Ulid::from_string(id).is_err() {
-            return Err(not_found());
-        }
-        let (pk, sk) = keys::upload(&registry.id, id);
-        let upload: Upload = self.store.get(&pk, &sk).await?.ok_or_else(not_found)?.to_value()?;
-        if upload.expires_at < Utc::now() {
-            return Err(not_found());
-        }
+        let upload = self.open_upload(registry, id).await?;
         let blobs = self.packages.blobs(&registry.organization, &upload.storage).await?;
         let key = StorageKey::parse(&upload.key).map_err(blob_error)?;
         if let Some(multipart_id) = &upload.multipart_id {
@@ -284,5 +359,21 @@ impl Uploads {
                 swept += 1;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_accepted_size_fits_in_s3s_part_limits() {
+        for size in [MULTIPART_THRESHOLD + 1, 625 * 1024 * 1024 * 1024, 625 * 1024 * 1024 * 1024 + 1, MAX_UPLOAD_SIZE] {
+            let part_size = part_size_for(size);
+            assert!((5 * 1024 * 1024..=MAX_PART_SIZE).contains(&part_size), "{size}: part size {part_size}");
+            assert!(size.div_ceil(part_size) <= MAX_PARTS, "{size}: {} parts", size.div_ceil(part_size));
+        }
+        assert_eq!(part_size_for(MULTIPART_THRESHOLD + 1), MIN_PART_SIZE);
+        assert_eq!(part_size_for(MAX_UPLOAD_SIZE), 525 * 1024 * 1024);
     }
 }
