@@ -108,3 +108,127 @@ async fn every_response_carries_a_request_id() {
     let error = app.get("/v1/nothing").await;
     assert_eq!(error.json["request_id"].as_str(), error.headers["x-request-id"].to_str().ok());
 }
+
+#[tokio::test]
+async fn a_form_upload_without_a_multipart_content_type_is_a_400_in_the_envelope() {
+    let app = TestApp::new().await;
+    app.create_registry("fs", "files").await;
+    let request = Request::post("/v1/organizations/acme/registries/fs/packages")
+        .header("authorization", format!("Bearer {}", app.admin_token))
+        .header("content-type", "application/octet-stream")
+        .body(Body::from("not a form"))
+        .unwrap();
+    let reply = app.send(request).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+    assert!(reply.error_message().contains("multipart/form-data"), "{}", reply.text);
+    assert!(reply.json["request_id"].is_string(), "{}", reply.text);
+}
+
+#[tokio::test]
+async fn a_path_that_is_not_utf8_is_a_4xx_in_each_protocols_shape() {
+    let app = TestApp::new().await;
+    app.create_registry("js", "npm").await;
+    app.create_registry("rs", "cargo").await;
+    app.create_registry("fs", "files").await;
+    app.create_registry("py", "python").await;
+    let token = Some(app.admin_token.as_str());
+    for path in [format!("{REGISTRIES}/%ff%fe"), "/files/acme/%ff%fe/x-1.0.0.bin".into()] {
+        let reply = app.call(Method::GET, &path, token, None).await;
+        assert!(reply.status.is_client_error(), "{path}: {}", reply.status);
+        assert!(reply.error_message().contains("UTF-8"), "{path}: {}", reply.text);
+    }
+    let npm = app.call(Method::GET, "/npm/acme/%ff%fe/demo", token, None).await;
+    assert!(npm.status.is_client_error() && npm.json["error"].as_str().is_some_and(|e| e.contains("UTF-8")), "{}", npm.text);
+    let cargo = app.call(Method::GET, "/cargo/acme/%ff%fe/index/config.json", token, None).await;
+    assert!(cargo.status.is_client_error(), "{}", cargo.text);
+    assert!(cargo.json["errors"][0]["detail"].as_str().is_some_and(|d| d.contains("UTF-8")), "{}", cargo.text);
+    let pypi = app.call(Method::GET, "/pypi/acme/%ff%fe/simple/", token, None).await;
+    assert!(pypi.status.is_client_error() && pypi.text.contains("UTF-8"), "{}", pypi.text);
+}
+
+#[tokio::test]
+async fn a_header_injection_attempt_in_a_python_project_name_is_a_404_that_says_so() {
+    let app = TestApp::new().await;
+    app.create_registry("py", "python").await;
+    let path = "/pypi/acme/py/simple/%0d%0aX-Injected:%201/";
+    let reply = app.call(Method::GET, path, Some(&app.admin_token), None).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert!(reply.headers.get("x-injected").is_none());
+    assert!(!reply.text.trim().is_empty(), "the 404 says why");
+    let unslashed = app.call(Method::GET, "/pypi/acme/py/simple/%0d%0aX-Injected:%201", Some(&app.admin_token), None).await;
+    assert_eq!(unslashed.status, StatusCode::NOT_FOUND, "{:?}", unslashed.headers);
+    assert!(unslashed.headers.get("x-injected").is_none() && !unslashed.text.trim().is_empty());
+}
+
+#[tokio::test]
+async fn npm_and_cargo_publishes_over_the_body_limit_get_a_413_in_their_own_shape() {
+    let app = TestApp::with_config(Config { max_body_bytes: 4096, ..Config::default() }).await;
+    app.create_registry("js", "npm").await;
+    app.create_registry("rs", "cargo").await;
+    let npm = Request::put("/npm/acme/js/big")
+        .header("authorization", format!("Bearer {}", app.admin_token))
+        .header("content-type", "application/json")
+        .body(Body::from(json!({"name": "big", "pad": "x".repeat(10_000)}).to_string()))
+        .unwrap();
+    let npm = app.send(npm).await;
+    assert_eq!(npm.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(npm.json["error"].as_str().is_some_and(|e| e.contains("larger than")), "{}", npm.text);
+    let cargo = Request::put("/cargo/acme/rs/api/v1/crates/new")
+        .header("authorization", app.admin_token.clone())
+        .body(Body::from(vec![0_u8; 10_000]))
+        .unwrap();
+    let cargo = app.send(cargo).await;
+    assert_eq!(cargo.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(cargo.json["errors"][0]["detail"].as_str().is_some_and(|d| d.contains("larger than")), "{}", cargo.text);
+    let packages = app.get("/v1/organizations/acme/registries/js/packages").await;
+    assert_eq!(packages.json["packages"], json!([]));
+}
+
+#[tokio::test]
+async fn stored_values_are_bounded_and_a_refusal_does_not_echo_a_huge_value() {
+    let app = TestApp::new().await;
+    let emoji = format!(":{}:", "a".repeat(100_000));
+    let reply = app.post(REGISTRIES, json!({"name": "e1", "ecosystem": "npm", "emoji": emoji})).await;
+    assert_eq!((reply.status, reply.json["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("emoji")));
+    assert!(reply.text.len() < 1000, "the refusal echoed {} bytes", reply.text.len());
+    let longest = format!(":{}:", "a".repeat(62));
+    let ok = app.post(REGISTRIES, json!({"name": "e2", "ecosystem": "npm", "emoji": longest})).await;
+    assert_eq!(ok.status, StatusCode::CREATED, "{:?}", ok.json);
+    assert_eq!(registry_count(&app).await, 1);
+
+    let policy = "- iss: https://agent.buildkite.com\n  scopes: [read_packages]\n".repeat(2000);
+    let request = Request::put(format!("{REGISTRIES}/e2/oidc-policy"))
+        .header("authorization", format!("Bearer {}", app.admin_token))
+        .header("content-type", "application/yaml")
+        .body(Body::from(policy))
+        .unwrap();
+    let reply = app.send(request).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.text);
+    assert!(reply.error_message().contains("at most"), "{}", reply.text);
+}
+
+#[tokio::test]
+async fn npm_metadata_too_large_to_store_is_a_422_and_a_long_readme_is_cut() {
+    use packyard_tests::archives::{npm_document, npm_tarball};
+    let app = TestApp::new().await;
+    app.create_registry("js", "npm").await;
+    let publish = |document: serde_json::Value| {
+        Request::put(format!("/npm/acme/js/{}", document["name"].as_str().unwrap()))
+            .header("authorization", format!("Bearer {}", app.admin_token))
+            .header("content-type", "application/json")
+            .body(Body::from(document.to_string()))
+            .unwrap()
+    };
+    let mut huge = npm_document("huge", "1.0.0", &npm_tarball("huge", "1.0.0"));
+    huge["versions"]["1.0.0"]["keywords"] = json!(vec!["word".repeat(100); 1000]);
+    let reply = app.send(publish(huge)).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.text);
+    assert!(reply.json["error"].as_str().is_some_and(|e| e.contains("at most")), "{}", reply.text);
+
+    let mut wordy = npm_document("wordy", "1.0.0", &npm_tarball("wordy", "1.0.0"));
+    wordy["versions"]["1.0.0"]["readme"] = json!("é".repeat(200_000));
+    assert_eq!(app.send(publish(wordy)).await.status, StatusCode::CREATED);
+    let packument = app.call(Method::GET, "/npm/acme/js/wordy", Some(&app.admin_token), None).await;
+    let readme = packument.json["versions"]["1.0.0"]["readme"].as_str().unwrap();
+    assert!(readme.len() <= 64 * 1024 && readme.len() > 60 * 1024, "{}", readme.len());
+}

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::access::registry_for;
 use super::context::Caller;
-use super::error::{ApiError, current_request_id};
+use super::error::{ApiError, current_request_id, reshape, shaped};
 use super::packages::redirect_to;
 use super::pagination::base_url;
 use crate::domain::error::Error;
@@ -41,6 +41,7 @@ pub fn routes(state: AppState) -> Router {
             &format!("{base}/api/v1/crates/{{name}}/owners"),
             get(list_owners).put(change_owners).delete(change_owners),
         )
+        .layer(axum::middleware::from_fn(reshape::<CargoError>))
         .with_state(state)
 }
 
@@ -61,7 +62,7 @@ impl IntoResponse for CargoError {
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Cargo"));
         }
-        response
+        shaped(response)
     }
 }
 

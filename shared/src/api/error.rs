@@ -1,7 +1,9 @@
 //! The one error type every management route answers with, and its JSON envelope:
 //! `{"error": {"code", "message", "field"?}, "request_id"}`.
 
+use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -96,8 +98,71 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"packyard\""));
         }
-        response
+        shaped(response)
     }
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Marks a response whose error body Packyard wrote in its route group's shape, so [`reshape`] keeps it.
+#[derive(Debug, Clone, Copy)]
+pub struct Shaped;
+
+/// Inserts the [`Shaped`] marker; every error type's `into_response` ends with this.
+pub fn shaped(mut response: Response) -> Response {
+    response.extensions_mut().insert(Shaped);
+    response
+}
+
+/// How much of a framework rejection's plain-text body is kept as the message.
+const REJECTION_TEXT_LIMIT: usize = 4096;
+
+impl ApiError {
+    /// An error the framework answered on its own (an unreadable path, query or form, an oversized body),
+    /// with the code its status implies and its text as the message.
+    fn from_framework(status: StatusCode, text: &str) -> Self {
+        let code = match status {
+            StatusCode::BAD_REQUEST => "bad_request",
+            StatusCode::NOT_FOUND => "not_found",
+            StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+            StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+            StatusCode::UNPROCESSABLE_ENTITY => "invalid",
+            status if status.is_server_error() => return Self::internal(&FrameworkFailure(text.to_owned())),
+            _ => "rejected",
+        };
+        let message = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                "the request body is larger than this deployment accepts (PACKYARD_MAX_BODY_BYTES)".to_owned()
+            }
+            _ if text.is_empty() => status.canonical_reason().unwrap_or("the request was refused").to_owned(),
+            _ => text.to_owned(),
+        };
+        Self::new(status, code, message)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the framework answered with an error: {0}")]
+struct FrameworkFailure(String);
+
+/// Middleware: an error response that Packyard did not shape itself (axum's plain-text rejections of an
+/// unreadable path, query, form or oversized body; a bare status) is answered again as `E`, the route
+/// group's error shape: the JSON envelope, npm's, cargo's, or the plain text Python clients print.
+pub async fn reshape<E: From<ApiError> + IntoResponse>(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) || response.extensions().get::<Shaped>().is_some() {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, REJECTION_TEXT_LIMIT).await.unwrap_or_default();
+    let text: String = String::from_utf8_lossy(&text).trim().chars().filter(|c| !c.is_control()).collect();
+    let mut reshaped = E::from(ApiError::from_framework(status, &text)).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH && !reshaped.headers().contains_key(name) {
+            reshaped.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    shaped(reshaped)
+}

@@ -114,7 +114,7 @@ pub const ROUTE_GROUPS: [(&str, RouteGroup); 8] = [
 ];
 
 /// The layers every group runs under, in Lambda and in the dev server alike: the body limit, JSON answers
-/// for unknown routes and methods, and the request context.
+/// for unknown routes and methods and for the framework's own rejections, and the request context.
 pub fn finish(router: Router, config: &Config) -> Router {
     router
         .fallback(|| async { ApiError::not_found("no such route; see the API section of the README") })
@@ -125,6 +125,7 @@ pub fn finish(router: Router, config: &Config) -> Router {
                 "this route does not accept that method",
             )
         })
+        .layer(axum::middleware::from_fn(error::reshape::<ApiError>))
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(axum::middleware::from_fn(context::request_context))
 }

@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 use super::AppState;
 use super::access::registry_for;
 use super::context::Caller;
-use super::error::{ApiError, current_request_id};
+use super::error::{ApiError, current_request_id, reshape, shaped};
 use super::packages::{describe, redirect_to};
 use super::pagination::base_url;
 use crate::domain::error::Error;
@@ -27,7 +27,10 @@ use crate::ecosystems::npm::read_manifest;
 use crate::service::packages::NewVersion;
 
 pub fn routes(state: AppState) -> Router {
-    Router::new().route("/npm/{org}/{registry}/{*path}", any(npm)).with_state(state)
+    Router::new()
+        .route("/npm/{org}/{registry}/{*path}", any(npm))
+        .layer(axum::middleware::from_fn(reshape::<NpmError>))
+        .with_state(state)
 }
 
 /// An error in npm's shape: npm prints `error` to the user.
@@ -49,7 +52,7 @@ impl IntoResponse for NpmError {
         {
             response.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, value);
         }
-        response
+        shaped(response)
     }
 }
 
@@ -350,6 +353,7 @@ async fn publish(
     }
     let mut metadata = manifest.as_object().cloned().unwrap_or_default();
     metadata.remove("dist");
+    truncate_readme(&mut metadata);
     let file = state.packages.store_file(registry, &tarball_name(name, &version), Bytes::from(tarball)).await?;
     let published = state
         .packages
@@ -374,6 +378,21 @@ async fn publish(
             Err(bad(StatusCode::CONFLICT, "version_exists", message))
         }
         Err(error) => Err(error.into()),
+    }
+}
+
+/// The longest readme kept with a version, as the public npm registry keeps it: longer ones are cut.
+const README_MAX_BYTES: usize = 64 * 1024;
+
+fn truncate_readme(manifest: &mut Map<String, Value>) {
+    if let Some(Value::String(readme)) = manifest.get_mut("readme")
+        && readme.len() > README_MAX_BYTES
+    {
+        let mut end = README_MAX_BYTES;
+        while !readme.is_char_boundary(end) {
+            end -= 1;
+        }
+        readme.truncate(end);
     }
 }
 

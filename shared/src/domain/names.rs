@@ -56,13 +56,26 @@ macro_rules! string_newtype {
 /// For the other name modules of the domain.
 pub(crate) use string_newtype;
 
+/// A refused value as an error message quotes it: at most 40 characters, so a 100 KB value is not
+/// echoed back whole.
+pub(crate) fn quoted(value: &str) -> String {
+    const SHOWN: usize = 40;
+    if value.chars().count() <= SHOWN {
+        format!("{value:?}")
+    } else {
+        let start: String = value.chars().take(SHOWN).collect();
+        format!("{start:?}… ({} characters)", value.chars().count())
+    }
+}
+
 const SLUG_MAX: usize = 64;
 
 fn validate_slug(kind: &str, value: String) -> Result<String, InvalidValue> {
     let valid_chars = value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if value.is_empty() || value.len() > SLUG_MAX || !valid_chars || value.starts_with('-') || value.ends_with('-') {
         return Err(InvalidValue(format!(
-            "{kind} {value:?} is not a valid slug: use 1 to {SLUG_MAX} lowercase letters, digits and inner hyphens"
+            "{kind} {} is not a valid slug: use 1 to {SLUG_MAX} lowercase letters, digits and inner hyphens",
+            quoted(&value)
         )));
     }
     Ok(value)
@@ -150,8 +163,13 @@ string_newtype!(
     validate_description
 );
 
+/// The longest emoji shortcode (the longest in the common sets, `:flag-south-georgia-south-sandwich-islands:`,
+/// has 44 characters).
+const SHORTCODE_MAX: usize = 64;
+
 fn validate_emoji(value: String) -> Result<String, InvalidValue> {
     let shortcode = value.len() > 2
+        && value.len() <= SHORTCODE_MAX
         && value.starts_with(':')
         && value.ends_with(':')
         && value[1..value.len() - 1]
@@ -163,7 +181,10 @@ fn validate_emoji(value: String) -> Result<String, InvalidValue> {
     if shortcode || symbol {
         Ok(value)
     } else {
-        Err(InvalidValue(format!("emoji {value:?} must be a :shortcode: or one emoji character")))
+        Err(InvalidValue(format!(
+            "emoji {} must be a :shortcode: of at most {SHORTCODE_MAX} characters or one emoji character",
+            quoted(&value)
+        )))
     }
 }
 
@@ -177,7 +198,7 @@ fn validate_color(value: String) -> Result<String, InvalidValue> {
     let hex = value.strip_prefix('#').filter(|hex| hex.len() == 6 && hex.bytes().all(|b| b.is_ascii_hexdigit()));
     match hex {
         Some(hex) => Ok(format!("#{}", hex.to_ascii_lowercase())),
-        None => Err(InvalidValue(format!("color {value:?} must be #RRGGBB in hexadecimal"))),
+        None => Err(InvalidValue(format!("color {} must be #RRGGBB in hexadecimal", quoted(&value)))),
     }
 }
 
@@ -218,7 +239,7 @@ impl TryFrom<String> for Ecosystem {
     fn try_from(value: String) -> Result<Self, Self::Error> {
         Self::ALL.into_iter().find(|ecosystem| ecosystem.as_str() == value).ok_or_else(|| {
             let known: Vec<_> = Self::ALL.iter().map(|e| e.as_str()).collect();
-            InvalidValue(format!("ecosystem {value:?} is not supported; use one of {}", known.join(", ")))
+            InvalidValue(format!("ecosystem {} is not supported; use one of {}", quoted(&value), known.join(", ")))
         })
     }
 }

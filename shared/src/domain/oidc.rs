@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::names::InvalidValue;
+use super::names::{InvalidValue, quoted};
 use super::token::Scope;
 
 /// A scope an OIDC statement may give: package operations only.
@@ -45,12 +45,12 @@ impl TryFrom<String> for Issuer {
 
     fn try_from(value: String) -> Result<Self, Self::Error> {
         let url =
-            url::Url::parse(&value).map_err(|error| InvalidValue(format!("iss {value:?} is not a URL: {error}")))?;
+            url::Url::parse(&value).map_err(|error| InvalidValue(format!("iss {} is not a URL: {error}", quoted(&value))))?;
         let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
         if url.scheme() == "https" || (url.scheme() == "http" && loopback) {
             Ok(Self(value.trim_end_matches('/').to_owned()))
         } else {
-            Err(InvalidValue(format!("iss {value:?} must be an https URL")))
+            Err(InvalidValue(format!("iss {} must be an https URL", quoted(&value))))
         }
     }
 }
@@ -113,15 +113,29 @@ pub struct Statement {
 #[serde(transparent)]
 pub struct Policy(pub Vec<Statement>);
 
+/// The largest policy document accepted: it is stored in one record and evaluated on every job's request.
+pub const POLICY_MAX_BYTES: usize = 32 * 1024;
+/// The most statements a policy may have.
+pub const POLICY_MAX_STATEMENTS: usize = 64;
+
 /// Parses a policy written in YAML or JSON (JSON is YAML).
 ///
 /// # Errors
 /// The line and the reason of the first problem.
 pub fn parse_policy(text: &str) -> Result<Policy, InvalidValue> {
+    if text.len() > POLICY_MAX_BYTES {
+        return Err(InvalidValue(format!("a policy may be at most {POLICY_MAX_BYTES} bytes, not {}", text.len())));
+    }
     let policy: Policy = serde_yaml::from_str(text).map_err(|error| match error.location() {
         Some(location) => InvalidValue(format!("line {}: {}", location.line(), strip_location(&error.to_string()))),
         None => InvalidValue(error.to_string()),
     })?;
+    if policy.0.len() > POLICY_MAX_STATEMENTS {
+        return Err(InvalidValue(format!(
+            "a policy may have at most {POLICY_MAX_STATEMENTS} statements, not {}",
+            policy.0.len()
+        )));
+    }
     if let Some((index, _)) = policy.0.iter().enumerate().find(|(_, statement)| statement.scopes.is_empty()) {
         return Err(InvalidValue(format!("statement {}: scopes must name at least one scope", index + 1)));
     }

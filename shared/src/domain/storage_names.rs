@@ -5,13 +5,13 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::names::{InvalidValue, string_newtype};
+use super::names::{InvalidValue, quoted, string_newtype};
 
 fn validate_link_id(value: String) -> Result<String, InvalidValue> {
     if value.len() == 26 && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
         Ok(value)
     } else {
-        Err(InvalidValue(format!("{value:?} is not a storage link id")))
+        Err(InvalidValue(format!("{} is not a storage link id", quoted(&value))))
     }
 }
 
@@ -34,7 +34,7 @@ fn validate_bucket(value: String) -> Result<String, InvalidValue> {
         Ok(value)
     } else {
         Err(InvalidValue(format!(
-            "{value:?} is not an S3 bucket name: 3 to 63 lowercase letters, digits, dots and dashes"
+            "{} is not an S3 bucket name: 3 to 63 lowercase letters, digits, dots and dashes", quoted(&value)
         )))
     }
 }
@@ -59,7 +59,7 @@ fn validate_prefix(value: String) -> Result<String, InvalidValue> {
     };
     if trimmed.len() > 512 || !trimmed.split('/').all(segment_ok) {
         return Err(InvalidValue(format!(
-            "path {value:?} is not acceptable: use segments of letters, digits, `.`, `_` and `-` separated by `/`"
+            "path {} is not acceptable: use segments of letters, digits, `.`, `_` and `-` separated by `/`", quoted(&value)
         )));
     }
     Ok(format!("{trimmed}/"))
@@ -86,7 +86,7 @@ fn validate_region(value: String) -> Result<String, InvalidValue> {
     if words_ok && number_ok && value.len() <= 32 {
         Ok(value)
     } else {
-        Err(InvalidValue(format!("{value:?} is not an AWS region such as us-east-1")))
+        Err(InvalidValue(format!("{} is not an AWS region such as us-east-1", quoted(&value))))
     }
 }
 
@@ -122,7 +122,7 @@ fn validate_account(value: String) -> Result<String, InvalidValue> {
     if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
         Ok(value)
     } else {
-        Err(InvalidValue(format!("{value:?} is not an AWS account id: 12 digits")))
+        Err(InvalidValue(format!("{} is not an AWS account id: 12 digits", quoted(&value))))
     }
 }
 
@@ -137,7 +137,7 @@ fn validate_endpoint(value: String) -> Result<String, InvalidValue> {
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() && url.query().is_none() => {
             Ok(value.trim_end_matches('/').to_owned())
         }
-        _ => Err(InvalidValue(format!("{value:?} is not an http(s) endpoint URL such as https://s3.example.com"))),
+        _ => Err(InvalidValue(format!("{} is not an http(s) endpoint URL such as https://s3.example.com", quoted(&value)))),
     }
 }
 
@@ -166,7 +166,7 @@ fn validate_signing_region(value: String) -> Result<String, InvalidValue> {
     if (1..=64).contains(&value.len()) && chars {
         Ok(value)
     } else {
-        Err(InvalidValue(format!("{value:?} is not a signing region such as us-east-1 or auto")))
+        Err(InvalidValue(format!("{} is not a signing region such as us-east-1 or auto", quoted(&value))))
     }
 }
 

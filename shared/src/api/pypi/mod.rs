@@ -20,7 +20,7 @@ use serde_json::json;
 use super::AppState;
 use super::access::registry_for;
 use super::context::Caller;
-use super::error::{ApiError, current_request_id};
+use super::error::{ApiError, current_request_id, reshape, shaped};
 use super::packages::{describe, redirect_to};
 use super::pagination::base_url;
 use crate::domain::names::Ecosystem;
@@ -28,7 +28,10 @@ use crate::domain::registry::Registry;
 use crate::domain::token::Scope;
 
 pub fn routes(state: AppState) -> Router {
-    Router::new().route("/pypi/{org}/{registry}/{*path}", any(pypi)).with_state(state)
+    Router::new()
+        .route("/pypi/{org}/{registry}/{*path}", any(pypi))
+        .layer(axum::middleware::from_fn(reshape::<PypiError>))
+        .with_state(state)
 }
 
 /// An error as Python clients read it: plain text by default, JSON when the client asked for JSON.
@@ -71,7 +74,7 @@ impl IntoResponse for PypiError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"packyard\""));
         }
-        response
+        shaped(response)
     }
 }
 
@@ -81,7 +84,8 @@ type PypiResult<T = Response> = Result<T, PypiError>;
 fn moved(location: &str) -> Response {
     match HeaderValue::from_str(location) {
         Ok(value) => (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, value)]).into_response(),
-        Err(_) => StatusCode::NOT_FOUND.into_response(),
+        Err(_) => PypiError::from(ApiError::not_found("no such project: its name is not a valid project name"))
+            .into_response(),
     }
 }
 

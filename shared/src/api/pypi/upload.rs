@@ -136,6 +136,10 @@ pub async fn yank(request: &Request<'_>, yank: bool, project: &str, version: &st
             _ => return Err(invalid("send the reason as JSON, {\"reason\": \"...\"}, or no body")),
         },
     };
+    // The reason is stored and shown to every installer: the same bounds as any description.
+    let reason = crate::domain::names::Description::try_from(reason)
+        .map_err(|e| invalid(e.0.replacen("description", "the yank reason", 1)))?
+        .to_string();
     let acting = request
         .caller
         .as_ref()
