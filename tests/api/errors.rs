@@ -138,7 +138,11 @@ async fn a_path_that_is_not_utf8_is_a_4xx_in_each_protocols_shape() {
         assert!(reply.error_message().contains("UTF-8"), "{path}: {}", reply.text);
     }
     let npm = app.call(Method::GET, "/npm/acme/%ff%fe/demo", token, None).await;
-    assert!(npm.status.is_client_error() && npm.json["error"].as_str().is_some_and(|e| e.contains("UTF-8")), "{}", npm.text);
+    assert!(
+        npm.status.is_client_error() && npm.json["error"].as_str().is_some_and(|e| e.contains("UTF-8")),
+        "{}",
+        npm.text
+    );
     let cargo = app.call(Method::GET, "/cargo/acme/%ff%fe/index/config.json", token, None).await;
     assert!(cargo.status.is_client_error(), "{}", cargo.text);
     assert!(cargo.json["errors"][0]["detail"].as_str().is_some_and(|d| d.contains("UTF-8")), "{}", cargo.text);
@@ -155,7 +159,8 @@ async fn a_header_injection_attempt_in_a_python_project_name_is_a_404_that_says_
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     assert!(reply.headers.get("x-injected").is_none());
     assert!(!reply.text.trim().is_empty(), "the 404 says why");
-    let unslashed = app.call(Method::GET, "/pypi/acme/py/simple/%0d%0aX-Injected:%201", Some(&app.admin_token), None).await;
+    let unslashed =
+        app.call(Method::GET, "/pypi/acme/py/simple/%0d%0aX-Injected:%201", Some(&app.admin_token), None).await;
     assert_eq!(unslashed.status, StatusCode::NOT_FOUND, "{:?}", unslashed.headers);
     assert!(unslashed.headers.get("x-injected").is_none() && !unslashed.text.trim().is_empty());
 }
@@ -189,7 +194,10 @@ async fn stored_values_are_bounded_and_a_refusal_does_not_echo_a_huge_value() {
     let app = TestApp::new().await;
     let emoji = format!(":{}:", "a".repeat(100_000));
     let reply = app.post(REGISTRIES, json!({"name": "e1", "ecosystem": "npm", "emoji": emoji})).await;
-    assert_eq!((reply.status, reply.json["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("emoji")));
+    assert_eq!(
+        (reply.status, reply.json["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("emoji"))
+    );
     assert!(reply.text.len() < 1000, "the refusal echoed {} bytes", reply.text.len());
     let longest = format!(":{}:", "a".repeat(62));
     let ok = app.post(REGISTRIES, json!({"name": "e2", "ecosystem": "npm", "emoji": longest})).await;

@@ -20,9 +20,8 @@ async fn setup() -> (TestApp, String) {
     app.call(Method::PUT, &format!("{ORG}/teams/frontend/members/alice"), Some(&app.admin_token), None).await;
     grant(&app, "mine", Some("full")).await;
     let scopes = ["read_registries", "write_registries", "delete_registries", "read_packages", "write_packages"];
-    let token = app
-        .post(&format!("{ORG}/tokens"), json!({"description": "alice", "member": "alice", "scopes": scopes}))
-        .await;
+    let token =
+        app.post(&format!("{ORG}/tokens"), json!({"description": "alice", "member": "alice", "scopes": scopes})).await;
     assert_eq!(token.status, StatusCode::CREATED, "{:?}", token.json);
     (app, token.json["token"].as_str().unwrap().to_owned())
 }
@@ -123,7 +122,10 @@ async fn a_member_token_reads_and_lists_only_the_registries_its_teams_grant_and_
     assert_eq!(created.status, StatusCode::FORBIDDEN, "{:?}", created.json);
     assert!(created.error_message().contains("member"), "{}", created.error_message());
     let admin_member = app
-        .post(&format!("{ORG}/tokens"), json!({"description": "x", "member": "alice", "admin": true, "scopes": ["read_packages"]}))
+        .post(
+            &format!("{ORG}/tokens"),
+            json!({"description": "x", "member": "alice", "admin": true, "scopes": ["read_packages"]}),
+        )
         .await;
     assert_eq!(admin_member.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", admin_member.json);
 }

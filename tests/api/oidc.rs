@@ -90,10 +90,16 @@ async fn bad_tokens_are_refused_with_the_reason() {
         assert!(reply.error_message().contains(reason), "{case}: {}", reply.error_message());
     }
     let elsewhere = app
-        .call(Method::GET, "/v1/organizations/acme/registries/other/packages", Some(&issuer.token(job(&audience))), None)
+        .call(
+            Method::GET,
+            "/v1/organizations/acme/registries/other/packages",
+            Some(&issuer.token(job(&audience))),
+            None,
+        )
         .await;
     assert_eq!(elsewhere.status, StatusCode::UNAUTHORIZED, "a registry without a policy trusts no issuer");
-    let management = app.call(Method::GET, "/v1/organizations/acme/registries", Some(&issuer.token(job(&audience))), None).await;
+    let management =
+        app.call(Method::GET, "/v1/organizations/acme/registries", Some(&issuer.token(job(&audience))), None).await;
     assert_eq!(management.status, StatusCode::NOT_FOUND, "a job token manages nothing and learns nothing");
 }
 

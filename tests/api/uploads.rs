@@ -61,7 +61,9 @@ async fn an_upload_whose_body_breaks_off_leaves_no_object_and_no_temporary_file(
     let reply = app.send(Request::put(&path).body(Body::from_stream(chunks)).unwrap()).await;
     assert_eq!((reply.status, reply.error_code()), (StatusCode::BAD_REQUEST, "upload_interrupted"), "{}", reply.text);
     assert_eq!(files_in(&app.blob_dir.0.join("tmp")), Vec::<String>::new());
-    let complete = app.post(&format!("/v1/organizations/acme/registries/fs/uploads/{}/complete", reply_id(&path)), json!({})).await;
+    let complete = app
+        .post(&format!("/v1/organizations/acme/registries/fs/uploads/{}/complete", reply_id(&path)), json!({}))
+        .await;
     assert_eq!(complete.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", complete.json);
     assert!(complete.error_message().contains("nothing was uploaded"), "{}", complete.error_message());
 }
@@ -106,7 +108,8 @@ async fn asking_for_parts_past_the_last_or_of_a_single_put_upload_is_a_422() {
     let app = TestApp::new().await;
     app.create_registry("fs", "files").await;
     let base = "/v1/organizations/acme/registries/fs/uploads";
-    let large = app.post(base, json!({"filename": "big-1.0.0.bin", "size": 200_u64 << 20, "sha256": "ef".repeat(32)})).await;
+    let large =
+        app.post(base, json!({"filename": "big-1.0.0.bin", "size": 200_u64 << 20, "sha256": "ef".repeat(32)})).await;
     assert_eq!(large.json["part_count"], 4, "{:?}", large.json);
     assert!(large.json["more_parts"].is_null());
     let id = large.json["id"].as_str().unwrap();
@@ -116,5 +119,10 @@ async fn asking_for_parts_past_the_last_or_of_a_single_put_upload_is_a_422() {
     let single = app.get(&format!("{base}/{}/parts?first=1", small.json["id"].as_str().unwrap())).await;
     assert_eq!(single.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", single.json);
     let malformed = app.get(&format!("{base}/{id}/parts?first=x")).await;
-    assert_eq!((malformed.status, malformed.error_code()), (StatusCode::BAD_REQUEST, "bad_request"), "{}", malformed.text);
+    assert_eq!(
+        (malformed.status, malformed.error_code()),
+        (StatusCode::BAD_REQUEST, "bad_request"),
+        "{}",
+        malformed.text
+    );
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use packyard::adapters::local_blob::LocalBlobStore;
 use packyard::adapters::s3::S3BlobStore;
-use packyard::ports::blob::{BlobError, BlobStore, CompletedPart, StorageKey};
+use packyard::ports::blob::{BlobError, BlobStore, ByteStream, CompletedPart, StorageKey};
 use packyard_tests::app::tempdir::TempDir;
 use packyard_tests::services;
 
@@ -146,6 +146,39 @@ async fn an_aborted_upload_or_a_missing_part_cannot_complete(subject: Subject) {
     assert_eq!(store.head(&key).await.unwrap(), None);
 }
 
+/// A body of `size` bytes in uneven chunks (so no chunk lines up with a part), each byte its offset mod 251.
+fn uneven_body(size: usize) -> (ByteStream, Vec<u8>) {
+    let bytes: Vec<u8> = (0..size).map(|offset| (offset % 251) as u8).collect();
+    let chunks: Vec<std::io::Result<Bytes>> =
+        bytes.chunks(1_000_003).map(|chunk| Ok(Bytes::copy_from_slice(chunk))).collect();
+    (Box::pin(futures_util::stream::iter(chunks)), bytes)
+}
+
+async fn streamed_bodies_of_any_size_are_stored_whole(subject: Subject) {
+    let store = subject.store;
+    for size in [0, 1, 5 * 1024 * 1024, 8 * 1024 * 1024, 8 * 1024 * 1024 + 1, 21 * 1024 * 1024] {
+        let key = key(&format!("streams/{size}/file.bin"));
+        let (body, bytes) = uneven_body(size);
+        assert_eq!(store.put_stream(&key, body).await.unwrap(), size as u64);
+        assert_eq!(store.head(&key).await.unwrap().map(|meta| meta.size), Some(size as u64));
+        assert!(store.get(&key).await.unwrap() == bytes, "{size} bytes came back different");
+    }
+}
+
+async fn a_streamed_body_that_breaks_off_stores_nothing(subject: Subject) {
+    let store = subject.store;
+    for size in [1024, 20 * 1024 * 1024] {
+        let key = key(&format!("broken/{size}/file.bin"));
+        let (body, _) = uneven_body(size);
+        let broken = futures_util::StreamExt::chain(
+            body,
+            futures_util::stream::iter([Err(std::io::Error::other("the client went away"))]),
+        );
+        assert!(store.put_stream(&key, Box::pin(broken)).await.is_err(), "{size}: a broken body was stored");
+        assert_eq!(store.head(&key).await.unwrap(), None, "{size}: a broken body left an object");
+    }
+}
+
 macro_rules! blob_contract {
     ($adapter:ident, $make:ident) => {
         mod $adapter {
@@ -155,7 +188,9 @@ macro_rules! blob_contract {
                 tampered_and_repurposed_urls_are_refused,
                 expired_urls_are_refused,
                 multipart_uploads_assemble_parts_in_order,
-                an_aborted_upload_or_a_missing_part_cannot_complete
+                an_aborted_upload_or_a_missing_part_cannot_complete,
+                streamed_bodies_of_any_size_are_stored_whole,
+                a_streamed_body_that_breaks_off_stores_nothing
             );
         }
     };

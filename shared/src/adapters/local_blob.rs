@@ -19,7 +19,9 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::api::error::ApiError;
-use crate::ports::blob::{BlobError, BlobMeta, BlobStore, CompletedPart, StorageKey};
+use futures_util::StreamExt;
+
+use crate::ports::blob::{BlobError, BlobMeta, BlobStore, ByteStream, CompletedPart, StorageKey};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -177,7 +179,9 @@ async fn get_signed(
     store.verify(&Method::GET, &key, &params)?;
     let file = match tokio::fs::File::open(store.object_path(&key)).await {
         Ok(file) => file,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Err(ApiError::not_found("no such object")),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ApiError::not_found("no such object"));
+        }
         Err(error) => return Err(ApiError::internal(&error)),
     };
     let size = file.metadata().await.map_err(|error| ApiError::internal(&error))?.len();
@@ -210,12 +214,14 @@ async fn put_signed(
         }
         None => store.object_path(&key),
     };
-    let etag = store.write_stream(&target, body).await.map_err(|error| match error {
+    let body: ByteStream = Box::pin(body.into_data_stream().map(|chunk| chunk.map_err(std::io::Error::other)));
+    let (_, sha256) = store.write_stream(&target, body).await.map_err(|error| match error {
         StreamError::Body(error) => {
             ApiError::bad_request("upload_interrupted", format!("the upload was interrupted: {error}"))
         }
         StreamError::Blob(error) => blob_error(error),
     })?;
+    let etag = format!("\"{sha256}\"");
     let mut response = StatusCode::OK.into_response();
     if let Ok(value) = HeaderValue::from_str(&etag) {
         response.headers_mut().insert(header::ETAG, value);
@@ -226,9 +232,9 @@ async fn put_signed(
 /// How much of a streamed body is read or written at a time.
 const STREAM_BUFFER: usize = 256 * 1024;
 
-/// Why a streamed write failed: the client's body broke off, or the disk failed.
+/// Why a streamed write failed: the body broke off (a client that went away), or the disk failed.
 enum StreamError {
-    Body(axum::Error),
+    Body(std::io::Error),
     Blob(BlobError),
 }
 
@@ -246,19 +252,19 @@ impl Drop for TemporaryFile {
 
 impl LocalBlobStore {
     /// Streams `body` to a temporary file while hashing it, then renames it to `target`. Returns the
-    /// quoted SHA-256 of the bytes, the ETag.
-    async fn write_stream(&self, target: &Path, body: Body) -> Result<String, StreamError> {
-        use futures_util::StreamExt;
+    /// size and the hex SHA-256 of the bytes.
+    async fn write_stream(&self, target: &Path, mut stream: ByteStream) -> Result<(u64, String), StreamError> {
         use tokio::io::AsyncWriteExt;
         let disk = |error: std::io::Error| StreamError::Blob(io(error));
         let path = self.root.join("tmp").join(ulid::Ulid::new().to_string());
         let mut temporary = TemporaryFile(Some(path.clone()));
         let mut file = tokio::fs::File::create(&path).await.map_err(disk)?;
         let mut hasher = Sha256::new();
-        let mut stream = body.into_data_stream();
+        let mut size = 0;
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(StreamError::Body)?;
             hasher.update(&chunk);
+            size += chunk.len() as u64;
             file.write_all(&chunk).await.map_err(disk)?;
         }
         file.flush().await.map_err(disk)?;
@@ -268,12 +274,20 @@ impl LocalBlobStore {
         }
         tokio::fs::rename(&path, target).await.map_err(disk)?;
         temporary.0 = None;
-        Ok(format!("\"{}\"", hex::encode(hasher.finalize())))
+        Ok((size, hex::encode(hasher.finalize())))
     }
 }
 
 #[async_trait]
 impl BlobStore for LocalBlobStore {
+    async fn put_stream(&self, key: &StorageKey, body: ByteStream) -> Result<u64, BlobError> {
+        match self.write_stream(&self.object_path(key), body).await {
+            Ok((size, _)) => Ok(size),
+            Err(StreamError::Body(error)) => Err(BlobError::backend(error)),
+            Err(StreamError::Blob(error)) => Err(error),
+        }
+    }
+
     async fn put(&self, key: &StorageKey, body: Bytes) -> Result<(), BlobError> {
         self.write_atomically(&self.object_path(key), &body).await
     }

@@ -5,11 +5,27 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::presigning::PresigningConfig;
-use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::primitives::ByteStream as S3Body;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart as S3CompletedPart, Tag, Tagging};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
 
-use crate::ports::blob::{BlobError, BlobMeta, BlobStore, CompletedPart, StorageKey};
+use crate::ports::blob::{BlobError, BlobMeta, BlobStore, ByteStream, CompletedPart, StorageKey};
+
+/// The part size of a streamed upload: above S3's 5 MiB minimum, small enough that a 256 MB function
+/// holds one part comfortably; 5 GiB takes 640 parts, well within S3's 10,000.
+pub const STREAM_PART_SIZE: usize = 8 * 1024 * 1024;
+
+/// Reads from `body` into `buffer` until it holds at least `size` bytes or the body ends.
+async fn fill(body: &mut ByteStream, buffer: &mut BytesMut, size: usize) -> Result<(), BlobError> {
+    while buffer.len() < size {
+        match body.next().await {
+            Some(chunk) => buffer.extend_from_slice(&chunk.map_err(BlobError::backend)?),
+            None => break,
+        }
+    }
+    Ok(())
+}
 
 /// [`BlobStore`] on an S3 bucket (AWS, or an S3-compatible endpoint configured on the client).
 #[derive(Clone, Debug)]
@@ -45,6 +61,45 @@ impl S3BlobStore {
     }
 }
 
+impl S3BlobStore {
+    /// Sends `body`, which starts with `buffer`, as the parts of multipart upload `upload_id`, and
+    /// completes it. Returns the size.
+    async fn upload_parts(
+        &self,
+        key: &StorageKey,
+        upload_id: &str,
+        body: &mut ByteStream,
+        mut buffer: BytesMut,
+    ) -> Result<u64, BlobError> {
+        let mut parts = Vec::new();
+        let mut size = 0;
+        loop {
+            fill(body, &mut buffer, STREAM_PART_SIZE).await?;
+            if buffer.is_empty() {
+                break;
+            }
+            let part = buffer.split_to(buffer.len().min(STREAM_PART_SIZE)).freeze();
+            size += part.len() as u64;
+            let number = i32::try_from(parts.len() + 1).map_err(BlobError::backend)?;
+            let output = self
+                .client
+                .upload_part()
+                .bucket(&self.bucket)
+                .key(self.object(key))
+                .upload_id(upload_id)
+                .part_number(number)
+                .body(S3Body::from(part))
+                .send()
+                .await
+                .map_err(service)?;
+            let etag = output.e_tag.unwrap_or_default();
+            parts.push(CompletedPart { number: number.unsigned_abs(), etag });
+        }
+        self.complete_multipart(key, upload_id, &parts).await?;
+        Ok(size)
+    }
+}
+
 fn presigning(ttl: Duration) -> Result<PresigningConfig, BlobError> {
     PresigningConfig::expires_in(ttl).map_err(BlobError::backend)
 }
@@ -58,12 +113,30 @@ where
 
 #[async_trait]
 impl BlobStore for S3BlobStore {
+    /// One `PutObject` when the body fits in a part; otherwise a multipart upload of
+    /// [`STREAM_PART_SIZE`] parts, aborted when the body or a part fails.
+    async fn put_stream(&self, key: &StorageKey, mut body: ByteStream) -> Result<u64, BlobError> {
+        let mut buffer = BytesMut::new();
+        fill(&mut body, &mut buffer, STREAM_PART_SIZE + 1).await?;
+        if buffer.len() <= STREAM_PART_SIZE {
+            let size = buffer.len() as u64;
+            self.put(key, buffer.freeze()).await?;
+            return Ok(size);
+        }
+        let upload_id = self.start_multipart(key).await?;
+        let uploaded = self.upload_parts(key, &upload_id, &mut body, buffer).await;
+        if uploaded.is_err() {
+            let _ = self.abort_multipart(key, &upload_id).await;
+        }
+        uploaded
+    }
+
     async fn put(&self, key: &StorageKey, body: Bytes) -> Result<(), BlobError> {
         self.client
             .put_object()
             .bucket(&self.bucket)
             .key(self.object(key))
-            .body(ByteStream::from(body))
+            .body(S3Body::from(body))
             .send()
             .await
             .map_err(service)?;

@@ -8,7 +8,7 @@ use bytes::Bytes;
 
 use super::link_credentials::AssumedRole;
 use super::s3::S3BlobStore;
-use crate::ports::blob::{BlobError, BlobMeta, BlobStore, CompletedPart, StorageKey};
+use crate::ports::blob::{BlobError, BlobMeta, BlobStore, ByteStream, CompletedPart, StorageKey};
 
 #[derive(Debug, thiserror::Error)]
 #[error("cannot assume the storage link's role: {0}")]
@@ -46,8 +46,8 @@ impl SessionBoundBlobStore {
 
 #[async_trait]
 impl BlobStore for SessionBoundBlobStore {
-    async fn put(&self, key: &StorageKey, body: Bytes) -> Result<(), BlobError> {
-        self.inner.put(key, body).await
+    async fn put_stream(&self, key: &StorageKey, body: ByteStream) -> Result<u64, BlobError> {
+        self.inner.put_stream(key, body).await
     }
 
     async fn get(&self, key: &StorageKey) -> Result<Bytes, BlobError> {

@@ -44,8 +44,8 @@ impl TryFrom<String> for Issuer {
     type Error = InvalidValue;
 
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        let url =
-            url::Url::parse(&value).map_err(|error| InvalidValue(format!("iss {} is not a URL: {error}", quoted(&value))))?;
+        let url = url::Url::parse(&value)
+            .map_err(|error| InvalidValue(format!("iss {} is not a URL: {error}", quoted(&value))))?;
         let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
         if url.scheme() == "https" || (url.scheme() == "http" && loopback) {
             Ok(Self(value.trim_end_matches('/').to_owned()))

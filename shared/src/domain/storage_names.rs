@@ -34,7 +34,8 @@ fn validate_bucket(value: String) -> Result<String, InvalidValue> {
         Ok(value)
     } else {
         Err(InvalidValue(format!(
-            "{} is not an S3 bucket name: 3 to 63 lowercase letters, digits, dots and dashes", quoted(&value)
+            "{} is not an S3 bucket name: 3 to 63 lowercase letters, digits, dots and dashes",
+            quoted(&value)
         )))
     }
 }
@@ -59,7 +60,8 @@ fn validate_prefix(value: String) -> Result<String, InvalidValue> {
     };
     if trimmed.len() > 512 || !trimmed.split('/').all(segment_ok) {
         return Err(InvalidValue(format!(
-            "path {} is not acceptable: use segments of letters, digits, `.`, `_` and `-` separated by `/`", quoted(&value)
+            "path {} is not acceptable: use segments of letters, digits, `.`, `_` and `-` separated by `/`",
+            quoted(&value)
         )));
     }
     Ok(format!("{trimmed}/"))
@@ -137,7 +139,10 @@ fn validate_endpoint(value: String) -> Result<String, InvalidValue> {
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() && url.query().is_none() => {
             Ok(value.trim_end_matches('/').to_owned())
         }
-        _ => Err(InvalidValue(format!("{} is not an http(s) endpoint URL such as https://s3.example.com", quoted(&value)))),
+        _ => Err(InvalidValue(format!(
+            "{} is not an http(s) endpoint URL such as https://s3.example.com",
+            quoted(&value)
+        ))),
     }
 }
 

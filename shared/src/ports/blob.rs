@@ -1,10 +1,29 @@
 //! The blob port: where package bytes live, and presigned URLs that let clients move them directly.
 
 use std::fmt;
+use std::pin::Pin;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use futures_util::Stream;
+
+/// Bytes on their way to storage, a chunk at a time, so that no body is ever held whole.
+pub type ByteStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
+
+/// A [`ByteStream`] of one chunk already in memory.
+pub fn single_chunk(bytes: Bytes) -> ByteStream {
+    Box::pin(futures_util::stream::once(async move { Ok(bytes) }))
+}
+
+/// A [`ByteStream`] that reads a file from its start, a buffer at a time.
+///
+/// # Errors
+/// When the file cannot be opened.
+pub async fn file_stream(path: &std::path::Path) -> std::io::Result<ByteStream> {
+    let file = tokio::fs::File::open(path).await?;
+    Ok(Box::pin(tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024)))
+}
 
 /// A storage key built only from validated segments, so no request text can climb out of its prefix.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -88,11 +107,21 @@ impl BlobError {
 /// Writes are atomic: an object is either absent or complete.
 #[async_trait]
 pub trait BlobStore: Send + Sync {
+    /// Stores the bytes of `body` at `key`, replacing what was there, and returns how many there were.
+    /// Memory stays flat for any size: the object appears only once complete, and a body that fails
+    /// midway leaves nothing behind (no object, no temporary file, no unfinished multipart upload).
+    ///
+    /// # Errors
+    /// [`BlobError::Backend`] when the storage or the body fails.
+    async fn put_stream(&self, key: &StorageKey, body: ByteStream) -> Result<u64, BlobError>;
+
     /// Stores `body` at `key`, replacing what was there.
     ///
     /// # Errors
     /// [`BlobError::Backend`] when the storage fails.
-    async fn put(&self, key: &StorageKey, body: Bytes) -> Result<(), BlobError>;
+    async fn put(&self, key: &StorageKey, body: Bytes) -> Result<(), BlobError> {
+        self.put_stream(key, single_chunk(body)).await.map(drop)
+    }
 
     /// The object's bytes.
     ///

@@ -199,7 +199,9 @@ impl Packages {
         }
         match published? {
             Some(()) => Ok(package),
-            None => Err(Error::Conflict(format!("{} was changed by many requests at the same time; retry", package.name))),
+            None => {
+                Err(Error::Conflict(format!("{} was changed by many requests at the same time; retry", package.name)))
+            }
         }
     }
 
@@ -422,7 +424,10 @@ impl Packages {
         }
         match version {
             Some(version) if self.get_version(registry, name, version).await?.is_none() => {
-                return Err(Error::NotFound(format!("{name}@{version} is not published in registry {}", registry.slug)));
+                return Err(Error::NotFound(format!(
+                    "{name}@{version} is not published in registry {}",
+                    registry.slug
+                )));
             }
             None if tag == "latest" => {
                 return Err(Error::Invalid {
@@ -472,9 +477,9 @@ impl Packages {
     /// # Errors
     /// [`Error::NotFound`] when it was deleted already, [`Error::Conflict`] when other writers kept winning.
     pub async fn delete(&self, acting: &Acting, registry: &Registry, package: &Package) -> Result<()> {
-        races::until_won(|| self.try_delete(acting, registry, package)).await?.ok_or_else(|| {
-            Error::Conflict(format!("{} changed at the same time; retry", package.name))
-        })?;
+        races::until_won(|| self.try_delete(acting, registry, package))
+            .await?
+            .ok_or_else(|| Error::Conflict(format!("{} changed at the same time; retry", package.name)))?;
         self.retire_files(&registry.organization, &package.files).await;
         Ok(())
     }

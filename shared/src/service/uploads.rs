@@ -210,8 +210,8 @@ impl Uploads {
 
     async fn sign_parts(&self, upload: &Upload, first: u32) -> Result<PartBatch> {
         let part_size = part_size_for(upload.size);
-        let part_count = u32::try_from(upload.size.div_ceil(part_size))
-            .map_err(|_| invalid("size", "too many parts".into()))?;
+        let part_count =
+            u32::try_from(upload.size.div_ceil(part_size)).map_err(|_| invalid("size", "too many parts".into()))?;
         if first == 0 || first > part_count {
             return Err(invalid("first", format!("parts are numbered 1 to {part_count}")));
         }
