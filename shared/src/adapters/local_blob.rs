@@ -19,6 +19,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::api::error::ApiError;
+use crate::api::spool::TempFile;
 use futures_util::StreamExt;
 
 use crate::ports::blob::{BlobError, BlobMeta, BlobStore, ByteStream, CompletedPart, StorageKey};
@@ -238,26 +239,14 @@ enum StreamError {
     Blob(BlobError),
 }
 
-/// A temporary file that is removed when dropped unless it was renamed into place, so an upload that
-/// fails or whose connection drops (its handler is then cancelled mid-await) leaves nothing behind.
-struct TemporaryFile(Option<PathBuf>);
-
-impl Drop for TemporaryFile {
-    fn drop(&mut self) {
-        if let Some(path) = self.0.take() {
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
-
 impl LocalBlobStore {
     /// Streams `body` to a temporary file while hashing it, then renames it to `target`. Returns the
     /// size and the hex SHA-256 of the bytes.
     async fn write_stream(&self, target: &Path, mut stream: ByteStream) -> Result<(u64, String), StreamError> {
         use tokio::io::AsyncWriteExt;
         let disk = |error: std::io::Error| StreamError::Blob(io(error));
-        let path = self.root.join("tmp").join(ulid::Ulid::new().to_string());
-        let mut temporary = TemporaryFile(Some(path.clone()));
+        let temporary = TempFile::new_in(&self.root.join("tmp")).map_err(disk)?;
+        let path = temporary.path().to_owned();
         let mut file = tokio::fs::File::create(&path).await.map_err(disk)?;
         let mut hasher = Sha256::new();
         let mut size = 0;
@@ -273,7 +262,7 @@ impl LocalBlobStore {
             tokio::fs::create_dir_all(parent).await.map_err(disk)?;
         }
         tokio::fs::rename(&path, target).await.map_err(disk)?;
-        temporary.0 = None;
+        temporary.keep();
         Ok((size, hex::encode(hasher.finalize())))
     }
 }

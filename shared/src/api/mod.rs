@@ -12,6 +12,7 @@ pub mod packages;
 pub mod pagination;
 pub mod pypi;
 pub mod registries;
+pub mod spool;
 pub mod storage;
 pub mod storage_links;
 pub mod teams;

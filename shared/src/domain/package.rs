@@ -22,17 +22,39 @@ pub struct Digests {
 
 impl Digests {
     pub fn of(bytes: &[u8]) -> Self {
-        Self {
-            sha256: hex::encode(Sha256::digest(bytes)),
-            sha512: hex::encode(Sha512::digest(bytes)),
-            sha1: hex::encode(Sha1::digest(bytes)),
-        }
+        let mut hasher = DigestHasher::default();
+        hasher.update(bytes);
+        hasher.finish()
     }
 
     /// The Subresource Integrity form npm uses: `sha512-<base64>`.
     pub fn integrity(&self) -> String {
         let raw = hex::decode(&self.sha512).unwrap_or_default();
         format!("sha512-{}", base64::engine::general_purpose::STANDARD.encode(raw))
+    }
+}
+
+/// Computes [`Digests`] over bytes that arrive a chunk at a time.
+#[derive(Default)]
+pub struct DigestHasher {
+    sha256: Sha256,
+    sha512: Sha512,
+    sha1: Sha1,
+}
+
+impl DigestHasher {
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.sha256.update(bytes);
+        self.sha512.update(bytes);
+        self.sha1.update(bytes);
+    }
+
+    pub fn finish(self) -> Digests {
+        Digests {
+            sha256: hex::encode(self.sha256.finalize()),
+            sha512: hex::encode(self.sha512.finalize()),
+            sha1: hex::encode(self.sha1.finalize()),
+        }
     }
 }
 

@@ -1,0 +1,155 @@
+//! Request bodies on their way in: a body (or one field of a form) is spooled to a temporary file while
+//! its size is counted against the deployment's limit and its digests are computed, so that no body is held
+//! in memory, an oversized one is refused before anything is stored, and an ecosystem can read what it
+//! needs (a manifest inside an archive) from the file before the bytes go to storage.
+
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use tokio::io::AsyncWriteExt;
+
+use crate::domain::package::{DigestHasher, Digests};
+use crate::ports::blob::{ByteStream, file_stream};
+
+/// A temporary file, removed when dropped unless [`TempFile::keep`] took it, so a request that fails
+/// or is dropped mid-await (a client that went away) leaves nothing behind.
+#[derive(Debug)]
+pub struct TempFile(Option<PathBuf>);
+
+impl TempFile {
+    /// A new, unique path in `dir` (created if missing).
+    ///
+    /// # Errors
+    /// When `dir` cannot be created.
+    pub fn new_in(dir: &Path) -> std::io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        Ok(Self(Some(dir.join(ulid::Ulid::new().to_string()))))
+    }
+
+    pub fn path(&self) -> &Path {
+        self.0.as_deref().unwrap_or_else(|| Path::new(""))
+    }
+
+    /// Gives up the removal: the file now belongs to whoever moved it into place.
+    pub fn keep(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// Where bodies are spooled: `PACKYARD_SPOOL_DIR`, else a `packyard-spool` folder in the system's
+/// temporary directory (`/tmp` in Lambda and in the transfer service's container).
+pub fn spool_dir() -> PathBuf {
+    std::env::var_os("PACKYARD_SPOOL_DIR")
+        .map_or_else(|| std::env::temp_dir().join("packyard-spool"), PathBuf::from)
+}
+
+/// A body spooled to a temporary file, with its size and digests. The file goes when this is dropped.
+#[derive(Debug)]
+pub struct Spooled {
+    file: TempFile,
+    pub size: u64,
+    pub digests: Digests,
+}
+
+impl Spooled {
+    pub fn path(&self) -> &Path {
+        self.file.path()
+    }
+
+    /// The spooled bytes as a stream, for the blob store.
+    ///
+    /// # Errors
+    /// When the file cannot be opened.
+    pub async fn stream(&self) -> std::io::Result<ByteStream> {
+        file_stream(self.path()).await
+    }
+
+    /// The spooled bytes, whole: only for bodies known to be small (a JSON document).
+    ///
+    /// # Errors
+    /// When the file cannot be read.
+    pub async fn read_all(&self) -> std::io::Result<Vec<u8>> {
+        tokio::fs::read(self.path()).await
+    }
+}
+
+/// Why a body could not be spooled.
+#[derive(Debug, thiserror::Error)]
+pub enum SpoolError {
+    #[error("the body is larger than the {limit} bytes accepted here")]
+    TooLarge { limit: u64 },
+    /// The body broke off: the client went away or sent something unreadable.
+    #[error("the body could not be read: {0}")]
+    Body(#[source] std::io::Error),
+    #[error("the body could not be written to a temporary file")]
+    Disk(#[source] std::io::Error),
+}
+
+/// Spools `body` to a temporary file in `dir`, refusing it as soon as it passes `limit` bytes.
+///
+/// # Errors
+/// [`SpoolError::TooLarge`] past the limit (nothing is kept), [`SpoolError::Body`] when the body breaks
+/// off, [`SpoolError::Disk`] when the file cannot be written.
+pub async fn spool<S, E>(body: S, limit: u64, dir: &Path) -> Result<Spooled, SpoolError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Send,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let file = TempFile::new_in(dir).map_err(SpoolError::Disk)?;
+    let mut out = tokio::fs::File::create(file.path()).await.map_err(SpoolError::Disk)?;
+    let mut hasher = DigestHasher::default();
+    let mut size: u64 = 0;
+    let mut body = std::pin::pin!(body);
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|error| SpoolError::Body(std::io::Error::other(error)))?;
+        size += chunk.len() as u64;
+        if size > limit {
+            return Err(SpoolError::TooLarge { limit });
+        }
+        hasher.update(&chunk);
+        out.write_all(&chunk).await.map_err(SpoolError::Disk)?;
+    }
+    out.flush().await.map_err(SpoolError::Disk)?;
+    Ok(Spooled { file, size, digests: hasher.finish() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunks(parts: Vec<Result<&'static [u8], std::io::Error>>) -> impl Stream<Item = Result<Bytes, std::io::Error>> {
+        futures_util::stream::iter(parts.into_iter().map(|part| part.map(Bytes::from_static)))
+    }
+
+    #[tokio::test]
+    async fn a_body_is_spooled_with_its_size_and_digests_and_removed_when_dropped() {
+        let dir = std::env::temp_dir().join(format!("spool-test-{}", ulid::Ulid::new()));
+        let spooled = spool(chunks(vec![Ok(b"hello "), Ok(b"world")]), 11, &dir).await.unwrap();
+        assert_eq!((spooled.size, spooled.digests.clone()), (11, Digests::of(b"hello world")));
+        assert_eq!(spooled.read_all().await.unwrap(), b"hello world");
+        let path = spooled.path().to_owned();
+        drop(spooled);
+        assert!(!path.exists());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn an_oversized_or_broken_body_leaves_no_file() {
+        let dir = std::env::temp_dir().join(format!("spool-test-{}", ulid::Ulid::new()));
+        let too_large = spool(chunks(vec![Ok(b"hello "), Ok(b"world")]), 10, &dir).await.unwrap_err();
+        assert!(matches!(too_large, SpoolError::TooLarge { limit: 10 }));
+        let broken = spool(chunks(vec![Ok(b"hello"), Err(std::io::Error::other("gone"))]), 100, &dir).await;
+        assert!(matches!(broken, Err(SpoolError::Body(_))));
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
