@@ -5,7 +5,7 @@ use http::{Request, StatusCode};
 use packyard_tests::app::{Reply, TestApp};
 use serde_json::{Value, json};
 
-fn crate_file(name: &str, version: &str) -> Vec<u8> {
+pub(crate) fn crate_file(name: &str, version: &str) -> Vec<u8> {
     use std::io::Write;
     let manifest = format!("[package]\nname = \"{name}\"\nversion = \"{version}\"\n");
     let mut builder = tar::Builder::new(Vec::new());
@@ -19,7 +19,7 @@ fn crate_file(name: &str, version: &str) -> Vec<u8> {
     gz.finish().unwrap()
 }
 
-fn publish_body(metadata: &Value, crate_file: &[u8]) -> Vec<u8> {
+pub(crate) fn publish_body(metadata: &Value, crate_file: &[u8]) -> Vec<u8> {
     let json = metadata.to_string();
     let mut body = (json.len() as u32).to_le_bytes().to_vec();
     body.extend_from_slice(json.as_bytes());
@@ -28,7 +28,7 @@ fn publish_body(metadata: &Value, crate_file: &[u8]) -> Vec<u8> {
     body
 }
 
-async fn publish(app: &TestApp, body: Vec<u8>) -> Reply {
+pub(crate) async fn publish(app: &TestApp, body: Vec<u8>) -> Reply {
     let request = Request::put("/cargo/acme/rs/api/v1/crates/new")
         .header("authorization", app.admin_token.clone()) // cargo sends the token bare
         .body(Body::from(body))
@@ -36,7 +36,7 @@ async fn publish(app: &TestApp, body: Vec<u8>) -> Reply {
     app.send(request).await
 }
 
-fn metadata(name: &str, version: &str) -> Value {
+pub(crate) fn metadata(name: &str, version: &str) -> Value {
     json!({"name": name, "vers": version, "deps": [{"name": "serde", "version_req": "^1", "features": ["derive"], "optional": false,
            "default_features": true, "target": null, "kind": "normal", "registry": "https://github.com/rust-lang/crates.io-index"}],
            "features": {"default": [], "json": ["dep:serde_json"]}, "description": "demo"})

@@ -8,7 +8,7 @@ use packyard_tests::app::{Reply, TestApp};
 use serde_json::{Value, json};
 
 /// A gzipped tarball with one `package/package.json`.
-fn tarball(name: &str, version: &str) -> Vec<u8> {
+pub(crate) fn tarball(name: &str, version: &str) -> Vec<u8> {
     use std::io::Write;
     let manifest = json!({"name": name, "version": version}).to_string();
     let mut builder = tar::Builder::new(Vec::new());
@@ -22,7 +22,7 @@ fn tarball(name: &str, version: &str) -> Vec<u8> {
     gz.finish().unwrap()
 }
 
-fn document(name: &str, version: &str, tarball: &[u8]) -> Value {
+pub(crate) fn document(name: &str, version: &str, tarball: &[u8]) -> Value {
     let data = base64::engine::general_purpose::STANDARD.encode(tarball);
     json!({
         "_id": name, "name": name, "dist-tags": {"latest": version},
@@ -31,7 +31,7 @@ fn document(name: &str, version: &str, tarball: &[u8]) -> Value {
     })
 }
 
-async fn put(app: &TestApp, name: &str, body: &Value) -> Reply {
+pub(crate) async fn put(app: &TestApp, name: &str, body: &Value) -> Reply {
     let request = Request::put(format!("/npm/acme/js/{}", name.replace('/', "%2f")))
         .header("host", "packyard.test")
         .header("authorization", format!("Bearer {}", app.admin_token))
