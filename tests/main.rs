@@ -2,6 +2,7 @@
 //! real emulators, API Gateway events through the Lambda handler path, and the dev server binary.
 
 mod api;
+mod aws_policy;
 mod clients;
 mod contract;
 mod devserver;

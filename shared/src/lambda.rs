@@ -4,11 +4,26 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
+use crate::adapters::aws_calls::{AwsCalls, Signer};
 use crate::adapters::dynamodb::DynamoDbStore;
 use crate::adapters::link_clients::LinkClients;
 use crate::adapters::s3::S3BlobStore;
 use crate::api::{AppState, RouteGroup, finish};
 use crate::config::{Config, required_var};
+
+/// Where the AWS wiring points. Lambda loads it from the environment; tests point it at emulators and
+/// record its calls, so what they check is the very wiring the functions run.
+pub struct AwsTargets {
+    /// The configurations of DynamoDB, the hosted bucket's S3, and STS (one and the same in Lambda).
+    pub dynamodb: aws_config::SdkConfig,
+    pub s3: aws_config::SdkConfig,
+    pub sts: aws_config::SdkConfig,
+    pub table: String,
+    pub bucket: String,
+    /// Path-style bucket addressing, for S3 servers on a bare address.
+    pub path_style: bool,
+    pub calls: Option<AwsCalls>,
+}
 
 /// The AWS wiring: DynamoDB table `PACKYARD_TABLE`, hosted packages in bucket `PACKYARD_BUCKET`.
 ///
@@ -16,12 +31,33 @@ use crate::config::{Config, required_var};
 /// Names the missing or invalid environment variable.
 pub async fn state_from_env() -> anyhow::Result<AppState> {
     let config = Config::from_env()?;
-    let table = required_var("PACKYARD_TABLE")?;
-    let bucket = required_var("PACKYARD_BUCKET")?;
-    let aws = aws_config::load_from_env().await;
-    let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::new(&aws), table);
-    let blobs = S3BlobStore::new(aws_sdk_s3::Client::new(&aws), bucket, "");
-    Ok(AppState::new(config, Arc::new(store), Arc::new(blobs)).with_link_clients(LinkClients::with_config(aws)))
+    let sdk = aws_config::load_from_env().await;
+    let targets = AwsTargets {
+        table: required_var("PACKYARD_TABLE")?,
+        bucket: required_var("PACKYARD_BUCKET")?,
+        dynamodb: sdk.clone(),
+        s3: sdk.clone(),
+        sts: sdk,
+        path_style: false,
+        calls: None,
+    };
+    Ok(aws_state(config, targets))
+}
+
+/// The app on DynamoDB, S3 and STS as `targets` says.
+pub fn aws_state(config: Config, targets: AwsTargets) -> AppState {
+    let AwsTargets { dynamodb, s3, sts, table, bucket, path_style, calls } = targets;
+    let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(&dynamodb);
+    let mut s3 = aws_sdk_s3::config::Builder::from(&s3).force_path_style(path_style);
+    let mut links = LinkClients::with_config(sts);
+    if let Some(calls) = calls {
+        dynamodb = dynamodb.interceptor(calls.interceptor(Signer::Function));
+        s3 = s3.interceptor(calls.interceptor(Signer::Function));
+        links = links.recording(calls);
+    }
+    let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::from_conf(dynamodb.build()), table);
+    let blobs = S3BlobStore::new(aws_sdk_s3::Client::from_conf(s3.build()), bucket, "");
+    AppState::new(config, Arc::new(store), Arc::new(blobs)).with_link_clients(links)
 }
 
 /// Serves `group` as a Lambda function behind API Gateway.

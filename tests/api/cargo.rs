@@ -5,9 +5,9 @@ use http::{Request, StatusCode};
 use packyard_tests::app::{Reply, TestApp};
 use serde_json::{Value, json};
 
-use packyard_tests::archives::{cargo_publish_body as publish_body, crate_file};
+pub(crate) use packyard_tests::archives::{cargo_publish_body as publish_body, crate_file};
 
-async fn publish(app: &TestApp, body: Vec<u8>) -> Reply {
+pub(crate) async fn publish(app: &TestApp, body: Vec<u8>) -> Reply {
     let request = Request::put("/cargo/acme/rs/api/v1/crates/new")
         .header("authorization", app.admin_token.clone()) // cargo sends the token bare
         .body(Body::from(body))
@@ -15,7 +15,7 @@ async fn publish(app: &TestApp, body: Vec<u8>) -> Reply {
     app.send(request).await
 }
 
-fn metadata(name: &str, version: &str) -> Value {
+pub(crate) fn metadata(name: &str, version: &str) -> Value {
     json!({"name": name, "vers": version, "deps": [{"name": "serde", "version_req": "^1", "features": ["derive"], "optional": false,
            "default_features": true, "target": null, "kind": "normal", "registry": "https://github.com/rust-lang/crates.io-index"}],
            "features": {"default": [], "json": ["dep:serde_json"]}, "description": "demo"})

@@ -2,13 +2,13 @@
 
 mod access_matrix;
 mod audit_events;
-mod cargo;
+pub(crate) mod cargo;
 mod errors;
 mod member_management;
-mod npm;
+pub(crate) mod npm;
 mod oidc;
 mod packages;
-mod pypi;
+pub(crate) mod pypi;
 mod races;
 mod registries;
 mod registry_tokens;

@@ -7,15 +7,15 @@ use packyard_tests::app::{Reply, TestApp};
 use packyard_tests::archives;
 use serde_json::{Value, json};
 
-fn tarball(name: &str, version: &str) -> Vec<u8> {
+pub(crate) fn tarball(name: &str, version: &str) -> Vec<u8> {
     archives::npm_tarball(name, version)
 }
 
-fn document(name: &str, version: &str, tarball: &[u8]) -> Value {
+pub(crate) fn document(name: &str, version: &str, tarball: &[u8]) -> Value {
     archives::npm_document(name, version, tarball)
 }
 
-async fn put(app: &TestApp, name: &str, body: &Value) -> Reply {
+pub(crate) async fn put(app: &TestApp, name: &str, body: &Value) -> Reply {
     let request = Request::put(format!("/npm/acme/js/{}", name.replace('/', "%2f")))
         .header("host", "packyard.test")
         .header("authorization", format!("Bearer {}", app.admin_token))

@@ -11,10 +11,10 @@ use tower::ServiceExt;
 const PIP_ACCEPT: &str =
     "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01";
 
-struct Answer {
-    status: StatusCode,
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
     headers: HeaderMap,
-    text: String,
+    pub(crate) text: String,
 }
 
 impl Answer {
@@ -47,7 +47,7 @@ fn basic(token: &str) -> String {
 }
 
 /// An upload as twine sends it; `fields` override or add form fields.
-async fn upload(app: &TestApp, filename: &str, bytes: &[u8], fields: &[(&str, &str)]) -> Answer {
+pub(crate) async fn upload(app: &TestApp, filename: &str, bytes: &[u8], fields: &[(&str, &str)]) -> Answer {
     let (stem, _) = filename.split_once('-').unwrap();
     let version = filename[stem.len() + 1..].split(['-']).next().unwrap().trim_end_matches(".tar.gz");
     let sha256 = hex::encode(Sha256::digest(bytes));

@@ -60,7 +60,7 @@ async fn an_upload_whose_body_breaks_off_leaves_no_object_and_no_temporary_file(
     ]);
     let reply = app.send(Request::put(&path).body(Body::from_stream(chunks)).unwrap()).await;
     assert_eq!((reply.status, reply.error_code()), (StatusCode::BAD_REQUEST, "upload_interrupted"), "{}", reply.text);
-    assert_eq!(files_in(&app.blob_dir.0.join("tmp")), Vec::<String>::new());
+    assert_eq!(files_in(&app.blob_dir.as_ref().unwrap().0.join("tmp")), Vec::<String>::new());
     let complete = app
         .post(&format!("/v1/organizations/acme/registries/fs/uploads/{}/complete", reply_id(&path)), json!({}))
         .await;

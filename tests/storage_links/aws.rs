@@ -23,7 +23,7 @@ async fn app() -> TestApp {
     TestApp::with_links(link_config(), Some(LinkClients::with_config(services::moto().await))).await
 }
 
-fn moto_s3(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+pub(crate) fn moto_s3(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(config).force_path_style(true).build())
 }
 
@@ -35,7 +35,7 @@ fn launch_parameters(link: &Value) -> HashMap<String, String> {
 }
 
 /// Creates the stack as the customer would by following the link, and returns its outputs.
-async fn launch_stack(config: &aws_config::SdkConfig, link: &Value) -> HashMap<String, String> {
+pub(crate) async fn launch_stack(config: &aws_config::SdkConfig, link: &Value) -> HashMap<String, String> {
     let parameters = launch_parameters(link);
     let template =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../cloudformation/private-storage-link.yaml"))

@@ -2,7 +2,7 @@
 //! `cloudformation/private-storage-link.yaml`, STS, S3) and S3-compatible links against s3s-fs.
 
 mod api;
-mod aws;
+pub(crate) mod aws;
 mod s3_compatible;
 
 use packyard::config::Config;

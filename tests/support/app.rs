@@ -23,8 +23,8 @@ pub struct TestApp {
     pub router: Router,
     pub admin_token: String,
     pub store: Arc<dyn MetadataStore>,
-    /// Where the local blob store keeps its files (`objects/`, `tmp/`, `multipart/`).
-    pub blob_dir: tempdir::TempDir,
+    /// Where the local blob store keeps its files (`objects/`, `tmp/`, `multipart/`), when it has one.
+    pub blob_dir: Option<tempdir::TempDir>,
 }
 
 /// A reply, with its body parsed as JSON when it is JSON.
@@ -95,7 +95,13 @@ impl TestApp {
         }
         let admin_token = Self::bootstrap(&state, "acme").await;
         let router = finish(all_routes(&state).merge(blobs.router()), &state.config);
-        Self { state, router, admin_token, store, blob_dir }
+        Self { state, router, admin_token, store, blob_dir: Some(blob_dir) }
+    }
+
+    /// An app on `state` (e.g. the AWS wiring) answering through `router`, with `acme` bootstrapped.
+    pub async fn serving(state: AppState, store: Arc<dyn MetadataStore>, router: Router) -> Self {
+        let admin_token = Self::bootstrap(&state, "acme").await;
+        Self { state, router, admin_token, store, blob_dir: None }
     }
 
     /// Creates another organization and returns its admin token.

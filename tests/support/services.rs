@@ -21,10 +21,14 @@ async fn sdk_config(endpoint: &str, access_key: &str, secret_key: &str, region: 
         .await
 }
 
-/// A client for DynamoDB Local (`PACKYARD_TEST_DYNAMODB_URL`).
+/// The AWS configuration of DynamoDB Local (`PACKYARD_TEST_DYNAMODB_URL`).
+pub async fn dynamodb_config() -> aws_config::SdkConfig {
+    sdk_config(&required("PACKYARD_TEST_DYNAMODB_URL"), "local", "local", "us-east-1").await
+}
+
+/// A client for DynamoDB Local.
 pub async fn dynamodb() -> aws_sdk_dynamodb::Client {
-    let config = sdk_config(&required("PACKYARD_TEST_DYNAMODB_URL"), "local", "local", "us-east-1").await;
-    aws_sdk_dynamodb::Client::new(&config)
+    aws_sdk_dynamodb::Client::new(&dynamodb_config().await)
 }
 
 /// A client for the S3 server (`PACKYARD_TEST_S3_URL`, `_ACCESS_KEY`, `_SECRET_KEY`, `_REGION`), path-style.
@@ -34,11 +38,18 @@ pub async fn s3() -> aws_sdk_s3::Client {
 
 /// A client for the S3 server that signs with `secret_key`, to show a wrong secret is refused.
 pub async fn s3_with_secret(secret_key: &str) -> aws_sdk_s3::Client {
-    let region = std::env::var("PACKYARD_TEST_S3_REGION").unwrap_or_else(|_| "us-east-1".into());
-    let config =
-        sdk_config(&required("PACKYARD_TEST_S3_URL"), &required("PACKYARD_TEST_S3_ACCESS_KEY"), secret_key, &region)
-            .await;
+    let config = s3_config_with_secret(secret_key).await;
     aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build())
+}
+
+/// The AWS configuration of the S3 server (address it path-style).
+pub async fn s3_config() -> aws_config::SdkConfig {
+    s3_config_with_secret(&required("PACKYARD_TEST_S3_SECRET_KEY")).await
+}
+
+async fn s3_config_with_secret(secret_key: &str) -> aws_config::SdkConfig {
+    let region = std::env::var("PACKYARD_TEST_S3_REGION").unwrap_or_else(|_| "us-east-1".into());
+    sdk_config(&required("PACKYARD_TEST_S3_URL"), &required("PACKYARD_TEST_S3_ACCESS_KEY"), secret_key, &region).await
 }
 
 /// The AWS configuration of moto's server (`PACKYARD_TEST_MOTO_URL`): CloudFormation, IAM, STS and S3 in

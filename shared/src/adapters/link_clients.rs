@@ -12,6 +12,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{Tag, Tagging};
 use tokio::sync::OnceCell;
 
+use super::aws_calls::{AwsCalls, Signer};
 use super::link_credentials::failure;
 use crate::domain::diagnostic::{Failure, Place, Step, StepResult};
 
@@ -27,12 +28,19 @@ fn timeouts() -> TimeoutConfig {
 #[derive(Clone, Debug, Default)]
 pub struct LinkClients {
     base: Arc<OnceCell<SdkConfig>>,
+    calls: Option<AwsCalls>,
 }
 
 impl LinkClients {
     /// Clients built on `config`, e.g. one pointing at an emulator.
     pub fn with_config(config: SdkConfig) -> Self {
-        Self { base: Arc::new(OnceCell::new_with(Some(config))) }
+        Self { base: Arc::new(OnceCell::new_with(Some(config))), calls: None }
+    }
+
+    /// The same clients, recording their AWS calls into `calls`: STS as the function's own, S3 as the link role's.
+    #[must_use]
+    pub fn recording(self, calls: AwsCalls) -> Self {
+        Self { calls: Some(calls), ..self }
     }
 
     async fn base(&self) -> &SdkConfig {
@@ -41,20 +49,26 @@ impl LinkClients {
 
     /// An STS client with Packyard's own credentials.
     pub async fn sts(&self) -> aws_sdk_sts::Client {
-        aws_sdk_sts::Client::new(self.base().await)
+        let mut config = aws_sdk_sts::config::Builder::from(self.base().await);
+        if let Some(calls) = &self.calls {
+            config = config.interceptor(calls.interceptor(Signer::Function));
+        }
+        aws_sdk_sts::Client::from_conf(config.build())
     }
 
     /// An S3 client for a bucket in `region` of the customer's account, signing with `credentials`. The
     /// SDK's identity cache is off: the link's own cache decides when to refresh, so what signs a URL is
     /// exactly the session whose lifetime capped it.
     pub async fn aws_s3(&self, region: &str, credentials: SharedCredentialsProvider) -> aws_sdk_s3::Client {
-        let config = aws_sdk_s3::config::Builder::from(self.base().await)
+        let mut config = aws_sdk_s3::config::Builder::from(self.base().await)
             .region(Region::new(region.to_owned()))
             .credentials_provider(credentials)
             .identity_cache(IdentityCache::no_cache())
-            .timeout_config(timeouts())
-            .build();
-        aws_sdk_s3::Client::from_conf(config)
+            .timeout_config(timeouts());
+        if let Some(calls) = &self.calls {
+            config = config.interceptor(calls.interceptor(Signer::LinkRole));
+        }
+        aws_sdk_s3::Client::from_conf(config.build())
     }
 
     /// An S3 client for an S3-compatible service with static credentials. Checksums only where the API

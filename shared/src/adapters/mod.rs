@@ -1,6 +1,7 @@
 //! Adapters, named after their technology: DynamoDB and SQLite for metadata, S3 and the local disk for
-//! blobs, and the STS/S3 clients of private storage links.
+//! blobs, the STS/S3 clients of private storage links, and a recorder of the AWS calls they all make.
 
+pub mod aws_calls;
 pub mod dynamodb;
 pub mod link_clients;
 pub mod link_credentials;
