@@ -2,4 +2,5 @@
 
 pub mod cargo;
 pub mod npm;
+pub mod npm_attachment;
 pub mod python;
