@@ -3,20 +3,12 @@
 use axum::body::Body;
 use http::{Request, StatusCode};
 use packyard_tests::app::{Reply, TestApp};
+use packyard_tests::archives;
 use serde_json::{Value, json};
 
 fn crate_file(name: &str, version: &str) -> Vec<u8> {
-    use std::io::Write;
     let manifest = format!("[package]\nname = \"{name}\"\nversion = \"{version}\"\n");
-    let mut builder = tar::Builder::new(Vec::new());
-    let mut header = tar::Header::new_gnu();
-    header.set_size(manifest.len() as u64);
-    header.set_mode(0o644);
-    header.set_cksum();
-    builder.append_data(&mut header, format!("{name}-{version}/Cargo.toml"), manifest.as_bytes()).unwrap();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(&builder.into_inner().unwrap()).unwrap();
-    gz.finish().unwrap()
+    archives::tar_gz(&[(&format!("{name}-{version}/Cargo.toml"), manifest.as_bytes())])
 }
 
 fn publish_body(metadata: &Value, crate_file: &[u8]) -> Vec<u8> {
@@ -151,4 +143,20 @@ async fn yanking_marks_the_index_line_and_unyanking_clears_it() {
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     let audit = app.get("/v1/organizations/acme/audit-events").await;
     assert_eq!(audit.json["audit_events"][0]["action"], "package.yanked");
+}
+
+#[tokio::test]
+async fn a_crate_whose_cargo_toml_names_another_version_is_refused_with_400_and_stores_nothing() {
+    let app = app().await;
+    let manifest = "[package]\nname = \"demo\"\nversion = \"0.2.0\"\n";
+    let lying = archives::tar_gz(&[("demo-0.1.0/Cargo.toml", manifest.as_bytes())]);
+    let reply = publish(&app, publish_body(&metadata("demo", "0.1.0"), &lying)).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{:?}", reply.json);
+    assert_eq!(detail(&reply), "the .crate file is not demo 0.1.0: its Cargo.toml is for demo 0.2.0");
+    let bomb = archives::gzip_bomb(("demo-0.1.0/Cargo.toml", manifest.as_bytes()));
+    let reply = publish(&app, publish_body(&metadata("demo", "0.1.0"), &bomb)).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{:?}", reply.json);
+    assert!(detail(&reply).contains("in its first 64 MiB unpacked"), "{:?}", reply.json);
+    assert_eq!(app.stored_objects(), 0);
+    assert_eq!(app.get("/cargo/acme/rs/index/de/mo/demo").await.status, StatusCode::NOT_FOUND);
 }

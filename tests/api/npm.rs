@@ -5,21 +5,13 @@ use axum::body::Body;
 use base64::Engine;
 use http::{Request, StatusCode};
 use packyard_tests::app::{Reply, TestApp};
+use packyard_tests::archives;
 use serde_json::{Value, json};
 
 /// A gzipped tarball with one `package/package.json`.
 fn tarball(name: &str, version: &str) -> Vec<u8> {
-    use std::io::Write;
     let manifest = json!({"name": name, "version": version}).to_string();
-    let mut builder = tar::Builder::new(Vec::new());
-    let mut header = tar::Header::new_gnu();
-    header.set_size(manifest.len() as u64);
-    header.set_mode(0o644);
-    header.set_cksum();
-    builder.append_data(&mut header, "package/package.json", manifest.as_bytes()).unwrap();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(&builder.into_inner().unwrap()).unwrap();
-    gz.finish().unwrap()
+    archives::tar_gz(&[("package/package.json", manifest.as_bytes())])
 }
 
 fn document(name: &str, version: &str, tarball: &[u8]) -> Value {
@@ -109,4 +101,21 @@ async fn the_packument_lists_versions_tags_and_digests_of_the_stored_tarball() {
     assert_eq!(app.follow(&download).await.1.as_ref(), bytes.as_slice());
     let files = app.get("/npm/acme/tools-not-npm/lib").await;
     assert_eq!(files.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_tarball_that_unpacks_past_the_budget_is_refused_with_422_and_stores_nothing() {
+    let app = app().await;
+    let manifest = json!({"name": "bomb", "version": "1.0.0"}).to_string();
+    let bomb = archives::gzip_bomb(("package/package.json", manifest.as_bytes()));
+    let refused = put(&app, "bomb", &document("bomb", "1.0.0", &bomb)).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", refused.json);
+    let message = refused.json["error"].as_str().unwrap();
+    assert!(message.contains("holds no package/package.json in its first 64 MiB unpacked"), "{message}");
+    let truncated = tarball("bomb", "1.0.0");
+    let refused = put(&app, "bomb", &document("bomb", "1.0.0", &truncated[..truncated.len() / 2])).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", refused.json);
+    assert!(refused.json["error"].as_str().unwrap().contains("not a readable gzipped tar"), "{:?}", refused.json);
+    assert_eq!(app.stored_objects(), 0);
+    assert_eq!(app.get("/npm/acme/js/bomb").await.status, StatusCode::NOT_FOUND);
 }

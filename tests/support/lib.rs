@@ -2,6 +2,7 @@
 //! default, and the dev server binary on a free loopback port.
 
 pub mod app;
+pub mod archives;
 pub mod client;
 pub mod devserver;
 pub mod oidc;
