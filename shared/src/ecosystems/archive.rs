@@ -58,10 +58,10 @@ impl<R: Read> Read for Budget<R> {
 /// Reads at most [`MAX_ENTRY`] bytes of an entry, refusing a larger one.
 fn read_bounded(reader: impl Read, path: &str) -> Result<Vec<u8>, ArchiveError> {
     let mut bytes = Vec::new();
-    reader.take(MAX_ENTRY + 1).read_to_end(&mut bytes).map_err(|error| ArchiveError::Unreadable {
-        format: "compressed",
-        reason: format!("{path}: {error}"),
-    })?;
+    reader
+        .take(MAX_ENTRY + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|error| ArchiveError::Unreadable { format: "compressed", reason: format!("{path}: {error}") })?;
     if bytes.len() as u64 > MAX_ENTRY {
         return Err(ArchiveError::EntryTooLarge(path.to_owned()));
     }
@@ -78,7 +78,8 @@ pub fn tar_gz_entry(bytes: &[u8], what: &str, wanted: impl Fn(&Path) -> bool) ->
 }
 
 fn scan_tar_gz(bytes: &[u8], budget: u64, what: &str, wanted: impl Fn(&Path) -> bool) -> Result<Entry, ArchiveError> {
-    let unreadable = |error: std::io::Error| ArchiveError::Unreadable { format: "gzipped tar", reason: error.to_string() };
+    let unreadable =
+        |error: std::io::Error| ArchiveError::Unreadable { format: "gzipped tar", reason: error.to_string() };
     let budget = Budget { inner: GzDecoder::new(bytes), left: budget, exhausted: false };
     let mut archive = tar::Archive::new(budget);
     let found = (|| {
@@ -109,7 +110,8 @@ fn scan_tar_gz(bytes: &[u8], budget: u64, what: &str, wanted: impl Fn(&Path) -> 
 /// # Errors
 /// When the bytes are not a zip, no entry or more than one matches, or the entry is too large.
 pub fn zip_entry(bytes: &[u8], what: &str, wanted: impl Fn(&Path) -> bool) -> Result<Entry, ArchiveError> {
-    let unreadable = |error: zip::result::ZipError| ArchiveError::Unreadable { format: "zip", reason: error.to_string() };
+    let unreadable =
+        |error: zip::result::ZipError| ArchiveError::Unreadable { format: "zip", reason: error.to_string() };
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(unreadable)?;
     let mut matching = (0..archive.len()).filter_map(|index| {
         let name = archive.name_for_index(index)?.ok()?;
@@ -130,10 +132,11 @@ pub fn zip_entry(bytes: &[u8], what: &str, wanted: impl Fn(&Path) -> bool) -> Re
 /// Whether a path is `{dir}/{file}`: exactly two components, the second `file`, the first accepted by `dir`.
 /// A leading `./` is ignored; `..` or an absolute path never matches.
 pub fn is_top_level(path: &Path, file: &str, dir: impl Fn(&str) -> bool) -> bool {
-    let mut components = path.components().filter(|component| *component != Component::CurDir).map(|component| match component {
-        Component::Normal(name) => name.to_str(),
-        _ => None,
-    });
+    let mut components =
+        path.components().filter(|component| *component != Component::CurDir).map(|component| match component {
+            Component::Normal(name) => name.to_str(),
+            _ => None,
+        });
     match (components.next(), components.next(), components.next()) {
         (Some(Some(top)), Some(Some(name)), None) => name == file && dir(top),
         _ => false,

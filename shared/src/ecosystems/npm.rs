@@ -57,9 +57,8 @@ pub fn check_publish(name: &str, document: &Value) -> Result<Publish, InvalidVal
         .next()
         .and_then(|a| a["data"].as_str())
         .ok_or_else(|| invalid("the attachment has no data"))?;
-    let tarball = base64::engine::general_purpose::STANDARD
-        .decode(data)
-        .map_err(|_| invalid("the attachment is not base64"))?;
+    let tarball =
+        base64::engine::general_purpose::STANDARD.decode(data).map_err(|_| invalid("the attachment is not base64"))?;
     let inside = read_manifest(&tarball)?;
     if inside["name"].as_str() != Some(name) || inside["version"].as_str() != Some(version.as_str()) {
         return Err(InvalidValue(format!(

@@ -100,7 +100,8 @@ mod tests {
 
     #[test]
     fn an_sdist_holds_the_pkg_info_of_its_release() {
-        let files: &[(&str, &[u8])] = &[("my_pkg-1.0rc1/setup.py", b""), ("my_pkg-1.0rc1/PKG-INFO", &metadata("My_Pkg", "1.0RC1"))];
+        let files: &[(&str, &[u8])] =
+            &[("my_pkg-1.0rc1/setup.py", b""), ("my_pkg-1.0rc1/PKG-INFO", &metadata("My_Pkg", "1.0RC1"))];
         assert_eq!(check_distribution("my_pkg-1.0rc1.tar.gz", &tar_gz(files), "my-pkg", "1.0rc1"), Ok(()));
         assert_eq!(check_distribution("my_pkg-1.0rc1.zip", &zip(files), "my-pkg", "1.0rc1"), Ok(()));
         let nested = tar_gz(&[("my_pkg-1.0/my_pkg.egg-info/PKG-INFO", &metadata("my-pkg", "1.0"))]);
