@@ -5,6 +5,7 @@ use http::{Request, StatusCode};
 use packyard_tests::app::{Reply, TestApp};
 use serde_json::{Value, json};
 
+use packyard_tests::archives;
 pub(crate) use packyard_tests::archives::{cargo_publish_body as publish_body, crate_file};
 
 pub(crate) async fn publish(app: &TestApp, body: Vec<u8>) -> Reply {
@@ -130,4 +131,20 @@ async fn yanking_marks_the_index_line_and_unyanking_clears_it() {
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     let audit = app.get("/v1/organizations/acme/audit-events").await;
     assert_eq!(audit.json["audit_events"][0]["action"], "package.yanked");
+}
+
+#[tokio::test]
+async fn a_crate_whose_cargo_toml_names_another_version_is_refused_with_400_and_stores_nothing() {
+    let app = app().await;
+    let manifest = "[package]\nname = \"demo\"\nversion = \"0.2.0\"\n";
+    let lying = archives::tar_gz(&[("demo-0.1.0/Cargo.toml", manifest.as_bytes())]);
+    let reply = publish(&app, publish_body(&metadata("demo", "0.1.0"), &lying)).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{:?}", reply.json);
+    assert_eq!(detail(&reply), "the .crate file is not demo 0.1.0: its Cargo.toml is for demo 0.2.0");
+    let bomb = archives::gzip_bomb(("demo-0.1.0/Cargo.toml", manifest.as_bytes()));
+    let reply = publish(&app, publish_body(&metadata("demo", "0.1.0"), &bomb)).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{:?}", reply.json);
+    assert!(detail(&reply).contains("in its first 64 MiB unpacked"), "{:?}", reply.json);
+    assert_eq!(app.stored_objects(), 0);
+    assert_eq!(app.get("/cargo/acme/rs/index/de/mo/demo").await.status, StatusCode::NOT_FOUND);
 }

@@ -94,3 +94,20 @@ async fn the_packument_lists_versions_tags_and_digests_of_the_stored_tarball() {
     let files = app.get("/npm/acme/tools-not-npm/lib").await;
     assert_eq!(files.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_tarball_that_unpacks_past_the_budget_is_refused_with_422_and_stores_nothing() {
+    let app = app().await;
+    let manifest = json!({"name": "bomb", "version": "1.0.0"}).to_string();
+    let bomb = archives::gzip_bomb(("package/package.json", manifest.as_bytes()));
+    let refused = put(&app, "bomb", &document("bomb", "1.0.0", &bomb)).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", refused.json);
+    let message = refused.json["error"].as_str().unwrap();
+    assert!(message.contains("holds no package/package.json in its first 64 MiB unpacked"), "{message}");
+    let truncated = tarball("bomb", "1.0.0");
+    let refused = put(&app, "bomb", &document("bomb", "1.0.0", &truncated[..truncated.len() / 2])).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", refused.json);
+    assert!(refused.json["error"].as_str().unwrap().contains("not a readable gzipped tar"), "{:?}", refused.json);
+    assert_eq!(app.stored_objects(), 0);
+    assert_eq!(app.get("/npm/acme/js/bomb").await.status, StatusCode::NOT_FOUND);
+}

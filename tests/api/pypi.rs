@@ -4,6 +4,7 @@
 use axum::body::Body;
 use http::{HeaderMap, Request, StatusCode};
 use packyard_tests::app::TestApp;
+use packyard_tests::archives;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tower::ServiceExt;
@@ -46,8 +47,32 @@ fn basic(token: &str) -> String {
     format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("__token__:{token}")))
 }
 
-/// An upload as twine sends it; `fields` override or add form fields.
-pub(crate) async fn upload(app: &TestApp, filename: &str, bytes: &[u8], fields: &[(&str, &str)]) -> Answer {
+/// A distribution as a build backend packs it, for the project and version its file name says: a wheel with
+/// its `.dist-info/METADATA`, an sdist with its `PKG-INFO`. `payload`, a module's source, tells files apart.
+fn dist(filename: &str, payload: &[u8]) -> Vec<u8> {
+    let metadata = |name: &str, version: &str| format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n");
+    if let Some(stem) = filename.strip_suffix(".whl") {
+        let mut parts = stem.split('-');
+        let (name, version) = (parts.next().unwrap(), parts.next().unwrap());
+        let info = format!("{name}-{version}.dist-info/METADATA");
+        return archives::zip(&[("module.py", payload), (&info, metadata(name, version).as_bytes())]);
+    }
+    match filename.strip_suffix(".tar.gz").and_then(|stem| stem.rsplit_once('-')) {
+        Some((name, version)) => archives::tar_gz(&[
+            (&format!("{name}-{version}/module.py"), payload),
+            (&format!("{name}-{version}/PKG-INFO"), metadata(name, version).as_bytes()),
+        ]),
+        None => payload.to_vec(),
+    }
+}
+
+/// An upload as twine sends it of [`dist`]`(filename, payload)`; `fields` override or add form fields.
+pub(crate) async fn upload(app: &TestApp, filename: &str, payload: &[u8], fields: &[(&str, &str)]) -> Answer {
+    upload_bytes(app, filename, &dist(filename, payload), fields).await
+}
+
+/// An upload of exactly these bytes, with their SHA-256 declared.
+async fn upload_bytes(app: &TestApp, filename: &str, bytes: &[u8], fields: &[(&str, &str)]) -> Answer {
     let (stem, _) = filename.split_once('-').unwrap();
     let version = filename[stem.len() + 1..].split(['-']).next().unwrap().trim_end_matches(".tar.gz");
     let sha256 = hex::encode(Sha256::digest(bytes));
@@ -103,7 +128,7 @@ async fn a_release_takes_a_wheel_and_an_sdist_and_the_simple_api_serves_both_way
     assert_eq!(html.status, StatusCode::OK, "{}", html.text);
     assert_eq!(html.headers["content-type"], "text/html");
     assert!(html.headers["vary"].to_str().unwrap().contains("Accept"));
-    let wheel_sha = hex::encode(Sha256::digest(b"wheel bytes"));
+    let wheel_sha = hex::encode(Sha256::digest(dist("My_Pkg-1.0-py3-none-any.whl", b"wheel bytes")));
     assert!(html.text.contains(&format!("#sha256={wheel_sha}\"")), "{}", html.text);
     assert!(html.text.contains("data-requires-python=\"&gt;=3.8, &lt;4\""), "{}", html.text);
     assert!(html.text.contains(">my_pkg-1.0.tar.gz</a>"), "{}", html.text);
@@ -127,7 +152,7 @@ async fn a_release_takes_a_wheel_and_an_sdist_and_the_simple_api_serves_both_way
     // The link redirects to a presigned URL that serves the uploaded bytes.
     let url = files[0]["url"].as_str().unwrap().strip_prefix("http://packyard.test").unwrap().to_owned();
     let download = app.get(&url).await;
-    assert_eq!(app.follow(&download).await.1.as_ref(), b"wheel bytes");
+    assert_eq!(app.follow(&download).await.1.as_ref(), dist("My_Pkg-1.0-py3-none-any.whl", b"wheel bytes"));
 
     let index = get(&app, "/pypi/acme/py/simple/", Some(PIP_ACCEPT), Some(&app.admin_token)).await.json();
     assert_eq!(index["projects"], json!([{"name": "my-pkg"}]));
@@ -171,6 +196,54 @@ async fn uploads_that_do_not_add_up_are_refused_and_leave_nothing_behind() {
     assert_eq!(page.status, StatusCode::NOT_FOUND, "a refused upload left a release behind");
 }
 
+/// Uploads `bytes` as `filename` (of goodpkg 4.0) and checks it is refused with a 400 whose text, which twine
+/// prints, says `why`, and that neither a release nor a stored file is left behind.
+async fn assert_refused(filename: &str, bytes: &[u8], why: &str) {
+    let app = app().await;
+    let refused = upload_bytes(&app, filename, bytes, &[("name", "goodpkg"), ("version", "4.0")]).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+    assert!(refused.text.starts_with(&format!("Invalid distribution file {filename}: ")), "{}", refused.text);
+    assert!(refused.text.contains(why), "{}", refused.text);
+    let page = get(&app, "/pypi/acme/py/simple/goodpkg/", None, Some(&app.admin_token)).await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND, "a refused upload left a release behind");
+    assert_eq!(app.stored_objects(), 0, "a refused upload left its file behind");
+}
+
+#[tokio::test]
+async fn a_wheel_of_random_bytes_is_refused_with_400() {
+    let random: Vec<u8> = (0..4096_u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    assert_refused("goodpkg-4.0-py3-none-any.whl", &random, "is not a readable zip archive").await;
+}
+
+#[tokio::test]
+async fn a_truncated_wheel_is_refused_with_400() {
+    let wheel = dist("goodpkg-4.0-py3-none-any.whl", b"print('hello')");
+    assert_refused("goodpkg-4.0-py3-none-any.whl", &wheel[..wheel.len() - 30], "is not a readable zip archive").await;
+}
+
+#[tokio::test]
+async fn a_wheel_whose_metadata_names_another_project_is_refused_with_400() {
+    let metadata = b"Metadata-Version: 2.1\nName: otherpkg\nVersion: 4.0\n";
+    let wheel = archives::zip(&[("goodpkg-4.0.dist-info/METADATA", metadata)]);
+    let why = "its METADATA is for otherpkg 4.0, but the upload is for goodpkg 4.0";
+    assert_refused("goodpkg-4.0-py3-none-any.whl", &wheel, why).await;
+    let elsewhere = archives::zip(&[("otherpkg-4.0.dist-info/METADATA", metadata)]);
+    assert_refused("goodpkg-4.0-py3-none-any.whl", &elsewhere, "holds no goodpkg-4.0.dist-info/METADATA").await;
+}
+
+#[tokio::test]
+async fn an_sdist_without_pkg_info_is_refused_with_400() {
+    let sdist = archives::tar_gz(&[("goodpkg-4.0/setup.py", b"")]);
+    assert_refused("goodpkg-4.0.tar.gz", &sdist, "the archive holds no goodpkg-4.0/PKG-INFO").await;
+}
+
+#[tokio::test]
+async fn a_gzip_bomb_sdist_is_refused_with_400_within_the_unpack_budget() {
+    let pkg_info = b"Metadata-Version: 2.1\nName: goodpkg\nVersion: 4.0\n";
+    let bomb = archives::gzip_bomb(("goodpkg-4.0/PKG-INFO", pkg_info));
+    assert_refused("goodpkg-4.0.tar.gz", &bomb, "holds no goodpkg-4.0/PKG-INFO in its first 64 MiB unpacked").await;
+}
+
 #[tokio::test]
 async fn an_existing_file_is_refused_with_409_and_the_release_keeps_its_files() {
     let app = app().await;
@@ -181,7 +254,7 @@ async fn an_existing_file_is_refused_with_409_and_the_release_keeps_its_files() 
     assert!(again.text.starts_with("File already exists"), "{}", again.text);
     let page = get(&app, "/pypi/acme/py/simple/pkg/", Some(PIP_ACCEPT), Some(&app.admin_token)).await.json();
     assert_eq!(page["files"].as_array().unwrap().len(), 2);
-    assert_eq!(page["files"][0]["hashes"]["sha256"], hex::encode(Sha256::digest(b"first")));
+    assert_eq!(page["files"][0]["hashes"]["sha256"], hex::encode(Sha256::digest(dist("pkg-1.0.tar.gz", b"first"))));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -33,9 +33,13 @@ fn gateway(state: &packyard::api::AppState, functions: Arc<Vec<Function>>, calls
         let (state, functions, calls) = (state.clone(), Arc::clone(&functions), calls.clone());
         async move {
             let Some(function) = policy::route(&functions, request.uri().path()) else {
-                return Ok(http::Response::builder().status(StatusCode::NOT_FOUND).body(Body::from("no route")).unwrap());
+                return Ok(http::Response::builder()
+                    .status(StatusCode::NOT_FOUND)
+                    .body(Body::from("no route"))
+                    .unwrap());
             };
-            let (_, group) = ROUTE_GROUPS.iter().find(|(name, _)| *name == function.stem).expect("a group per function");
+            let (_, group) =
+                ROUTE_GROUPS.iter().find(|(name, _)| *name == function.stem).expect("a group per function");
             calls.serving(&function.stem);
             finish(group(state.clone()), &state.config).oneshot(request).await
         }
@@ -84,7 +88,9 @@ async fn exercise(app: &TestApp, calls: &AwsCalls) {
         let download = app.get(&format!("/v1/organizations/acme/registries/tools/packages/{package}/download")).await;
         assert_eq!(download.status, StatusCode::FOUND, "download redirects");
         let uploads = "/v1/organizations/acme/registries/tools/uploads";
-        let started = app.post(uploads, json!({"filename": format!("up-{round}.bin"), "size": 4, "sha256": "00".repeat(32)})).await;
+        let started = app
+            .post(uploads, json!({"filename": format!("up-{round}.bin"), "size": 4, "sha256": "00".repeat(32)}))
+            .await;
         ok(started.status, "start an upload");
         let upload = started.json["id"].as_str().expect("upload id");
         // Never uploaded: finishing it HEADs a missing object.
@@ -93,7 +99,10 @@ async fn exercise(app: &TestApp, calls: &AwsCalls) {
         let tarball = npm::tarball("left-pad", round);
         ok(npm::put(app, "left-pad", &npm::document("left-pad", round, &tarball)).await.status, "npm publish");
         let crate_file = cargo::crate_file("demo", round);
-        ok(cargo::publish(app, cargo::publish_body(&cargo::metadata("demo", round), &crate_file)).await.status, "cargo publish");
+        ok(
+            cargo::publish(app, cargo::publish_body(&cargo::metadata("demo", round), &crate_file)).await.status,
+            "cargo publish",
+        );
         let yank = format!("/cargo/acme/rs/api/v1/crates/demo/{round}");
         ok(app.call(http::Method::DELETE, &format!("{yank}/yank"), Some(&app.admin_token), None).await.status, "yank");
         ok(app.call(http::Method::PUT, &format!("{yank}/unyank"), Some(&app.admin_token), None).await.status, "unyank");
@@ -116,8 +125,11 @@ async fn link_default_storage(app: &TestApp) {
     let bucket = services::unique_name("customer");
     moto_s3(&moto).create_bucket().bucket(&bucket).send().await.expect("customer bucket");
     let link = app
-        .post(LINKS, json!({"provider": "aws", "region": "us-east-1", "bucket": bucket, "path": "/packyard/",
-                             "account_id": services::MOTO_ACCOUNT_ID}))
+        .post(
+            LINKS,
+            json!({"provider": "aws", "region": "us-east-1", "bucket": bucket, "path": "/packyard/",
+                             "account_id": services::MOTO_ACCOUNT_ID}),
+        )
         .await
         .json;
     let id = link["id"].as_str().expect("link id").to_owned();
@@ -140,13 +152,25 @@ async fn every_aws_call_a_function_makes_is_allowed_by_its_policy_in_template_ya
     for call in calls.calls().iter().filter(|c| c.signer == Signer::Function && c.function != "setup") {
         let function = functions.iter().find(|f| f.stem == call.function).expect("calls come from template functions");
         let Some((action, resource)) = policy::needs(call) else {
-            denied.insert(format!("{}: {} {} {} is unknown to the proof", call.function, call.service, call.operation, call.resource));
+            denied.insert(format!(
+                "{}: {} {} {} is unknown to the proof",
+                call.function, call.service, call.operation, call.resource
+            ));
             continue;
         };
         exercised.insert(format!("{}: {action}", call.function));
-        let granted: Vec<_> = function.grants.iter().filter(|(a, r)| policy::allows(&[(a.clone(), r.clone())], &action, &resource)).collect();
+        let granted: Vec<_> = function
+            .grants
+            .iter()
+            .filter(|(a, r)| policy::allows(&[(a.clone(), r.clone())], &action, &resource))
+            .collect();
         if granted.is_empty() {
-            denied.insert(format!("{}Function may not {action} on {resource} ({} {})", pascal(&call.function), call.service, call.operation));
+            denied.insert(format!(
+                "{}Function may not {action} on {resource} ({} {})",
+                pascal(&call.function),
+                call.service,
+                call.operation
+            ));
         }
         used.extend(granted.into_iter().map(|(a, r)| (call.function.clone(), a.clone(), r.clone())));
     }
@@ -158,7 +182,11 @@ async fn every_aws_call_a_function_makes_is_allowed_by_its_policy_in_template_ya
         .collect();
     eprintln!("AWS actions exercised per function:\n  {}", exercised.into_iter().collect::<Vec<_>>().join("\n  "));
     eprintln!("granted but exercised by no call:\n  {}", unexercised.join("\n  "));
-    assert!(denied.is_empty(), "calls IAM would deny on AWS:\n  {}", denied.into_iter().collect::<Vec<_>>().join("\n  "));
+    assert!(
+        denied.is_empty(),
+        "calls IAM would deny on AWS:\n  {}",
+        denied.into_iter().collect::<Vec<_>>().join("\n  ")
+    );
 }
 
 fn pascal(stem: &str) -> String {

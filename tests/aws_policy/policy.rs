@@ -59,7 +59,8 @@ pub fn functions(table: &str, bucket: &str) -> Vec<Function> {
                     }
                 }
             }
-            let paths = function["paths"].as_array().expect("paths").iter().map(|p| p.as_str().unwrap().into()).collect();
+            let paths =
+                function["paths"].as_array().expect("paths").iter().map(|p| p.as_str().unwrap().into()).collect();
             Function { stem: stem(&logical_id), paths, grants }
         })
         .collect()

@@ -189,6 +189,16 @@ impl TestApp {
         self.call(Method::DELETE, path, Some(&self.admin_token), None).await
     }
 
+    /// How many files the local blob store holds, to check a refused upload left none behind.
+    pub fn stored_objects(&self) -> usize {
+        fn count(dir: &std::path::Path) -> usize {
+            std::fs::read_dir(dir).map_or(0, |entries| {
+                entries.flatten().map(|e| if e.path().is_dir() { count(&e.path()) } else { 1 }).sum()
+            })
+        }
+        self.blob_dir.as_ref().map_or(0, |dir| count(&dir.0.join("objects")))
+    }
+
     /// Creates a registry as the admin and returns its JSON.
     pub async fn create_registry(&self, name: &str, ecosystem: &str) -> Value {
         let reply = self

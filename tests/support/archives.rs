@@ -1,24 +1,56 @@
-//! Small packages built in memory the way each client builds them: an npm tarball and its publish
-//! document, a `.crate` and cargo's binary publish body.
+//! Package archives built in memory, as the ecosystems' tools pack them, and the broken ones an upload must
+//! refuse; npm's publish document and cargo's binary publish body around them.
 
 use std::io::Write;
 
 use base64::Engine;
 use serde_json::{Value, json};
 
-/// A gzipped tarball holding `files` (path, contents).
+fn append(builder: &mut tar::Builder<Vec<u8>>, path: &str, contents: &[u8]) {
+    let mut header = tar::Header::new_gnu();
+    header.set_size(contents.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    builder.append_data(&mut header, path, contents).expect("tar entry");
+}
+
+/// A gzipped tar holding `files` (path, contents), with fixed timestamps so the same files make the same bytes.
 pub fn tar_gz(files: &[(&str, &[u8])]) -> Vec<u8> {
     let mut builder = tar::Builder::new(Vec::new());
     for (path, contents) in files {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(contents.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        builder.append_data(&mut header, path, *contents).unwrap();
+        append(&mut builder, path, contents);
     }
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(&builder.into_inner().unwrap()).unwrap();
-    gz.finish().unwrap()
+    gz.write_all(&builder.into_inner().expect("tar")).expect("gzip");
+    gz.finish().expect("gzip")
+}
+
+/// A zip holding `files` (path, contents), deflated.
+pub fn zip(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for (path, contents) in files {
+        writer.start_file(*path, options).expect("zip entry");
+        writer.write_all(contents).expect("zip entry");
+    }
+    writer.finish().expect("zip").into_inner()
+}
+
+/// A gzipped tar of well under a megabyte that unpacks to 80 MiB of zeros before its one real file, `last`:
+/// more than any archive check may unpack.
+pub fn gzip_bomb(last: (&str, &[u8])) -> Vec<u8> {
+    let zeros = vec![0_u8; 8 * 1024 * 1024];
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut builder = tar::Builder::new(Vec::new());
+    let padding = (0..10).map(|index| (format!("padding/{index}"), zeros.as_slice()));
+    for (path, contents) in padding.chain([(last.0.to_owned(), last.1)]) {
+        append(&mut builder, &path, contents);
+        gz.write_all(&std::mem::take(builder.get_mut())).expect("gzip");
+    }
+    gz.write_all(&builder.into_inner().expect("tar")).expect("gzip");
+    let bomb = gz.finish().expect("gzip");
+    assert!(bomb.len() < 1024 * 1024, "the bomb is {} bytes", bomb.len());
+    bomb
 }
 
 /// An npm package tarball with one `package/package.json`.

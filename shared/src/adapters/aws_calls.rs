@@ -92,7 +92,9 @@ macro_rules! object_of {
 
 /// What IAM authorizes for one input: `(operation, resource)` pairs.
 fn requests(service: &str, operation: &str, input: &Input) -> Vec<(String, String)> {
-    use aws_sdk_dynamodb::operation::{get_item::GetItemInput, query::QueryInput, transact_write_items::TransactWriteItemsInput};
+    use aws_sdk_dynamodb::operation::{
+        get_item::GetItemInput, query::QueryInput, transact_write_items::TransactWriteItemsInput,
+    };
     let one = |resource: Option<String>| vec![(operation.to_owned(), resource.unwrap_or_else(|| "*".into()))];
     match service {
         "DynamoDB" => {
@@ -134,11 +136,9 @@ fn requests(service: &str, operation: &str, input: &Input) -> Vec<(String, Strin
             complete_multipart_upload::CompleteMultipartUploadInput,
             abort_multipart_upload::AbortMultipartUploadInput,
         )),
-        "STS" => one(
-            input
-                .downcast_ref::<aws_sdk_sts::operation::assume_role::AssumeRoleInput>()
-                .and_then(|i| i.role_arn().map(str::to_owned)),
-        ),
+        "STS" => one(input
+            .downcast_ref::<aws_sdk_sts::operation::assume_role::AssumeRoleInput>()
+            .and_then(|i| i.role_arn().map(str::to_owned))),
         _ => one(None),
     }
 }

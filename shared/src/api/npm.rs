@@ -9,7 +9,6 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::{Json, Router};
-use base64::Engine;
 use serde_json::{Map, Value, json};
 
 use super::AppState;
@@ -20,10 +19,10 @@ use super::packages::{describe, redirect_to};
 use super::pagination::base_url;
 use crate::domain::error::Error;
 use crate::domain::names::Ecosystem;
-use crate::domain::package::{Digests, DistTags, Package, validate_name, validate_version};
+use crate::domain::package::{Digests, Package};
 use crate::domain::registry::Registry;
 use crate::domain::token::Scope;
-use crate::ecosystems::npm::read_manifest;
+use crate::ecosystems::npm::{Publish, check_publish};
 use crate::service::packages::NewVersion;
 
 pub fn routes(state: AppState) -> Router {
@@ -284,8 +283,7 @@ async fn packument(state: &AppState, registry: &Registry, base: &str, name: &str
     }))
 }
 
-/// `npm publish`: one version and its tarball in a JSON document. Nothing in the document is trusted that
-/// the tarball can tell: its package.json must name the same package and version.
+/// `npm publish`: one version and its tarball in a JSON document, checked by [`check_publish`].
 async fn publish(
     state: &AppState,
     acting: &crate::service::Acting,
@@ -293,57 +291,11 @@ async fn publish(
     name: &str,
     body: &[u8],
 ) -> NpmResult {
-    let invalid = |message: String| bad(StatusCode::UNPROCESSABLE_ENTITY, "invalid_package", message);
     let document: Value = serde_json::from_slice(body)
         .map_err(|e| bad(StatusCode::BAD_REQUEST, "invalid_body", format!("the publish document is not JSON: {e}")))?;
-    validate_name(Ecosystem::Npm, name).map_err(|e| invalid(e.0))?;
-    if document["name"].as_str() != Some(name) {
-        return Err(invalid(format!("the document names {:?}, but was sent to {name}", document["name"])));
-    }
-    let versions = document["versions"]
-        .as_object()
-        .filter(|v| v.len() == 1)
-        .ok_or_else(|| invalid("publish exactly one version at a time".into()))?;
-    let (version, manifest) = versions.iter().next().map(|(v, m)| (v.clone(), m.clone())).unwrap_or_default();
-    let version = validate_version(&version).map_err(|e| invalid(e.0))?;
-    let attachments = document["_attachments"]
-        .as_object()
-        .filter(|a| a.len() == 1)
-        .ok_or_else(|| invalid("attach exactly one tarball".into()))?;
-    let data = attachments
-        .values()
-        .next()
-        .and_then(|a| a["data"].as_str())
-        .ok_or_else(|| invalid("the attachment has no data".into()))?;
-    let tarball = base64::engine::general_purpose::STANDARD
-        .decode(data)
-        .map_err(|_| invalid("the attachment is not base64".into()))?;
-    let inside = read_manifest(&tarball).map_err(|e| invalid(e.0))?;
-    if inside["name"].as_str() != Some(name) || inside["version"].as_str() != Some(version.as_str()) {
-        return Err(invalid(format!(
-            "the tarball's package.json is {}@{}, but the document publishes {name}@{version}",
-            inside["name"].as_str().unwrap_or("?"),
-            inside["version"].as_str().unwrap_or("?")
-        )));
-    }
-    let digests = Digests::of(&tarball);
-    if let Some(integrity) = manifest["dist"]["integrity"].as_str().filter(|i| i.starts_with("sha512-"))
-        && integrity != digests.integrity()
-    {
-        return Err(invalid("the tarball does not match the integrity the document declares".into()));
-    }
-    if let Some(shasum) = manifest["dist"]["shasum"].as_str()
-        && shasum != digests.sha1
-    {
-        return Err(invalid("the tarball does not match the shasum the document declares".into()));
-    }
-    let mut tags: DistTags = serde_json::from_value(document["dist-tags"].clone()).unwrap_or_default();
-    if tags.values().any(|tagged| *tagged != version) {
-        return Err(invalid("dist-tags in a publish may only point at the version being published".into()));
-    }
-    if tags.is_empty() {
-        tags.insert("latest".into(), version.clone());
-    }
+    let Publish { version, mut manifest, tarball, tags } =
+        check_publish(name, &document).map_err(|e| bad(StatusCode::UNPROCESSABLE_ENTITY, "invalid_package", e.0))?;
+    truncate_readme(&mut manifest);
     if state.packages.get_version(registry, name, &version).await?.is_some() {
         return Err(bad(
             StatusCode::CONFLICT,
@@ -351,9 +303,6 @@ async fn publish(
             format!("cannot publish over the previously published version {version} of {name}"),
         ));
     }
-    let mut metadata = manifest.as_object().cloned().unwrap_or_default();
-    metadata.remove("dist");
-    truncate_readme(&mut metadata);
     let file = state.packages.store_file(registry, &tarball_name(name, &version), Bytes::from(tarball)).await?;
     let published = state
         .packages
@@ -364,7 +313,7 @@ async fn publish(
                 name: name.to_owned(),
                 version: version.clone(),
                 files: vec![file],
-                metadata: Value::Object(metadata),
+                metadata: Value::Object(manifest),
                 tags,
             },
         )

@@ -1,13 +1,11 @@
 //! Cargo's registry formats: the length-prefixed publish body, the `.crate` archive, and the sparse
 //! index's file layout and line format.
 
-use std::io::Read;
-
-use flate2::read::GzDecoder;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::domain::names::InvalidValue;
+use crate::ecosystems::archive::{is_top_level, tar_gz_entry};
 
 /// The metadata `cargo publish` sends before the `.crate` file.
 #[derive(Debug, Clone, Deserialize)]
@@ -111,25 +109,44 @@ fn length_prefixed(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
     Some((bytes.get(4..end)?, &bytes[end..]))
 }
 
-/// The most a `.crate` may expand to while it is checked, against decompression bombs.
-const MAX_UNPACKED: u64 = 512 * 1024 * 1024;
+/// The part of a packed Cargo.toml that says which crate it is.
+#[derive(Debug, Deserialize)]
+struct PackedManifest {
+    package: Option<PackedPackage>,
+}
 
-/// Checks a `.crate` is a gzipped tar whose `{name}-{version}/Cargo.toml` exists, as cargo packs it.
+#[derive(Debug, Deserialize)]
+struct PackedPackage {
+    name: Option<String>,
+    version: Option<String>,
+}
+
+/// Checks a `.crate` is a gzipped tar whose `{name}-{version}/Cargo.toml`, as cargo packs it, names the same
+/// crate and version as the publish request. Only the archive up to that file is read, bounded.
 ///
 /// # Errors
 /// Says why the archive is not the crate it claims to be.
 pub fn check_crate_file(crate_file: &[u8], name: &str, version: &str) -> Result<(), InvalidValue> {
     let invalid = |why: String| InvalidValue(format!("the .crate file is not {name} {version}: {why}"));
-    let expected = format!("{name}-{version}/Cargo.toml");
-    let mut archive = tar::Archive::new(GzDecoder::new(crate_file).take(MAX_UNPACKED));
-    for entry in archive.entries().map_err(|error| invalid(error.to_string()))? {
-        let entry = entry.map_err(|error| invalid(error.to_string()))?;
-        let path = entry.path().map_err(|error| invalid(error.to_string()))?;
-        if path.to_string_lossy() == expected {
-            return Ok(());
-        }
+    let dir = format!("{name}-{version}");
+    let expected = format!("{dir}/Cargo.toml");
+    let entry = tar_gz_entry(crate_file, &expected, |path| is_top_level(path, "Cargo.toml", |top| top == dir))
+        .map_err(|error| invalid(format!("the archive {error}")))?;
+    let text = std::str::from_utf8(&entry.bytes).map_err(|_| invalid(format!("{expected} is not UTF-8")))?;
+    let manifest: PackedManifest =
+        toml::from_str(text).map_err(|error| invalid(format!("{expected} is not valid TOML: {}", error.message())))?;
+    let package = manifest.package.unwrap_or(PackedPackage { name: None, version: None });
+    let (Some(found_name), Some(found_version)) = (package.name, package.version) else {
+        return Err(invalid(format!("{expected} has no [package] name and version")));
+    };
+    let same_version = match (semver::Version::parse(&found_version), semver::Version::parse(version)) {
+        (Ok(found), Ok(expected)) => found == expected,
+        _ => found_version == version,
+    };
+    if found_name != name || !same_version {
+        return Err(invalid(format!("its Cargo.toml is for {found_name} {found_version}")));
     }
-    Err(invalid(format!("it holds no {expected}")))
+    Ok(())
 }
 
 /// Checks a crate name as crates.io does: ASCII letters, digits, `-` and `_`, starting with a letter, at
@@ -187,6 +204,28 @@ mod tests {
         assert!(parse_publish(&request[..request.len() - 1]).is_err());
         assert!(parse_publish(&[request.as_slice(), b"x"].concat()).is_err());
         assert!(parse_publish(&[0xff, 0xff, 0xff, 0xff]).is_err());
+    }
+
+    fn packed(path: &str, manifest: &str) -> Vec<u8> {
+        crate::ecosystems::archive::tests::tar_gz(&[(path, manifest.as_bytes()), ("demo-0.1.0/src/lib.rs", b"")])
+    }
+
+    #[test]
+    fn a_crate_file_holds_the_manifest_of_its_version() {
+        let manifest = "[package]\nedition = \"2021\"\nname = \"demo\"\nversion = \"0.1.0\"\n";
+        assert_eq!(check_crate_file(&packed("demo-0.1.0/Cargo.toml", manifest), "demo", "0.1.0"), Ok(()));
+        let other_version = packed("demo-0.1.0/Cargo.toml", &manifest.replace("0.1.0", "0.2.0"));
+        let refused = check_crate_file(&other_version, "demo", "0.1.0").unwrap_err();
+        assert!(refused.0.ends_with("its Cargo.toml is for demo 0.2.0"), "{refused}");
+        let other_name = packed("demo-0.1.0/Cargo.toml", &manifest.replace("\"demo\"", "\"Demo\""));
+        assert!(check_crate_file(&other_name, "demo", "0.1.0").is_err());
+        let misplaced = packed("demo-0.1.0/sub/Cargo.toml", manifest);
+        let refused = check_crate_file(&misplaced, "demo", "0.1.0").unwrap_err();
+        assert!(refused.0.ends_with("the archive holds no demo-0.1.0/Cargo.toml"), "{refused}");
+        for broken in ["[package", "[package]\nname = \"demo\"\n", "name = \"demo\"\nversion = \"0.1.0\""] {
+            assert!(check_crate_file(&packed("demo-0.1.0/Cargo.toml", broken), "demo", "0.1.0").is_err(), "{broken}");
+        }
+        assert!(check_crate_file(b"not gzip", "demo", "0.1.0").unwrap_err().0.contains("not a readable gzipped tar"));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! What each ecosystem needs to understand about its package files.
 
+pub mod archive;
 pub mod cargo;
 pub mod npm;
 pub mod npm_attachment;

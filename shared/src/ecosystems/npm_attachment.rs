@@ -28,7 +28,10 @@ pub enum SplitError {
 /// What a container being read expects next.
 enum Frame {
     /// An object; `key` is the key of the value being read, once its `:` has passed.
-    Object { key: Option<String>, expecting_key: bool },
+    Object {
+        key: Option<String>,
+        expecting_key: bool,
+    },
     Array,
 }
 

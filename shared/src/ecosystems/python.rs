@@ -1,6 +1,8 @@
 //! What Packyard understands of Python packages: PEP 503 project names, PEP 440 versions (parsed just far
 //! enough to validate and normalize them), and the names of wheels and sdists.
 
+pub mod dist;
+
 use crate::domain::names::InvalidValue;
 
 /// A project name in PEP 503's normalized form: lowercase, each run of `-`, `_` and `.` one `-`.

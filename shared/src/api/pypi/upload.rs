@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use super::{PypiError, PypiResult, Request, bad};
 use crate::domain::error::Error;
 use crate::domain::package::Digests;
+use crate::ecosystems::python::dist::check_distribution;
 use crate::ecosystems::python::{check_filename, normalize_version, validate_name};
 
 fn invalid(message: impl Into<String>) -> PypiError {
@@ -90,6 +91,8 @@ pub async fn upload(request: &Request<'_>, parts: &Parts, body: Bytes) -> PypiRe
         .as_ref()
         .map(super::Caller::acting)
         .ok_or_else(|| PypiError::from(Error::Unauthenticated("uploading needs a token".into())))?;
+    // Unpacked only now that the caller may upload here and the bytes arrived as sent.
+    check_distribution(filename, bytes, &name, &version).map_err(|e| invalid(e.0))?;
     let packages = &request.state.packages;
     if packages.get_version(&request.registry, &name, &version).await?.is_some_and(|p| p.file(filename).is_some()) {
         return Err(file_exists(filename));
