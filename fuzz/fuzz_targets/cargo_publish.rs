@@ -9,7 +9,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok((metadata, crate_file)) = parse_publish(data) else { return };
     if validate_crate_name(&metadata.name).is_ok() {
         let _ = index_path(&metadata.name);
-        let _ = check_crate_file(crate_file, &metadata.name, &metadata.vers);
+        let _ = check_crate_file(&crate_file, &metadata.name, &metadata.vers);
     }
     let _: Vec<IndexDependency> = metadata.deps.into_iter().map(IndexDependency::from).collect();
 });

@@ -9,7 +9,7 @@ use serde_json::Value;
 fuzz_target!(|data: &[u8]| {
     let Ok(document) = serde_json::from_slice::<Value>(data) else { return };
     let name = document["name"].as_str().unwrap_or("pkg").to_owned();
-    if let Ok(publish) = check_publish(&name, &document) {
+    if let Ok((publish, _)) = check_publish(&name, &document) {
         assert!(publish.tags.values().all(|version| *version == publish.version));
     }
 });

@@ -9,6 +9,14 @@ use crate::domain::storage_names::AccountId;
 /// In Lambda, a request body is capped near 6 MB; direct uploads past this go through presigned URLs.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 6 * 1024 * 1024 - 64 * 1024;
 
+/// A long-running server (the dev server, `packyard serve`, the transfer service) streams package bodies to
+/// storage, so it takes packages up to this size unless `PACKYARD_MAX_BODY_BYTES` says otherwise.
+pub const SERVER_MAX_BODY_BYTES: usize = 5 * 1024 * 1024 * 1024;
+
+/// The largest body read whole into memory (a JSON document of the management API), whatever the package
+/// limit: only package bodies are streamed.
+pub const BUFFERED_BODY_LIMIT: usize = DEFAULT_MAX_BODY_BYTES;
+
 /// Where the console's Launch Stack page fetches the storage link template, unless configured.
 pub const DEFAULT_LINK_TEMPLATE_URL: &str =
     "https://packyard-templates.s3.amazonaws.com/private-storage-link/v1/private-storage-link.yaml";
@@ -17,7 +25,8 @@ pub const DEFAULT_LINK_TEMPLATE_URL: &str =
 pub struct Config {
     /// The base URL clients reach the API at; when unset, links are built from the request's Host.
     pub public_url: Option<String>,
-    /// The largest request body the API reads.
+    /// The largest package body a publish accepts (streamed to storage; `413` past it). Other bodies are
+    /// read whole and capped at the smaller of this and [`BUFFERED_BODY_LIMIT`].
     pub max_body_bytes: usize,
     pub links: LinkConfig,
 }
@@ -67,6 +76,15 @@ impl Config {
     /// # Errors
     /// Names the variable whose value is not acceptable.
     pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_env_with_body_limit(DEFAULT_MAX_BODY_BYTES)
+    }
+
+    /// [`Self::from_env`], with `default_max_body` when `PACKYARD_MAX_BODY_BYTES` is unset (a long-running
+    /// server passes [`SERVER_MAX_BODY_BYTES`]).
+    ///
+    /// # Errors
+    /// Names the variable whose value is not acceptable.
+    pub fn from_env_with_body_limit(default_max_body: usize) -> anyhow::Result<Self> {
         let public_url = optional_var("PACKYARD_PUBLIC_URL");
         if let Some(url) = &public_url {
             url::Url::parse(url).with_context(|| format!("PACKYARD_PUBLIC_URL {url:?} is not a URL"))?;
@@ -75,7 +93,7 @@ impl Config {
             Some(text) => {
                 text.parse().with_context(|| format!("PACKYARD_MAX_BODY_BYTES {text:?} is not a number of bytes"))?
             }
-            None => DEFAULT_MAX_BODY_BYTES,
+            None => default_max_body,
         };
         let aws_account_id = optional_var("PACKYARD_AWS_ACCOUNT_ID")
             .map(|id| AccountId::try_from(id).context("PACKYARD_AWS_ACCOUNT_ID"))

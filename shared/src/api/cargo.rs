@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -19,13 +19,16 @@ use super::context::Caller;
 use super::error::{ApiError, current_request_id, reshape, shaped};
 use super::packages::redirect_to;
 use super::pagination::base_url;
+use super::spool::{SpoolWriter, blocking, spool, spool_dir};
 use crate::domain::error::Error;
 use crate::domain::names::Ecosystem;
-use crate::domain::package::{Package, validate_version};
+use crate::domain::package::{DistTags, Package, validate_version};
 use crate::domain::registry::Registry;
 use crate::domain::token::Scope;
-use crate::ecosystems::cargo::{IndexDependency, check_crate_file, index_path, parse_publish, validate_crate_name};
-use crate::service::packages::NewVersion;
+use crate::ecosystems::cargo::{
+    IndexDependency, ReadPublishError, check_crate_file_in, index_path, read_publish, validate_crate_name,
+};
+use crate::service::publish::{Received, ReceivedFile};
 
 pub fn routes(state: AppState) -> Router {
     let base = "/cargo/{org}/{registry}";
@@ -162,27 +165,48 @@ async fn get_index_file(
     Ok(response)
 }
 
+/// `cargo publish`: the body is spooled, its metadata read and its `.crate` copied into a spool of its own
+/// (hashed on the way), the `.crate` checked against the metadata, then published like any version.
 async fn publish_crate(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, registry)): Path<(String, String)>,
-    body: Bytes,
+    body: Body,
 ) -> CargoResult<Json<Value>> {
     let registry = cargo_registry(&state, Some(&caller), &org, &registry, Scope::WritePackages).await?;
     let invalid = |message: String| detail(StatusCode::BAD_REQUEST, message);
-    let (metadata, crate_file) = parse_publish(&body).map_err(|e| invalid(e.0))?;
+    let limit = state.config.max_body_bytes as u64;
+    let raw = spool(body.into_data_stream(), limit, &spool_dir()).await.map_err(ApiError::from)?;
+    let raw_path = raw.path().to_owned();
+    let (metadata, crate_file) = blocking(move || {
+        let internal = |error: std::io::Error| ApiError::internal(&error);
+        let body = std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(&raw_path).map_err(internal)?);
+        let mut crate_file = SpoolWriter::create(&spool_dir(), limit).map_err(internal)?;
+        let metadata = read_publish(body, &mut crate_file).map_err(|error| match error {
+            ReadPublishError::Invalid(error) => ApiError::bad_request("invalid_publish", error.0),
+            ReadPublishError::Io(error) => internal(error),
+        })?;
+        Ok((metadata, crate_file.finish().map_err(internal)?))
+    })
+    .await
+    .map_err(CargoError)?;
+    drop(raw);
     validate_crate_name(&metadata.name).map_err(|e| invalid(e.0))?;
     let version = validate_version(&metadata.vers).map_err(|e| invalid(e.0))?;
-    check_crate_file(crate_file, &metadata.name, &metadata.vers).map_err(|e| invalid(e.0))?;
+    let (path, name, vers) = (crate_file.path().to_owned(), metadata.name.clone(), metadata.vers.clone());
+    blocking(move || {
+        let file = std::fs::File::open(path).map_err(|error| ApiError::internal(&error))?;
+        check_crate_file_in(std::io::BufReader::new(file), &name, &vers)
+            .map_err(|e| ApiError::bad_request("invalid_crate", e.0))
+    })
+    .await
+    .map_err(CargoError)?;
     // Crate names are unique regardless of case, so versions are keyed by the lowercase name.
     let key = metadata.name.to_ascii_lowercase();
     if let Some(existing) = state.packages.versions(&registry, &key).await?.first()
         && existing.metadata["name"].as_str() != Some(metadata.name.as_str())
     {
         return Err(invalid(format!("crate {} is already published as {}", metadata.name, existing.metadata["name"])));
-    }
-    if state.packages.get_version(&registry, &key, &version).await?.is_some() {
-        return Err(invalid(format!("crate version `{}@{version}` is already uploaded", metadata.name)));
     }
     let deps: Vec<IndexDependency> = metadata.deps.into_iter().map(IndexDependency::from).collect();
     let (features, features2): (serde_json::Map<_, _>, serde_json::Map<_, _>) =
@@ -199,21 +223,26 @@ async fn publish_crate(
     if let Some(rust_version) = metadata.rust_version {
         line["rust_version"] = json!(rust_version);
     }
-    let filename = format!("{key}-{version}.crate");
-    let file = state.packages.store_file(&registry, &filename, Bytes::copy_from_slice(crate_file)).await?;
-    let new = NewVersion {
+    let received = Received {
         name: key.clone(),
         version: version.clone(),
-        files: vec![file],
+        files: vec![ReceivedFile {
+            filename: format!("{key}-{version}.crate"),
+            path: crate_file.path().to_owned(),
+            size: crate_file.size,
+            digests: crate_file.digests.clone(),
+        }],
         metadata: line,
-        ..NewVersion::default()
+        tags: DistTags::new(),
     };
-    match state.packages.publish(&caller.acting(), &registry, new).await {
+    match state.packages.publish_received(&caller.acting(), &registry, received).await {
         Ok(_) => {}
+        Err(Error::Conflict(message)) if message.contains("immutable") => {
+            return Err(invalid(format!("crate version `{}@{version}` is already uploaded", metadata.name)));
+        }
         Err(Error::Conflict(message)) => return Err(invalid(message)),
         Err(error) => return Err(error.into()),
     }
-    tracing::info!(registry.slug = %registry.slug, package.name = %key, "published crate {key}@{version}");
     Ok(Json(json!({"warnings": {"invalid_categories": [], "invalid_badges": [], "other": []}})))
 }
 

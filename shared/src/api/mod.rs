@@ -127,8 +127,20 @@ pub fn finish(router: Router, config: &Config) -> Router {
             )
         })
         .layer(axum::middleware::from_fn(error::reshape::<ApiError>))
-        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(DefaultBodyLimit::max(buffered_body_limit(config)))
         .layer(axum::middleware::from_fn(context::request_context))
+}
+
+/// The limit on bodies read whole: package bodies stream past it, on the routes that say so with
+/// [`streamed_body_limit`].
+pub fn buffered_body_limit(config: &Config) -> usize {
+    config.max_body_bytes.min(crate::config::BUFFERED_BODY_LIMIT)
+}
+
+/// The layer a route that streams package bodies (a multipart form read field by field) carries, so the
+/// form reader allows the deployment's package limit rather than [`buffered_body_limit`].
+pub fn streamed_body_limit(config: &Config) -> DefaultBodyLimit {
+    DefaultBodyLimit::max(config.max_body_bytes)
 }
 
 /// All route groups merged into one router, as the dev server serves them.

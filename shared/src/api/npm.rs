@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -17,13 +17,15 @@ use super::context::Caller;
 use super::error::{ApiError, current_request_id, reshape, shaped};
 use super::packages::{describe, redirect_to};
 use super::pagination::base_url;
+use super::spool::{SpoolWriter, blocking, spool, spool_dir};
 use crate::domain::error::Error;
 use crate::domain::names::Ecosystem;
 use crate::domain::package::{Digests, Package};
 use crate::domain::registry::Registry;
 use crate::domain::token::Scope;
-use crate::ecosystems::npm::{Publish, check_publish};
-use crate::service::packages::NewVersion;
+use crate::ecosystems::npm::{Publish, check_document, check_tarball};
+use crate::ecosystems::npm_attachment;
+use crate::service::publish::{Received, ReceivedFile};
 
 pub fn routes(state: AppState) -> Router {
     Router::new()
@@ -129,7 +131,7 @@ async fn npm(
     Path((org, registry, path)): Path<(String, String, String)>,
     Query(_query): Query<HashMap<String, String>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> NpmResult {
     let target = parse_target(&path)
         .ok_or_else(|| bad(StatusCode::NOT_FOUND, "not_found", format!("no npm endpoint at {path}")))?;
@@ -181,12 +183,13 @@ async fn npm(
                 Ok(redirect_to(&state, &registry, stored).await?)
             }
         }
-        (Method::PUT, Target::Packument { name }) => publish(&state, &acting()?, &registry, name, &body).await,
+        (Method::PUT, Target::Packument { name }) => publish(&state, &acting()?, &registry, name, body).await,
         (Method::GET, Target::DistTags { name, tag: None }) => {
             let (tags, _) = state.packages.dist_tags(&registry, name).await?;
             Ok(Json(tags).into_response())
         }
         (Method::PUT, Target::DistTags { name, tag: Some(tag) }) => {
+            let body = small_body(body).await?;
             let version: String = serde_json::from_slice(&body).map_err(|_| {
                 bad(StatusCode::BAD_REQUEST, "invalid_body", "send the version as a JSON string, e.g. \"1.2.3\"")
             })?;
@@ -198,6 +201,7 @@ async fn npm(
         }
         (Method::PUT, Target::Revision { name }) => {
             // npm unpublishes one version by sending the packument without it.
+            let body = small_body(body).await?;
             let document: Value = serde_json::from_slice(&body)
                 .map_err(|e| bad(StatusCode::BAD_REQUEST, "invalid_body", format!("the body is not JSON: {e}")))?;
             let keep = document["versions"]
@@ -283,51 +287,92 @@ async fn packument(state: &AppState, registry: &Registry, base: &str, name: &str
     }))
 }
 
-/// `npm publish`: one version and its tarball in a JSON document, checked by [`check_publish`].
+/// The largest body of a request that is not a publish (a dist-tag, a packument without a version).
+const SMALL_BODY_LIMIT: usize = 32 * 1024 * 1024;
+
+async fn small_body(body: Body) -> NpmResult<Bytes> {
+    axum::body::to_bytes(body, SMALL_BODY_LIMIT).await.map_err(|_| {
+        bad(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("this request's body must be at most {SMALL_BODY_LIMIT} bytes"),
+        )
+    })
+}
+
+/// `npm publish`: one version and its tarball in a JSON document. The body is spooled, then split as it
+/// is read again: the tarball decoded into a spool of its own, the rest of the document kept small and
+/// checked ([`check_document`]), then the tarball against it ([`check_tarball`]). Memory stays flat.
 async fn publish(
     state: &AppState,
     acting: &crate::service::Acting,
     registry: &Registry,
     name: &str,
-    body: &[u8],
+    body: Body,
 ) -> NpmResult {
-    let document: Value = serde_json::from_slice(body)
+    let limit = state.config.max_body_bytes as u64;
+    let raw = spool(body.into_data_stream(), limit, &spool_dir()).await.map_err(ApiError::from)?;
+    let raw_path = raw.path().to_owned();
+    let (document, tarball) = blocking(move || {
+        let input = std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(&raw_path).map_err(internal)?);
+        let mut tarball = SpoolWriter::create(&spool_dir(), limit).map_err(internal)?;
+        let (document, found) = npm_attachment::split(input, &mut tarball).map_err(|error| match error {
+            npm_attachment::SplitError::Io(error) => internal(error),
+            npm_attachment::SplitError::Malformed(_) => ApiError::bad_request("invalid_body", error.to_string()),
+            other => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_package", other.to_string()),
+        })?;
+        if !found {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_package",
+                "the attachment has no data",
+            ));
+        }
+        Ok((document, tarball.finish().map_err(internal)?))
+    })
+    .await?;
+    drop(raw);
+    let invalid = |message: String| bad(StatusCode::UNPROCESSABLE_ENTITY, "invalid_package", message);
+    let document: Value = serde_json::from_slice(&document)
         .map_err(|e| bad(StatusCode::BAD_REQUEST, "invalid_body", format!("the publish document is not JSON: {e}")))?;
-    let Publish { version, mut manifest, tarball, tags } =
-        check_publish(name, &document).map_err(|e| bad(StatusCode::UNPROCESSABLE_ENTITY, "invalid_package", e.0))?;
+    let Publish { version, mut manifest, tags, .. } = {
+        let publish = check_document(name, &document).map_err(|e| invalid(e.0))?;
+        let (checked, path, digests) = (publish.clone(), tarball.path().to_owned(), tarball.digests.clone());
+        let name = name.to_owned();
+        blocking(move || {
+            let file = std::fs::File::open(path).map_err(internal)?;
+            check_tarball(&name, &checked, std::io::BufReader::new(file), &digests)
+                .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_package", e.0))
+        })
+        .await?;
+        publish
+    };
     truncate_readme(&mut manifest);
-    if state.packages.get_version(registry, name, &version).await?.is_some() {
-        return Err(bad(
+    let received = Received {
+        name: name.to_owned(),
+        version: version.clone(),
+        files: vec![ReceivedFile {
+            filename: tarball_name(name, &version),
+            path: tarball.path().to_owned(),
+            size: tarball.size,
+            digests: tarball.digests.clone(),
+        }],
+        metadata: Value::Object(manifest),
+        tags,
+    };
+    match state.packages.publish_received(acting, registry, received).await {
+        Ok(_) => Ok((StatusCode::CREATED, Json(json!({"ok": true, "id": name}))).into_response()),
+        Err(Error::Conflict(message)) if message.contains("immutable") => Err(bad(
             StatusCode::CONFLICT,
             "version_exists",
             format!("cannot publish over the previously published version {version} of {name}"),
-        ));
-    }
-    let file = state.packages.store_file(registry, &tarball_name(name, &version), Bytes::from(tarball)).await?;
-    let published = state
-        .packages
-        .publish(
-            acting,
-            registry,
-            NewVersion {
-                name: name.to_owned(),
-                version: version.clone(),
-                files: vec![file],
-                metadata: Value::Object(manifest),
-                tags,
-            },
-        )
-        .await;
-    match published {
-        Ok(_) => {
-            tracing::info!(registry.slug = %registry.slug, package.name = %name, "published {name}@{version}");
-            Ok((StatusCode::CREATED, Json(json!({"ok": true, "id": name}))).into_response())
-        }
-        Err(Error::Conflict(message)) if message.contains("immutable") => {
-            Err(bad(StatusCode::CONFLICT, "version_exists", message))
-        }
+        )),
         Err(error) => Err(error.into()),
     }
+}
+
+fn internal(error: impl std::error::Error + 'static) -> ApiError {
+    ApiError::internal(&error)
 }
 
 /// The longest readme kept with a version, as the public npm registry keeps it: longer ones are cut.

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -18,6 +19,7 @@ use super::context::Caller;
 use super::error::{ApiError, ApiResult};
 use super::json::ApiJson;
 use super::pagination::{PageRequest, base_url};
+use super::spool::{SpoolError, Spooled, blocking, spool, spool_dir};
 use crate::domain::error::Error;
 use crate::domain::names::Ecosystem;
 use crate::domain::package::{DistTags, Package, PackageFile, parse_file_name, validate_name, validate_version};
@@ -26,12 +28,16 @@ use crate::domain::token::Scope;
 use crate::ecosystems::npm;
 use crate::ports::blob::CompletedPart;
 use crate::service::packages::NewVersion;
+use crate::service::publish::{Received, ReceivedFile};
 use crate::service::uploads::UploadRequest;
 
 pub fn routes(state: AppState) -> Router {
     let base = "/v1/organizations/{org}/registries/{registry}";
     Router::new()
-        .route(&format!("{base}/packages"), get(list_packages).post(create_package))
+        .route(
+            &format!("{base}/packages"),
+            get(list_packages).post(create_package).layer(super::streamed_body_limit(&state.config)),
+        )
         .route(&format!("{base}/packages/{{id}}"), get(get_package).delete(delete_package))
         .route(&format!("{base}/packages/{{id}}/download"), get(download_package).head(head_package))
         .route(&format!("{base}/packages/{{id}}/copy"), post(copy_package))
@@ -64,11 +70,12 @@ pub fn package_view(base: &str, org: &str, registry: &Registry, package: &Packag
     })
 }
 
-/// The name and version a published file stands for, by the registry's ecosystem.
-fn identify(
+/// The name and version a published file stands for, by the registry's ecosystem: npm reads its tarball's
+/// package.json (from the spooled file, bounded), generic files their name.
+async fn identify(
     registry: &Registry,
     filename: &str,
-    bytes: &[u8],
+    spooled: &Spooled,
     name: Option<String>,
     version: Option<String>,
 ) -> ApiResult<(String, String, Value)> {
@@ -81,7 +88,12 @@ fn identify(
             (parsed_name, parsed_version, Value::Null)
         }
         Ecosystem::Npm => {
-            let manifest = npm::read_manifest(bytes).map_err(|e| invalid("file", e))?;
+            let path = spooled.path().to_owned();
+            let manifest = blocking(move || {
+                let file = std::fs::File::open(path).map_err(|error| ApiError::internal(&error))?;
+                npm::read_manifest_in(std::io::BufReader::new(file)).map_err(|e| invalid("file", e))
+            })
+            .await?;
             let name = manifest["name"].as_str().unwrap_or_default().to_owned();
             let version = manifest["version"].as_str().unwrap_or_default().to_owned();
             (name, version, manifest)
@@ -99,7 +111,7 @@ fn identify(
     Ok((name, version, metadata))
 }
 
-fn too_large(limit: usize) -> ApiError {
+fn too_large(limit: u64) -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         "body_too_large",
@@ -109,15 +121,23 @@ fn too_large(limit: usize) -> ApiError {
     )
 }
 
+/// `POST .../packages`: one file in a multipart form, spooled as it streams (the deployment's body limit
+/// applies, `413` past it), identified, then published.
 async fn create_package(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, registry)): Path<(String, String)>,
     headers: HeaderMap,
-    mut form: Multipart,
+    form: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<Response> {
     let registry = registry_for(&state, Some(&caller), &org, &registry, Scope::WritePackages).await?;
-    let limit = state.config.max_body_bytes;
+    let mut form = form.map_err(|rejection| {
+        ApiError::bad_request(
+            "invalid_form",
+            format!("send the package as multipart/form-data with a file field: {}", rejection.body_text()),
+        )
+    })?;
+    let limit = state.config.max_body_bytes as u64;
     let form_error = |error: axum::extract::multipart::MultipartError| {
         if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
             too_large(limit)
@@ -125,7 +145,7 @@ async fn create_package(
             ApiError::bad_request("invalid_form", error.body_text())
         }
     };
-    let (mut file, mut name, mut version): (Option<(String, Bytes)>, Option<String>, Option<String>) =
+    let (mut file, mut name, mut version): (Option<(String, Spooled)>, Option<String>, Option<String>) =
         (None, None, None);
     while let Some(field) = form.next_field().await.map_err(form_error)? {
         match field.name() {
@@ -133,7 +153,11 @@ async fn create_package(
                 let filename = field.file_name().map(str::to_owned).ok_or_else(|| {
                     ApiError::bad_request("invalid_form", "the file field needs a filename").with_field("file")
                 })?;
-                file = Some((filename, field.bytes().await.map_err(form_error)?));
+                let spooled = spool(field, limit, &spool_dir()).await.map_err(|error| match error {
+                    SpoolError::TooLarge { .. } => too_large(limit),
+                    other => other.into(),
+                })?;
+                file = Some((filename, spooled));
             }
             Some("name") => name = Some(field.text().await.map_err(form_error)?),
             Some("version") => version = Some(field.text().await.map_err(form_error)?),
@@ -148,33 +172,29 @@ async fn create_package(
             }
         }
     }
-    let (filename, bytes) = file.ok_or_else(|| {
+    let (filename, spooled) = file.ok_or_else(|| {
         ApiError::bad_request("invalid_form", "send the package as a multipart form field named file")
             .with_field("file")
     })?;
-    let (name, version, metadata) = identify(&registry, &filename, &bytes, name, version)?;
-    if state.packages.get_version(&registry, &name, &version).await?.is_some() {
-        return Err(Error::Conflict(format!(
-            "{name}@{version} already exists in registry {}; versions are immutable",
-            registry.slug
-        ))
-        .into());
-    }
-    let stored = state.packages.store_file(&registry, &filename, bytes).await?;
+    let (name, version, metadata) = identify(&registry, &filename, &spooled, name, version).await?;
     let tags = if registry.ecosystem == Ecosystem::Npm {
         DistTags::from([("latest".to_owned(), version.clone())])
     } else {
         DistTags::new()
     };
-    let package = state
-        .packages
-        .publish(
-            &caller.acting(),
-            &registry,
-            NewVersion { name: name.clone(), version: version.clone(), files: vec![stored], metadata, tags },
-        )
-        .await?;
-    tracing::info!(registry.slug = %registry.slug, package.name = %name, "published {name}@{version}");
+    let received = Received {
+        name,
+        version,
+        files: vec![ReceivedFile {
+            filename,
+            path: spooled.path().to_owned(),
+            size: spooled.size,
+            digests: spooled.digests.clone(),
+        }],
+        metadata,
+        tags,
+    };
+    let package = state.packages.publish_received(&caller.acting(), &registry, received).await?;
     let base = base_url(state.config.public_url.as_deref(), &headers);
     Ok((StatusCode::CREATED, Json(package_view(&base, &org, &registry, &package))).into_response())
 }

@@ -121,6 +121,81 @@ where
     Ok(Spooled { file, size, digests: hasher.finish() })
 }
 
+/// A spool written from blocking code (a task that unpacks a body into one of its parts), hashing and
+/// counting what passes, and refusing to grow past its limit.
+pub struct SpoolWriter {
+    file: TempFile,
+    out: std::io::BufWriter<std::fs::File>,
+    hasher: DigestHasher,
+    size: u64,
+    limit: u64,
+}
+
+impl SpoolWriter {
+    /// A new spool in `dir`.
+    ///
+    /// # Errors
+    /// When the file cannot be created.
+    pub fn create(dir: &Path, limit: u64) -> std::io::Result<Self> {
+        let file = TempFile::new_in(dir)?;
+        let out = std::io::BufWriter::with_capacity(256 * 1024, std::fs::File::create(file.path())?);
+        Ok(Self { file, out, hasher: DigestHasher::default(), size: 0, limit })
+    }
+
+    /// The spooled bytes, flushed.
+    ///
+    /// # Errors
+    /// When the file cannot be flushed.
+    pub fn finish(mut self) -> std::io::Result<Spooled> {
+        use std::io::Write;
+        self.out.flush()?;
+        Ok(Spooled { file: self.file, size: self.size, digests: self.hasher.finish() })
+    }
+}
+
+impl std::io::Write for SpoolWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if self.size + bytes.len() as u64 > self.limit {
+            return Err(std::io::Error::new(std::io::ErrorKind::FileTooLarge, "the part is larger than allowed"));
+        }
+        let written = self.out.write(bytes)?;
+        self.hasher.update(&bytes[..written]);
+        self.size += written as u64;
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+impl From<SpoolError> for super::error::ApiError {
+    fn from(error: SpoolError) -> Self {
+        use axum::http::StatusCode;
+        match error {
+            SpoolError::TooLarge { limit } => Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("the request body is larger than the {limit} bytes this deployment accepts"),
+            ),
+            SpoolError::Body(error) => {
+                Self::bad_request("upload_interrupted", format!("the request body could not be read: {error}"))
+            }
+            SpoolError::Disk(error) => Self::internal(&error),
+        }
+    }
+}
+
+/// Runs blocking work (reading inside a spooled archive) off the async threads.
+///
+/// # Errors
+/// The work's own error; a panic in it is an internal error.
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, super::error::ApiError> + Send + 'static,
+) -> Result<T, super::error::ApiError> {
+    tokio::task::spawn_blocking(work).await.map_err(|error| super::error::ApiError::internal(&error))?
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use packyard::adapters::dynamodb::DynamoDbStore;
-use packyard::config::{Config, required_var};
+use packyard::config::{Config, SERVER_MAX_BODY_BYTES, required_var};
 use packyard::devserver::{self, Options};
 use packyard::domain::audit::Origin;
 use packyard::domain::names::OrgSlug;
@@ -76,8 +76,13 @@ async fn main() -> anyhow::Result<()> {
             let port =
                 flag_value(rest, "--port")?.map_or(Ok(8080), |port| port.parse().context("--port must be a number"))?;
             let data_dir = flag_value(rest, "--data-dir")?.map_or_else(|| PathBuf::from(".packyard"), PathBuf::from);
-            devserver::serve(Options { port, data_dir, org: org(rest, Some("acme"))?, config: Config::from_env()? })
-                .await
+            devserver::serve(Options {
+                port,
+                data_dir,
+                org: org(rest, Some("acme"))?,
+                config: Config::from_env_with_body_limit(SERVER_MAX_BODY_BYTES)?,
+            })
+            .await
         }
         Some("bootstrap") => bootstrap(&args[1..]).await,
         _ => bail!("{USAGE}"),

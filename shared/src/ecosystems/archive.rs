@@ -2,7 +2,7 @@
 //! yet: a zip by its central directory, a gzipped tar by streaming its entries. Every read is bounded, so
 //! a truncated archive or a decompression bomb is refused instead of exhausting memory or CPU.
 
-use std::io::{Cursor, Read};
+use std::io::{Cursor, Read, Seek};
 use std::path::{Component, Path};
 
 use flate2::read::GzDecoder;
@@ -77,7 +77,20 @@ pub fn tar_gz_entry(bytes: &[u8], what: &str, wanted: impl Fn(&Path) -> bool) ->
     scan_tar_gz(bytes, MAX_SCANNED, what, wanted)
 }
 
-fn scan_tar_gz(bytes: &[u8], budget: u64, what: &str, wanted: impl Fn(&Path) -> bool) -> Result<Entry, ArchiveError> {
+/// [`tar_gz_entry`] of an archive read from `reader` (a spooled upload), front to back.
+///
+/// # Errors
+/// As [`tar_gz_entry`].
+pub fn tar_gz_entry_in(reader: impl Read, what: &str, wanted: impl Fn(&Path) -> bool) -> Result<Entry, ArchiveError> {
+    scan_tar_gz(reader, MAX_SCANNED, what, wanted)
+}
+
+fn scan_tar_gz(
+    bytes: impl Read,
+    budget: u64,
+    what: &str,
+    wanted: impl Fn(&Path) -> bool,
+) -> Result<Entry, ArchiveError> {
     let unreadable =
         |error: std::io::Error| ArchiveError::Unreadable { format: "gzipped tar", reason: error.to_string() };
     let budget = Budget { inner: GzDecoder::new(bytes), left: budget, exhausted: false };
@@ -110,9 +123,22 @@ fn scan_tar_gz(bytes: &[u8], budget: u64, what: &str, wanted: impl Fn(&Path) -> 
 /// # Errors
 /// When the bytes are not a zip, no entry or more than one matches, or the entry is too large.
 pub fn zip_entry(bytes: &[u8], what: &str, wanted: impl Fn(&Path) -> bool) -> Result<Entry, ArchiveError> {
+    zip_entry_in(Cursor::new(bytes), what, wanted)
+}
+
+/// [`zip_entry`] of an archive read from `reader` (a spooled upload): only its central directory and the
+/// one entry are read.
+///
+/// # Errors
+/// As [`zip_entry`].
+pub fn zip_entry_in(
+    reader: impl Read + Seek,
+    what: &str,
+    wanted: impl Fn(&Path) -> bool,
+) -> Result<Entry, ArchiveError> {
     let unreadable =
         |error: zip::result::ZipError| ArchiveError::Unreadable { format: "zip", reason: error.to_string() };
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(unreadable)?;
+    let mut archive = zip::ZipArchive::new(reader).map_err(unreadable)?;
     let mut matching = (0..archive.len()).filter_map(|index| {
         let name = archive.name_for_index(index)?.ok()?;
         (!name.ends_with('/') && wanted(Path::new(name.as_ref()))).then(|| (index, name.into_owned()))
@@ -208,8 +234,8 @@ pub(crate) mod tests {
         let padding = vec![0_u8; 64 * 1024];
         let files: &[(&str, &[u8])] = &[("p-1/padding", &padding), ("p-1/MANIFEST", b"late")];
         let archive = tar_gz(files);
-        assert!(scan_tar_gz(&archive, 128 * 1024, "MANIFEST", named("MANIFEST")).is_ok());
-        let refused = scan_tar_gz(&archive, 32 * 1024, "MANIFEST", named("MANIFEST"));
+        assert!(scan_tar_gz(archive.as_slice(), 128 * 1024, "MANIFEST", named("MANIFEST")).is_ok());
+        let refused = scan_tar_gz(archive.as_slice(), 32 * 1024, "MANIFEST", named("MANIFEST"));
         assert_eq!(refused, Err(ArchiveError::TooLarge("MANIFEST".into())));
     }
 

@@ -1,11 +1,13 @@
 //! Cargo's registry formats: the length-prefixed publish body, the `.crate` archive, and the sparse
 //! index's file layout and line format.
 
+use std::io::{Read, Write};
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::domain::names::InvalidValue;
-use crate::ecosystems::archive::{is_top_level, tar_gz_entry};
+use crate::ecosystems::archive::{is_top_level, tar_gz_entry_in};
 
 /// The metadata `cargo publish` sends before the `.crate` file.
 #[derive(Debug, Clone, Deserialize)]
@@ -85,28 +87,77 @@ impl From<PublishDependency> for IndexDependency {
     }
 }
 
+/// The largest metadata part of a publish body: it becomes an index line, and cargo's own are a few KB.
+pub const METADATA_LIMIT: u32 = 8 * 1024 * 1024;
+
 /// Splits `cargo publish`'s body: a little-endian u32 length and the JSON metadata, then a u32 length and
 /// the `.crate` file, and nothing after.
 ///
 /// # Errors
 /// Says which part is missing or malformed.
-pub fn parse_publish(body: &[u8]) -> Result<(PublishMetadata, &[u8]), InvalidValue> {
-    let invalid = |why: &str| InvalidValue(format!("the publish request is malformed: {why}"));
-    let (json, rest) = length_prefixed(body).ok_or_else(|| invalid("the metadata length does not match the body"))?;
-    let (crate_file, rest) =
-        length_prefixed(rest).ok_or_else(|| invalid("the .crate length does not match the body"))?;
-    if !rest.is_empty() {
-        return Err(invalid("there are bytes after the .crate file"));
-    }
-    let metadata =
-        serde_json::from_slice(json).map_err(|error| invalid(&format!("the metadata is not valid JSON: {error}")))?;
+pub fn parse_publish(body: &[u8]) -> Result<(PublishMetadata, Vec<u8>), InvalidValue> {
+    let mut crate_file = Vec::new();
+    let metadata = read_publish(body, &mut crate_file).map_err(|error| match error {
+        ReadPublishError::Invalid(error) => error,
+        ReadPublishError::Io(error) => InvalidValue(error.to_string()),
+    })?;
     Ok((metadata, crate_file))
 }
 
-fn length_prefixed(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
-    let length = u32::from_le_bytes(bytes.get(..4)?.try_into().ok()?) as usize;
-    let end = 4_usize.checked_add(length)?;
-    Some((bytes.get(4..end)?, &bytes[end..]))
+/// Why a publish body could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadPublishError {
+    #[error("{0}")]
+    Invalid(InvalidValue),
+    /// Writing the `.crate` out failed (a spool that is full or past its limit).
+    #[error("the .crate file could not be kept")]
+    Io(#[source] std::io::Error),
+}
+
+/// [`parse_publish`] of a body read from `body` (a spooled request), copying the `.crate` into `crate_file`
+/// as it goes: only the metadata is held in memory.
+///
+/// # Errors
+/// [`ReadPublishError::Invalid`] naming the malformed part, [`ReadPublishError::Io`] when `crate_file` fails.
+pub fn read_publish(mut body: impl Read, crate_file: &mut impl Write) -> Result<PublishMetadata, ReadPublishError> {
+    let invalid =
+        |why: &str| ReadPublishError::Invalid(InvalidValue(format!("the publish request is malformed: {why}")));
+    let metadata_length =
+        read_length(&mut body).ok_or_else(|| invalid("the metadata length does not match the body"))?;
+    if metadata_length > METADATA_LIMIT {
+        return Err(invalid(&format!("the metadata is larger than {METADATA_LIMIT} bytes")));
+    }
+    let mut json = Vec::new();
+    (&mut body)
+        .take(u64::from(metadata_length))
+        .read_to_end(&mut json)
+        .map_err(|_| invalid("the body is unreadable"))?;
+    if json.len() != metadata_length as usize {
+        return Err(invalid("the metadata length does not match the body"));
+    }
+    let crate_length = read_length(&mut body).ok_or_else(|| invalid("the .crate length does not match the body"))?;
+    let copied =
+        std::io::copy(&mut (&mut body).take(u64::from(crate_length)), crate_file).map_err(|error| {
+            match error.kind() {
+                std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::InvalidData => {
+                    invalid("the body is unreadable")
+                }
+                _ => ReadPublishError::Io(error),
+            }
+        })?;
+    if copied != u64::from(crate_length) {
+        return Err(invalid("the .crate length does not match the body"));
+    }
+    if body.read(&mut [0_u8; 1]).map_err(|_| invalid("the body is unreadable"))? != 0 {
+        return Err(invalid("there are bytes after the .crate file"));
+    }
+    serde_json::from_slice(&json).map_err(|error| invalid(&format!("the metadata is not valid JSON: {error}")))
+}
+
+fn read_length(body: &mut impl Read) -> Option<u32> {
+    let mut length = [0_u8; 4];
+    body.read_exact(&mut length).ok()?;
+    Some(u32::from_le_bytes(length))
 }
 
 /// The part of a packed Cargo.toml that says which crate it is.
@@ -127,10 +178,18 @@ struct PackedPackage {
 /// # Errors
 /// Says why the archive is not the crate it claims to be.
 pub fn check_crate_file(crate_file: &[u8], name: &str, version: &str) -> Result<(), InvalidValue> {
+    check_crate_file_in(crate_file, name, version)
+}
+
+/// [`check_crate_file`] of a `.crate` read from `crate_file` (a spooled upload).
+///
+/// # Errors
+/// As [`check_crate_file`].
+pub fn check_crate_file_in(crate_file: impl Read, name: &str, version: &str) -> Result<(), InvalidValue> {
     let invalid = |why: String| InvalidValue(format!("the .crate file is not {name} {version}: {why}"));
     let dir = format!("{name}-{version}");
     let expected = format!("{dir}/Cargo.toml");
-    let entry = tar_gz_entry(crate_file, &expected, |path| is_top_level(path, "Cargo.toml", |top| top == dir))
+    let entry = tar_gz_entry_in(crate_file, &expected, |path| is_top_level(path, "Cargo.toml", |top| top == dir))
         .map_err(|error| invalid(format!("the archive {error}")))?;
     let text = std::str::from_utf8(&entry.bytes).map_err(|_| invalid(format!("{expected} is not UTF-8")))?;
     let manifest: PackedManifest =
@@ -198,7 +257,7 @@ mod tests {
             b"CRATE",
         );
         let (metadata, crate_file) = parse_publish(&request).unwrap();
-        assert_eq!((metadata.name.as_str(), crate_file), ("demo", b"CRATE".as_slice()));
+        assert_eq!((metadata.name.as_str(), crate_file.as_slice()), ("demo", b"CRATE".as_slice()));
         let dep = IndexDependency::from(metadata.deps[0].clone());
         assert_eq!((dep.name.as_str(), dep.package.as_deref(), dep.kind.as_str()), ("s", Some("serde"), "normal"));
         assert!(parse_publish(&request[..request.len() - 1]).is_err());

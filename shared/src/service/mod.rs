@@ -6,6 +6,7 @@ pub mod housekeeping;
 pub mod link_diagnostic;
 pub mod oidc;
 pub mod packages;
+pub mod publish;
 mod races;
 pub mod registries;
 pub mod registry_tokens;

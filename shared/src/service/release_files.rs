@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::Acting;
 use super::packages::{Packages, lost_race_is_none, target};
+use super::publish::ReceivedFile;
 use super::races;
 use crate::domain::audit::diff;
 use crate::domain::error::{Error, Result};
@@ -15,6 +16,14 @@ use crate::domain::keys;
 use crate::domain::package::{Package, PackageFile};
 use crate::domain::registry::Registry;
 use crate::ports::metadata::{Condition, Item, StoreError, WriteOp};
+
+/// The refusal of a file name used before in the registry, in words PyPI uses (twine shows them).
+fn file_exists(filename: &str, registry: &Registry) -> Error {
+    Error::Conflict(format!(
+        "File already exists: {filename} was uploaded to registry {} before; file names cannot be reused, publish a new version",
+        registry.slug
+    ))
+}
 
 impl Packages {
     /// A version with the version number of its record, for a conditional rewrite.
@@ -37,6 +46,27 @@ impl Packages {
             WriteOp::put(Item::from_value(id_pk, id_sk, version + 1, package)?, Condition::Exists),
             WriteOp::put(Item::from_value(name_pk, package.id.clone(), version + 1, package)?, Condition::Exists),
         ])
+    }
+
+    /// Adds a received file to `name@version`: refuses a file name the version already has before storing
+    /// anything, streams the file into the registry's storage, then [`Self::add_file`].
+    ///
+    /// # Errors
+    /// As [`Self::add_file`], and what storing fails with.
+    pub async fn add_received_file(
+        &self,
+        acting: &Acting,
+        registry: &Registry,
+        (name, version): (&str, &str),
+        file: &ReceivedFile,
+        update: impl Fn(&mut Value),
+    ) -> Result<Package> {
+        let existing = self.get_version(registry, name, version).await?;
+        if existing.is_some_and(|package| package.file(&file.filename).is_some()) {
+            return Err(file_exists(&file.filename, registry));
+        }
+        let stored = self.store_received(registry, file).await?;
+        self.add_file(acting, registry, (name, version), stored, update).await
     }
 
     /// Adds a stored file to `name@version`, creating the version with it when it is the first. `update`
@@ -104,10 +134,7 @@ impl Packages {
             diff(&json!(null), &shown, &["name", "version", "file"]),
         )?);
         match self.store.write(ops).await {
-            Err(StoreError::ConditionFailed { op: 0 }) => Err(Error::Conflict(format!(
-                "File already exists: {} was uploaded to registry {} before; file names cannot be reused, publish a new version",
-                file.filename, registry.slug
-            ))),
+            Err(StoreError::ConditionFailed { op: 0 }) => Err(file_exists(&file.filename, registry)),
             other => Ok(lost_race_is_none(other)?.map(|()| package)),
         }
     }

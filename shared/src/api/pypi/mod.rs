@@ -8,7 +8,7 @@
 mod simple;
 mod upload;
 
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -29,7 +29,7 @@ use crate::domain::token::Scope;
 
 pub fn routes(state: AppState) -> Router {
     Router::new()
-        .route("/pypi/{org}/{registry}/{*path}", any(pypi))
+        .route("/pypi/{org}/{registry}/{*path}", any(pypi).layer(super::streamed_body_limit(&state.config)))
         .layer(axum::middleware::from_fn(reshape::<PypiError>))
         .with_state(state)
 }
@@ -133,17 +133,20 @@ struct Request<'a> {
     base: String,
 }
 
+/// The largest body of a yank: `{"reason": "..."}` with a reason of at most 1,000 characters.
+const YANK_BODY_LIMIT: usize = 64 * 1024;
+
 async fn pypi(
     State(state): State<AppState>,
     Path((org, registry, path)): Path<(String, String, String)>,
     parts: Parts,
-    body: Bytes,
+    body: Body,
 ) -> PypiResult {
     let wants_json = simple::wants_json(&parts.headers);
     serve(&state, &org, &registry, &path, &parts, body).await.map_err(|error| error.json(wants_json))
 }
 
-async fn serve(state: &AppState, org: &str, registry: &str, path: &str, parts: &Parts, body: Bytes) -> PypiResult {
+async fn serve(state: &AppState, org: &str, registry: &str, path: &str, parts: &Parts, body: Body) -> PypiResult {
     let target = parse_target(path)
         .ok_or_else(|| bad(StatusCode::NOT_FOUND, "not_found", format!("no Python endpoint at {path}")))?;
     let method = &parts.method;
@@ -189,6 +192,9 @@ async fn serve(state: &AppState, org: &str, registry: &str, path: &str, parts: &
         }
         (Method::POST, Target::Upload) => upload::upload(&request, parts, body).await,
         (Method::POST | Method::DELETE, Target::Yank { project, version }) => {
+            let body = axum::body::to_bytes(body, YANK_BODY_LIMIT)
+                .await
+                .map_err(|_| bad(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "a yank's body is a short reason"))?;
             upload::yank(&request, method == Method::POST, project, version, &body).await
         }
         (method, _) => {

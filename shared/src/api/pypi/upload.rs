@@ -6,27 +6,29 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{FromRequest, Multipart};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
 use super::{PypiError, PypiResult, Request, bad};
+use crate::api::error::ApiError;
+use crate::api::spool::{Spooled, blocking, spool, spool_dir};
 use crate::domain::error::Error;
-use crate::domain::package::Digests;
-use crate::ecosystems::python::dist::check_distribution;
+use crate::ecosystems::python::dist::check_distribution_in;
 use crate::ecosystems::python::{check_filename, normalize_version, validate_name};
+use crate::service::publish::ReceivedFile;
 
 fn invalid(message: impl Into<String>) -> PypiError {
     bad(StatusCode::BAD_REQUEST, "invalid_upload", message)
 }
 
-/// The fields of an upload form (a field may repeat, like `classifiers`) and its one file.
+/// The fields of an upload form (a field may repeat, like `classifiers`) and its one file, spooled.
 struct Form {
     fields: HashMap<String, Vec<String>>,
-    content: Option<(String, Bytes)>,
+    content: Option<(String, Spooled)>,
 }
 
 impl Form {
@@ -39,12 +41,14 @@ impl Form {
     }
 }
 
-async fn read_form(parts: &Parts, body: Bytes) -> PypiResult<Form> {
-    let mut request = axum::http::Request::builder();
-    if let Some(content_type) = parts.headers.get(header::CONTENT_TYPE) {
-        request = request.header(header::CONTENT_TYPE, content_type);
-    }
-    let request = request.body(Body::from(body)).map_err(|e| invalid(e.to_string()))?;
+/// The most text the form's other fields may hold together (a long description included).
+const FIELDS_LIMIT: usize = 4 * 1024 * 1024;
+
+/// Reads the form as it streams: the `content` file goes to a spool, counted against the body limit; the
+/// other fields are text, bounded together by [`FIELDS_LIMIT`].
+async fn read_form(parts: &Parts, body: Body, limit: u64) -> PypiResult<Form> {
+    // The request's own parts carry the deployment's body limit for the form reader.
+    let request = axum::http::Request::from_parts(parts.clone(), body);
     let mut multipart = Multipart::from_request(request, &())
         .await
         .map_err(|e| invalid(format!("send the upload as multipart/form-data: {}", e.body_text())))?;
@@ -52,13 +56,21 @@ async fn read_form(parts: &Parts, body: Bytes) -> PypiResult<Form> {
     let malformed = |e: axum::extract::multipart::MultipartError| {
         invalid(format!("the upload form is malformed: {}", e.body_text()))
     };
-    while let Some(field) = multipart.next_field().await.map_err(malformed)? {
+    let mut text_left = FIELDS_LIMIT;
+    while let Some(mut field) = multipart.next_field().await.map_err(malformed)? {
         let name = field.name().unwrap_or_default().to_owned();
         if name == "content" {
             let filename = field.file_name().unwrap_or_default().to_owned();
-            form.content = Some((filename, field.bytes().await.map_err(malformed)?));
+            form.content = Some((filename, spool(field, limit, &spool_dir()).await.map_err(ApiError::from)?));
         } else {
-            let value = field.text().await.map_err(malformed)?;
+            let mut value = Vec::new();
+            while let Some(chunk) = field.chunk().await.map_err(malformed)? {
+                text_left = text_left.checked_sub(chunk.len()).ok_or_else(|| {
+                    bad(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "the form's text fields are too long")
+                })?;
+                value.extend_from_slice(&chunk);
+            }
+            let value = String::from_utf8(value).map_err(|_| invalid(format!("the field `{name}` is not UTF-8")))?;
             form.fields.entry(name).or_default().push(value);
         }
     }
@@ -66,24 +78,23 @@ async fn read_form(parts: &Parts, body: Bytes) -> PypiResult<Form> {
 }
 
 /// `POST legacy/`: adds one file to a release, creating the release with its first file.
-pub async fn upload(request: &Request<'_>, parts: &Parts, body: Bytes) -> PypiResult {
-    let form = read_form(parts, body).await?;
+pub async fn upload(request: &Request<'_>, parts: &Parts, body: Body) -> PypiResult {
+    let form = read_form(parts, body, request.state.config.max_body_bytes as u64).await?;
     match form.one(":action") {
         Some("file_upload") => {}
         other => return Err(invalid(format!("unsupported :action {other:?}; this index only accepts file_upload"))),
     }
     let name = validate_name(form.required("name")?).map_err(|e| invalid(e.0))?;
     let version = normalize_version(form.required("version")?).map_err(|e| invalid(e.0))?;
-    let (filename, bytes) = form.content.as_ref().ok_or_else(|| invalid("the upload form has no `content` file"))?;
+    let (filename, spooled) = form.content.as_ref().ok_or_else(|| invalid("the upload form has no `content` file"))?;
     check_filename(filename, &name, &version).map_err(|e| invalid(e.0))?;
     let declared = form
         .required("sha256_digest")
         .map_err(|_| invalid("send the file's SHA-256 as `sha256_digest`; twine does"))?;
-    let digests = Digests::of(bytes);
-    if !declared.eq_ignore_ascii_case(&digests.sha256) {
+    if !declared.eq_ignore_ascii_case(&spooled.digests.sha256) {
         return Err(invalid(format!(
             "the uploaded file's SHA-256 is {}, but the form declares {declared}; the upload was damaged, retry",
-            digests.sha256
+            spooled.digests.sha256
         )));
     }
     let acting = request
@@ -92,12 +103,20 @@ pub async fn upload(request: &Request<'_>, parts: &Parts, body: Bytes) -> PypiRe
         .map(super::Caller::acting)
         .ok_or_else(|| PypiError::from(Error::Unauthenticated("uploading needs a token".into())))?;
     // Unpacked only now that the caller may upload here and the bytes arrived as sent.
-    check_distribution(filename, bytes, &name, &version).map_err(|e| invalid(e.0))?;
-    let packages = &request.state.packages;
-    if packages.get_version(&request.registry, &name, &version).await?.is_some_and(|p| p.file(filename).is_some()) {
-        return Err(file_exists(filename));
-    }
-    let stored = packages.store_file(&request.registry, filename, bytes.clone()).await?;
+    let (path, checked) = (spooled.path().to_owned(), (filename.clone(), name.clone(), version.clone()));
+    blocking(move || {
+        let (filename, name, version) = checked;
+        let file = std::fs::File::open(path).map_err(|error| ApiError::internal(&error))?;
+        check_distribution_in(&filename, std::io::BufReader::new(file), &name, &version)
+            .map_err(|e| ApiError::bad_request("invalid_upload", e.0))
+    })
+    .await?;
+    let received = ReceivedFile {
+        filename: filename.clone(),
+        path: spooled.path().to_owned(),
+        size: spooled.size,
+        digests: spooled.digests.clone(),
+    };
     let display_name = form.required("name")?.to_owned();
     let summary = form.one("summary").map(str::to_owned);
     let requires_python = form.one("requires_python").map(str::to_owned);
@@ -108,7 +127,8 @@ pub async fn upload(request: &Request<'_>, parts: &Parts, body: Bytes) -> PypiRe
         }
         metadata["files"][filename.as_str()] = file_info.clone();
     };
-    match packages.add_file(&acting, &request.registry, (&name, &version), stored, update).await {
+    let packages = &request.state.packages;
+    match packages.add_received_file(&acting, &request.registry, (&name, &version), &received, update).await {
         Ok(_) => {
             tracing::info!(registry.slug = %request.registry.slug, package.name = %name, "uploaded {filename} to {name} {version}");
             Ok((StatusCode::OK, "OK\n").into_response())

@@ -29,6 +29,19 @@ pub fn metadata_headers(bytes: &[u8]) -> (Option<String>, Option<String>) {
 /// # Errors
 /// Says what is wrong with the file, in words twine prints.
 pub fn check_distribution(filename: &str, bytes: &[u8], name: &str, version: &str) -> Result<(), InvalidValue> {
+    check_distribution_in(filename, std::io::Cursor::new(bytes), name, version)
+}
+
+/// [`check_distribution`] of a file read from `reader` (a spooled upload).
+///
+/// # Errors
+/// As [`check_distribution`].
+pub fn check_distribution_in(
+    filename: &str,
+    mut reader: impl std::io::Read + std::io::Seek,
+    name: &str,
+    version: &str,
+) -> Result<(), InvalidValue> {
     let invalid = |why: String| InvalidValue(format!("Invalid distribution file {filename}: {why}"));
     let (kind, file_name, file_version) = parse_filename(filename)?;
     let is_release = |dir: &str| {
@@ -43,14 +56,14 @@ pub fn check_distribution(filename: &str, bytes: &[u8], name: &str, version: &st
             let wanted = |path: &std::path::Path| {
                 is_top_level(path, "METADATA", |dir| dir.strip_suffix(".dist-info").is_some_and(is_release))
             };
-            ("METADATA", archive::zip_entry(bytes, &what, wanted))
+            ("METADATA", archive::zip_entry_in(&mut reader, &what, wanted))
         }
         Distribution::Sdist => {
             let what = format!("{file_name}-{file_version}/PKG-INFO");
             let wanted = |path: &std::path::Path| is_top_level(path, "PKG-INFO", is_release);
             let entry = match filename.ends_with(".zip") {
-                true => archive::zip_entry(bytes, &what, wanted),
-                false => archive::tar_gz_entry(bytes, &what, wanted),
+                true => archive::zip_entry_in(&mut reader, &what, wanted),
+                false => archive::tar_gz_entry_in(&mut reader, &what, wanted),
             };
             ("PKG-INFO", entry)
         }
