@@ -28,7 +28,15 @@ pub struct Config {
     /// The largest package body a publish accepts (streamed to storage; `413` past it). Other bodies are
     /// read whole and capped at the smaller of this and [`BUFFERED_BODY_LIMIT`].
     pub max_body_bytes: usize,
+    /// Where request bodies are spooled on their way to storage (`PACKYARD_SPOOL_DIR`; the dev server uses
+    /// its data directory; otherwise the system's temporary directory, `/tmp` in Lambda and containers).
+    pub spool_dir: std::path::PathBuf,
     pub links: LinkConfig,
+}
+
+/// The spool directory when none is configured.
+fn default_spool_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join("packyard-spool")
 }
 
 /// What private storage links need: Packyard's AWS account (the one link roles trust), the URL of
@@ -48,7 +56,12 @@ impl Default for LinkConfig {
 
 impl Default for Config {
     fn default() -> Self {
-        Self { public_url: None, max_body_bytes: DEFAULT_MAX_BODY_BYTES, links: LinkConfig::default() }
+        Self {
+            public_url: None,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            spool_dir: default_spool_dir(),
+            links: LinkConfig::default(),
+        }
     }
 }
 
@@ -69,7 +82,7 @@ pub fn optional_var(name: &str) -> Option<String> {
 }
 
 impl Config {
-    /// Reads `PACKYARD_PUBLIC_URL`, `PACKYARD_MAX_BODY_BYTES`, and for storage links
+    /// Reads `PACKYARD_PUBLIC_URL`, `PACKYARD_MAX_BODY_BYTES`, `PACKYARD_SPOOL_DIR`, and for storage links
     /// `PACKYARD_AWS_ACCOUNT_ID`, `PACKYARD_LINK_TEMPLATE_URL` and `PACKYARD_SECRETS_KEY` (all optional: a
     /// deployment without them answers link requests that need them with a 503 naming the variable).
     ///
@@ -108,6 +121,7 @@ impl Config {
         Ok(Self {
             public_url: public_url.map(|url| url.trim_end_matches('/').to_owned()),
             max_body_bytes,
+            spool_dir: optional_var("PACKYARD_SPOOL_DIR").map_or_else(default_spool_dir, std::path::PathBuf::from),
             links: LinkConfig { aws_account_id, template_url, secrets_key },
         })
     }

@@ -51,6 +51,9 @@ pub async fn serve(options: Options) -> anyhow::Result<()> {
     let store = SqliteStore::open(&data_dir.join("metadata.sqlite3")).context("cannot open the metadata database")?;
     let blobs = LocalBlobStore::open(&data_dir.join("blobs"), &base_url).context("cannot open the blob directory")?;
     let mut config = options.config.clone();
+    if std::env::var_os("PACKYARD_SPOOL_DIR").is_none() {
+        config.spool_dir = data_dir.join("spool");
+    }
     if config.links.secrets_key.is_none() {
         config.links.secrets_key = Some(secrets_key(data_dir)?);
     }

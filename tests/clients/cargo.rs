@@ -9,13 +9,13 @@ use packyard_tests::client::{describe, ok, run};
 use packyard_tests::devserver::DevServer;
 use serde_json::json;
 
-struct Cargo {
+pub(crate) struct Cargo {
     env: Vec<(String, String)>,
 }
 
 impl Cargo {
     /// cargo with its own home (only this registry configured) and target directory.
-    fn new(work: &Path, index: &str, token: &str) -> Self {
+    pub(crate) fn new(work: &Path, index: &str, token: &str) -> Self {
         let home = work.join("cargo-home");
         std::fs::create_dir_all(&home).unwrap();
         let config =
@@ -34,7 +34,7 @@ impl Cargo {
         self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
     }
 
-    fn ok(&self, dir: &Path, args: &[&str]) -> String {
+    pub(crate) fn ok(&self, dir: &Path, args: &[&str]) -> String {
         let output = run(dir, "cargo", args, &self.env());
         assert!(output.status.success(), "cargo {args:?} failed:\n{}", describe(&output));
         format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
@@ -47,7 +47,7 @@ impl Cargo {
     }
 }
 
-fn krate(work: &Path, name: &str, dependency: Option<&str>, source: &str) -> PathBuf {
+pub(crate) fn krate(work: &Path, name: &str, dependency: Option<&str>, source: &str) -> PathBuf {
     let dir = work.join(name);
     std::fs::create_dir_all(dir.join("src")).unwrap();
     let dependency = dependency.map_or_else(String::new, |dep| {

@@ -2,5 +2,6 @@
 
 mod cargo;
 mod curl;
+mod large;
 mod npm;
 mod python;

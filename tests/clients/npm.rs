@@ -9,13 +9,13 @@ use packyard_tests::devserver::DevServer;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha512};
 
-struct Npm {
+pub(crate) struct Npm {
     env: Vec<(String, String)>,
 }
 
 impl Npm {
     /// npm configured for one registry with a token, and nothing else from the machine.
-    fn new(work: &Path, registry_url: &str, token: &str) -> Self {
+    pub(crate) fn new(work: &Path, registry_url: &str, token: &str) -> Self {
         let userconfig = work.join("npmrc");
         let auth_key = registry_url.trim_start_matches("http:");
         std::fs::write(&userconfig, format!("registry={registry_url}\n{auth_key}:_authToken={token}\n")).unwrap();
@@ -33,7 +33,7 @@ impl Npm {
         self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
     }
 
-    fn ok(&self, dir: &Path, args: &[&str]) -> String {
+    pub(crate) fn ok(&self, dir: &Path, args: &[&str]) -> String {
         ok(dir, "npm", args, &self.env())
     }
 
@@ -42,7 +42,7 @@ impl Npm {
     }
 }
 
-fn package(work: &Path, folder: &str, name: &str, version: &str, body: &str) -> std::path::PathBuf {
+pub(crate) fn package(work: &Path, folder: &str, name: &str, version: &str, body: &str) -> std::path::PathBuf {
     let dir = work.join(folder);
     std::fs::create_dir_all(&dir).unwrap();
     let manifest = json!({"name": name, "version": version, "description": format!("{name} for tests"), "main": "index.js", "license": "MIT"});
@@ -51,7 +51,7 @@ fn package(work: &Path, folder: &str, name: &str, version: &str, body: &str) -> 
     dir
 }
 
-async fn create_registry(server: &DevServer, name: &str, ecosystem: &str) {
+pub(crate) async fn create_registry(server: &DevServer, name: &str, ecosystem: &str) {
     let response = reqwest::Client::new()
         .post(format!("{}/v1/organizations/acme/registries", server.base_url))
         .bearer_auth(&server.admin_token)

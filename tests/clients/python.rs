@@ -45,17 +45,17 @@ for name, version, source, requires in projects:
             sdist.addfile(entry, io.BytesIO(data))
 "#;
 
-fn tool(variable: &str, fallback: &str) -> String {
+pub(crate) fn tool(variable: &str, fallback: &str) -> String {
     std::env::var(variable).unwrap_or_else(|_| fallback.to_owned())
 }
 
 /// The real interpreter behind `python3` (not a pyenv shim), for `uv venv --python`.
-fn python(work: &Path) -> String {
+pub(crate) fn python(work: &Path) -> String {
     ok(work, "python3", &["-c", "import sys; print(sys.executable)"], &[]).trim().to_owned()
 }
 
 /// Everything a Python client might read from the machine, pointed into the work directory.
-fn quiet_env(work: &Path) -> Vec<(String, String)> {
+pub(crate) fn quiet_env(work: &Path) -> Vec<(String, String)> {
     let at = |dir: &str| work.join(dir).to_str().unwrap().to_owned();
     vec![
         ("PIP_CONFIG_FILE".into(), "/dev/null".into()),
@@ -70,7 +70,7 @@ fn quiet_env(work: &Path) -> Vec<(String, String)> {
     ]
 }
 
-fn as_refs(env: &[(String, String)]) -> Vec<(&str, &str)> {
+pub(crate) fn as_refs(env: &[(String, String)]) -> Vec<(&str, &str)> {
     env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
 

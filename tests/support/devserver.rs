@@ -29,10 +29,20 @@ impl DevServer {
         Self::start_in(data_dir)
     }
 
+    /// Starts the dev server with these environment variables (`PACKYARD_MAX_BODY_BYTES`, …).
+    pub fn start_with_env(env: &[(&str, &str)]) -> Self {
+        Self::launch(TempDir::new("packyard-dev"), env)
+    }
+
     pub fn start_in(data_dir: TempDir) -> Self {
+        Self::launch(data_dir, &[])
+    }
+
+    fn launch(data_dir: TempDir, env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(packyard_binary())
             .args(["dev", "--port", "0", "--data-dir"])
             .arg(&data_dir.0)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -19,7 +19,7 @@ use super::context::Caller;
 use super::error::{ApiError, current_request_id, reshape, shaped};
 use super::packages::redirect_to;
 use super::pagination::base_url;
-use super::spool::{SpoolWriter, blocking, spool, spool_dir};
+use super::spool::{SpoolWriter, blocking, spool};
 use crate::domain::error::Error;
 use crate::domain::names::Ecosystem;
 use crate::domain::package::{DistTags, Package, validate_version};
@@ -176,12 +176,13 @@ async fn publish_crate(
     let registry = cargo_registry(&state, Some(&caller), &org, &registry, Scope::WritePackages).await?;
     let invalid = |message: String| detail(StatusCode::BAD_REQUEST, message);
     let limit = state.config.max_body_bytes as u64;
-    let raw = spool(body.into_data_stream(), limit, &spool_dir()).await.map_err(ApiError::from)?;
+    let dir = state.config.spool_dir.clone();
+    let raw = spool(body.into_data_stream(), limit, &dir).await.map_err(ApiError::from)?;
     let raw_path = raw.path().to_owned();
     let (metadata, crate_file) = blocking(move || {
         let internal = |error: std::io::Error| ApiError::internal(&error);
         let body = std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(&raw_path).map_err(internal)?);
-        let mut crate_file = SpoolWriter::create(&spool_dir(), limit).map_err(internal)?;
+        let mut crate_file = SpoolWriter::create(&dir, limit).map_err(internal)?;
         let metadata = read_publish(body, &mut crate_file).map_err(|error| match error {
             ReadPublishError::Invalid(error) => ApiError::bad_request("invalid_publish", error.0),
             ReadPublishError::Io(error) => internal(error),

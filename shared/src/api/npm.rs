@@ -17,7 +17,7 @@ use super::context::Caller;
 use super::error::{ApiError, current_request_id, reshape, shaped};
 use super::packages::{describe, redirect_to};
 use super::pagination::base_url;
-use super::spool::{SpoolWriter, blocking, spool, spool_dir};
+use super::spool::{SpoolWriter, blocking, spool};
 use crate::domain::error::Error;
 use crate::domain::names::Ecosystem;
 use crate::domain::package::{Digests, Package};
@@ -311,11 +311,12 @@ async fn publish(
     body: Body,
 ) -> NpmResult {
     let limit = state.config.max_body_bytes as u64;
-    let raw = spool(body.into_data_stream(), limit, &spool_dir()).await.map_err(ApiError::from)?;
+    let dir = state.config.spool_dir.clone();
+    let raw = spool(body.into_data_stream(), limit, &dir).await.map_err(ApiError::from)?;
     let raw_path = raw.path().to_owned();
     let (document, tarball) = blocking(move || {
         let input = std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(&raw_path).map_err(internal)?);
-        let mut tarball = SpoolWriter::create(&spool_dir(), limit).map_err(internal)?;
+        let mut tarball = SpoolWriter::create(&dir, limit).map_err(internal)?;
         let (document, found) = npm_attachment::split(input, &mut tarball).map_err(|error| match error {
             npm_attachment::SplitError::Io(error) => internal(error),
             npm_attachment::SplitError::Malformed(_) => ApiError::bad_request("invalid_body", error.to_string()),

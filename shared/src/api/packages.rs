@@ -19,7 +19,7 @@ use super::context::Caller;
 use super::error::{ApiError, ApiResult};
 use super::json::ApiJson;
 use super::pagination::{PageRequest, base_url};
-use super::spool::{SpoolError, Spooled, blocking, spool, spool_dir};
+use super::spool::{SpoolError, Spooled, blocking, spool};
 use crate::domain::error::Error;
 use crate::domain::names::Ecosystem;
 use crate::domain::package::{DistTags, Package, PackageFile, parse_file_name, validate_name, validate_version};
@@ -153,7 +153,7 @@ async fn create_package(
                 let filename = field.file_name().map(str::to_owned).ok_or_else(|| {
                     ApiError::bad_request("invalid_form", "the file field needs a filename").with_field("file")
                 })?;
-                let spooled = spool(field, limit, &spool_dir()).await.map_err(|error| match error {
+                let spooled = spool(field, limit, &state.config.spool_dir).await.map_err(|error| match error {
                     SpoolError::TooLarge { .. } => too_large(limit),
                     other => other.into(),
                 })?;

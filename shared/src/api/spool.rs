@@ -45,12 +45,6 @@ impl Drop for TempFile {
     }
 }
 
-/// Where bodies are spooled: `PACKYARD_SPOOL_DIR`, else a `packyard-spool` folder in the system's
-/// temporary directory (`/tmp` in Lambda and in the transfer service's container).
-pub fn spool_dir() -> PathBuf {
-    std::env::var_os("PACKYARD_SPOOL_DIR").map_or_else(|| std::env::temp_dir().join("packyard-spool"), PathBuf::from)
-}
-
 /// A body spooled to a temporary file, with its size and digests. The file goes when this is dropped.
 #[derive(Debug)]
 pub struct Spooled {

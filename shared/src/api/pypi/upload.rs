@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::{PypiError, PypiResult, Request, bad};
 use crate::api::error::ApiError;
-use crate::api::spool::{Spooled, blocking, spool, spool_dir};
+use crate::api::spool::{Spooled, blocking, spool};
 use crate::domain::error::Error;
 use crate::ecosystems::python::dist::check_distribution_in;
 use crate::ecosystems::python::{check_filename, normalize_version, validate_name};
@@ -46,10 +46,11 @@ const FIELDS_LIMIT: usize = 4 * 1024 * 1024;
 
 /// Reads the form as it streams: the `content` file goes to a spool, counted against the body limit; the
 /// other fields are text, bounded together by [`FIELDS_LIMIT`].
-async fn read_form(parts: &Parts, body: Body, limit: u64) -> PypiResult<Form> {
+async fn read_form(request: &Request<'_>, parts: &Parts, body: Body) -> PypiResult<Form> {
+    let limit = request.state.config.max_body_bytes as u64;
     // The request's own parts carry the deployment's body limit for the form reader.
-    let request = axum::http::Request::from_parts(parts.clone(), body);
-    let mut multipart = Multipart::from_request(request, &())
+    let form_request = axum::http::Request::from_parts(parts.clone(), body);
+    let mut multipart = Multipart::from_request(form_request, &())
         .await
         .map_err(|e| invalid(format!("send the upload as multipart/form-data: {}", e.body_text())))?;
     let mut form = Form { fields: HashMap::new(), content: None };
@@ -61,7 +62,8 @@ async fn read_form(parts: &Parts, body: Body, limit: u64) -> PypiResult<Form> {
         let name = field.name().unwrap_or_default().to_owned();
         if name == "content" {
             let filename = field.file_name().unwrap_or_default().to_owned();
-            form.content = Some((filename, spool(field, limit, &spool_dir()).await.map_err(ApiError::from)?));
+            form.content =
+                Some((filename, spool(field, limit, &request.state.config.spool_dir).await.map_err(ApiError::from)?));
         } else {
             let mut value = Vec::new();
             while let Some(chunk) = field.chunk().await.map_err(malformed)? {
@@ -79,7 +81,7 @@ async fn read_form(parts: &Parts, body: Body, limit: u64) -> PypiResult<Form> {
 
 /// `POST legacy/`: adds one file to a release, creating the release with its first file.
 pub async fn upload(request: &Request<'_>, parts: &Parts, body: Body) -> PypiResult {
-    let form = read_form(parts, body, request.state.config.max_body_bytes as u64).await?;
+    let form = read_form(request, parts, body).await?;
     match form.one(":action") {
         Some("file_upload") => {}
         other => return Err(invalid(format!("unsupported :action {other:?}; this index only accepts file_upload"))),
