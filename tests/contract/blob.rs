@@ -162,6 +162,12 @@ async fn streamed_bodies_of_any_size_are_stored_whole(subject: Subject) {
         assert_eq!(store.put_stream(&key, body).await.unwrap(), size as u64);
         assert_eq!(store.head(&key).await.unwrap().map(|meta| meta.size), Some(size as u64));
         assert!(store.get(&key).await.unwrap() == bytes, "{size} bytes came back different");
+        let mut streamed = Vec::new();
+        let mut stream = store.get_stream(&key).await.unwrap();
+        while let Some(chunk) = futures_util::StreamExt::next(&mut stream).await {
+            streamed.extend_from_slice(&chunk.unwrap());
+        }
+        assert!(streamed == bytes, "{size} bytes streamed back different");
     }
 }
 
@@ -176,6 +182,7 @@ async fn a_streamed_body_that_breaks_off_stores_nothing(subject: Subject) {
         );
         assert!(store.put_stream(&key, Box::pin(broken)).await.is_err(), "{size}: a broken body was stored");
         assert_eq!(store.head(&key).await.unwrap(), None, "{size}: a broken body left an object");
+        assert!(matches!(store.get_stream(&key).await, Err(BlobError::NotFound(_))), "{size}");
     }
 }
 

@@ -142,10 +142,6 @@ fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs())
 }
 
-fn etag_of(bytes: &[u8]) -> String {
-    format!("\"{}\"", hex::encode(Sha256::digest(bytes)))
-}
-
 #[derive(Deserialize)]
 struct SignedParams {
     expires: u64,
@@ -223,6 +219,12 @@ async fn put_signed(
         StreamError::Blob(error) => blob_error(error),
     })?;
     let etag = format!("\"{sha256}\"");
+    if let Some((upload_id, number)) = params.upload_id.as_deref().zip(params.part_number) {
+        let dir = store.upload_dir(upload_id).map_err(blob_error)?;
+        tokio::fs::write(dir.join(format!("{number}.etag")), &etag)
+            .await
+            .map_err(|error| ApiError::internal(&error))?;
+    }
     let mut response = StatusCode::OK.into_response();
     if let Ok(value) = HeaderValue::from_str(&etag) {
         response.headers_mut().insert(header::ETAG, value);
@@ -289,6 +291,14 @@ impl BlobStore for LocalBlobStore {
         }
     }
 
+    async fn get_stream(&self, key: &StorageKey) -> Result<ByteStream, BlobError> {
+        match crate::ports::blob::file_stream(&self.object_path(key)).await {
+            Ok(stream) => Ok(stream),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Err(BlobError::NotFound(key.to_string())),
+            Err(error) => Err(io(error)),
+        }
+    }
+
     async fn head(&self, key: &StorageKey) -> Result<Option<BlobMeta>, BlobError> {
         match tokio::fs::metadata(self.object_path(key)).await {
             Ok(metadata) if metadata.is_file() => Ok(Some(BlobMeta { size: metadata.len() })),
@@ -346,22 +356,28 @@ impl BlobStore for LocalBlobStore {
         if recorded != key.as_str() || parts.is_empty() {
             return Err(unknown());
         }
-        let mut assembled = Vec::new();
         let mut previous = 0;
+        let mut files = Vec::with_capacity(parts.len());
         for part in parts {
             if part.number <= previous {
                 return Err(BlobError::InvalidUpload("parts must be listed in ascending order".into()));
             }
             previous = part.number;
-            let bytes = tokio::fs::read(dir.join(part.number.to_string()))
+            // Each part's ETag was recorded as it streamed in, so nothing is read twice to check it.
+            let recorded = tokio::fs::read_to_string(dir.join(format!("{}.etag", part.number)))
                 .await
                 .map_err(|_| BlobError::InvalidUpload(format!("part {} was never uploaded", part.number)))?;
-            if etag_of(&bytes) != part.etag {
+            if recorded != part.etag {
                 return Err(BlobError::InvalidUpload(format!("part {} does not match its ETag", part.number)));
             }
-            assembled.extend_from_slice(&bytes);
+            files.push(dir.join(part.number.to_string()));
         }
-        self.write_atomically(&self.object_path(key), &assembled).await?;
+        // The parts stream, one after another, into the object: memory holds a buffer, not the file.
+        let mut chained: Vec<ByteStream> = Vec::with_capacity(files.len());
+        for file in &files {
+            chained.push(crate::ports::blob::file_stream(file).await.map_err(io)?);
+        }
+        self.put_stream(key, Box::pin(futures_util::stream::iter(chained).flatten())).await?;
         tokio::fs::remove_dir_all(&dir).await.map_err(io)
     }
 

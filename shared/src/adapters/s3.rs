@@ -62,6 +62,21 @@ impl S3BlobStore {
 }
 
 impl S3BlobStore {
+    /// A `GetObject` of `key`, its absence as [`BlobError::NotFound`].
+    async fn fetch(&self, key: &StorageKey) -> Result<aws_sdk_s3::operation::get_object::GetObjectOutput, BlobError> {
+        match self.client.get_object().bucket(&self.bucket).key(self.object(key)).send().await {
+            Ok(output) => Ok(output),
+            Err(error) => {
+                let error = error.into_service_error();
+                Err(if error.is_no_such_key() {
+                    BlobError::NotFound(key.to_string())
+                } else {
+                    BlobError::backend(error)
+                })
+            }
+        }
+    }
+
     /// Sends `body`, which starts with `buffer`, as the parts of multipart upload `upload_id`, and
     /// completes it. Returns the size.
     async fn upload_parts(
@@ -144,18 +159,14 @@ impl BlobStore for S3BlobStore {
     }
 
     async fn get(&self, key: &StorageKey) -> Result<Bytes, BlobError> {
-        let output = match self.client.get_object().bucket(&self.bucket).key(self.object(key)).send().await {
-            Ok(output) => output,
-            Err(error) => {
-                let error = error.into_service_error();
-                return Err(if error.is_no_such_key() {
-                    BlobError::NotFound(key.to_string())
-                } else {
-                    BlobError::backend(error)
-                });
-            }
-        };
+        let output = self.fetch(key).await?;
         Ok(output.body.collect().await.map_err(BlobError::backend)?.into_bytes())
+    }
+
+    async fn get_stream(&self, key: &StorageKey) -> Result<ByteStream, BlobError> {
+        let output = self.fetch(key).await?;
+        let reader = output.body.into_async_read();
+        Ok(Box::pin(tokio_util::io::ReaderStream::with_capacity(reader, 256 * 1024)))
     }
 
     async fn head(&self, key: &StorageKey) -> Result<Option<BlobMeta>, BlobError> {

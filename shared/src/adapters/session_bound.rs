@@ -54,6 +54,10 @@ impl BlobStore for SessionBoundBlobStore {
         self.inner.get(key).await
     }
 
+    async fn get_stream(&self, key: &StorageKey) -> Result<ByteStream, BlobError> {
+        self.inner.get_stream(key).await
+    }
+
     async fn head(&self, key: &StorageKey) -> Result<Option<BlobMeta>, BlobError> {
         self.inner.head(key).await
     }

@@ -27,7 +27,6 @@ use crate::domain::registry::Registry;
 use crate::domain::token::Scope;
 use crate::ecosystems::npm;
 use crate::ports::blob::CompletedPart;
-use crate::service::packages::NewVersion;
 use crate::service::publish::{Received, ReceivedFile};
 use crate::service::uploads::UploadRequest;
 
@@ -367,29 +366,7 @@ async fn copy_package(
         .into());
     }
     let package = state.packages.get(&source, &id).await?;
-    if state.packages.get_version(&destination, &package.name, &package.version).await?.is_some() {
-        return Err(Error::Conflict(format!(
-            "{}@{} already exists in registry {}",
-            package.name, package.version, destination.slug
-        ))
-        .into());
-    }
-    let mut files = Vec::new();
-    for file in &package.files {
-        let key = crate::ports::blob::StorageKey::parse(&file.key).map_err(crate::service::packages::blob_error)?;
-        let bytes = state
-            .packages
-            .blobs(&source.organization, &file.storage)
-            .await?
-            .get(&key)
-            .await
-            .map_err(crate::service::packages::blob_error)?;
-        files.push(state.packages.store_file(&destination, &file.filename, bytes).await?);
-    }
-    let (tags, _) = state.packages.dist_tags(&source, &package.name).await?;
-    let tags: DistTags = tags.into_iter().filter(|(_, version)| *version == package.version).collect();
-    let new = NewVersion { name: package.name, version: package.version, files, metadata: package.metadata, tags };
-    let copied = state.packages.publish(&caller.acting(), &destination, new).await?;
+    let copied = state.packages.copy(&caller.acting(), &source, &destination, package).await?;
     let base = base_url(state.config.public_url.as_deref(), &headers);
     Ok((StatusCode::CREATED, Json(package_view(&base, &org, &destination, &copied))).into_response())
 }

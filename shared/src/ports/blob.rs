@@ -129,6 +129,12 @@ pub trait BlobStore: Send + Sync {
     /// [`BlobError::NotFound`] when there is none.
     async fn get(&self, key: &StorageKey) -> Result<Bytes, BlobError>;
 
+    /// The object's bytes as a stream, a buffer at a time, for objects of any size.
+    ///
+    /// # Errors
+    /// [`BlobError::NotFound`] when there is none.
+    async fn get_stream(&self, key: &StorageKey) -> Result<ByteStream, BlobError>;
+
     /// The object's metadata, or `None` when there is none.
     ///
     /// # Errors

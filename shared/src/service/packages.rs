@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use chrono::Utc;
 use serde_json::json;
 
@@ -14,7 +13,7 @@ use crate::domain::audit::{Target, diff};
 use crate::domain::error::{Error, Result};
 use crate::domain::keys;
 use crate::domain::names::OrgSlug;
-use crate::domain::package::{Digests, DistTags, Package, PackageFile};
+use crate::domain::package::{DistTags, Package, PackageFile};
 use crate::domain::registry::Registry;
 use crate::domain::storage::StorageRef;
 use crate::ports::blob::{BlobError, BlobStore, StorageKey};
@@ -135,19 +134,6 @@ impl Packages {
     /// When the storage is not available.
     pub async fn blobs(&self, org: &OrgSlug, storage: &StorageRef) -> Result<Arc<dyn BlobStore>> {
         self.storage.resolve(org, storage).await
-    }
-
-    /// Writes one file to the registry's current storage, under a key no other upload uses.
-    ///
-    /// # Errors
-    /// For an unusable filename or a storage failure.
-    pub async fn store_file(&self, registry: &Registry, filename: &str, bytes: Bytes) -> Result<PackageFile> {
-        let (storage, blobs) = self.storage_for(registry).await?;
-        let key = file_key(&registry.id, &ulid::Ulid::new().to_string(), filename)?;
-        let digests = Digests::of(&bytes);
-        let size = bytes.len() as u64;
-        blobs.put(&key, bytes).await.map_err(blob_error)?;
-        Ok(PackageFile { filename: filename.to_owned(), size, digests, storage, key: key.to_string() })
     }
 
     /// Removes stored files that no record refers to (a lost publish race, a refused upload).

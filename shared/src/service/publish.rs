@@ -13,7 +13,7 @@ use super::packages::{NewVersion, Packages, blob_error, file_key};
 use crate::domain::error::{Error, Result};
 use crate::domain::package::{Digests, DistTags, Package, PackageFile};
 use crate::domain::registry::Registry;
-use crate::ports::blob::file_stream;
+use crate::ports::blob::{StorageKey, file_stream};
 use crate::ports::metadata::StoreError;
 
 /// A file as a protocol route received it: spooled to `path`, counted and hashed, not yet stored.
@@ -94,5 +94,60 @@ impl Packages {
             "published {}@{}", package.name, package.version
         );
         Ok(package)
+    }
+
+    /// Copies (promotes) a version into another registry of the same ecosystem: each file streams from its
+    /// storage into the destination's, the version is recorded there with the dist-tags that pointed at it,
+    /// and a refused copy leaves no file behind.
+    ///
+    /// # Errors
+    /// [`Error::Conflict`] when the destination has the version, and what reading or storing fails with.
+    pub async fn copy(
+        &self,
+        acting: &Acting,
+        source: &Registry,
+        destination: &Registry,
+        package: Package,
+    ) -> Result<Package> {
+        if self.get_version(destination, &package.name, &package.version).await?.is_some() {
+            return Err(Error::Conflict(format!(
+                "{}@{} already exists in registry {}; versions are immutable",
+                package.name, package.version, destination.slug
+            )));
+        }
+        let (storage, target) = self.storage_for(destination).await?;
+        let mut copied: Vec<PackageFile> = Vec::with_capacity(package.files.len());
+        for file in &package.files {
+            let stored = async {
+                let from = StorageKey::parse(&file.key).map_err(blob_error)?;
+                let body = self
+                    .blobs(&source.organization, &file.storage)
+                    .await?
+                    .get_stream(&from)
+                    .await
+                    .map_err(blob_error)?;
+                let key = file_key(&destination.id, &ulid::Ulid::new().to_string(), &file.filename)?;
+                let size = target.put_stream(&key, body).await.map_err(blob_error)?;
+                Ok::<_, Error>(PackageFile { size, storage: storage.clone(), key: key.to_string(), ..file.clone() })
+            }
+            .await;
+            match stored {
+                Ok(file) => copied.push(file),
+                Err(error) => {
+                    self.discard_files(&destination.organization, &copied).await;
+                    return Err(error);
+                }
+            }
+        }
+        let (tags, _) = self.dist_tags(source, &package.name).await?;
+        let tags: DistTags = tags.into_iter().filter(|(_, version)| *version == package.version).collect();
+        let new = NewVersion {
+            name: package.name,
+            version: package.version,
+            files: copied,
+            metadata: package.metadata,
+            tags,
+        };
+        self.publish(acting, destination, new).await
     }
 }

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::domain::audit::Actor;
 use crate::domain::error::{Error, Result};
@@ -64,6 +63,16 @@ pub struct Upload {
     pub multipart_id: Option<String>,
     pub expires_at: DateTime<Utc>,
     pub creator: Actor,
+}
+
+/// The digests of a stored object, read as a stream.
+async fn digests_of(mut stream: crate::ports::blob::ByteStream) -> Result<Digests> {
+    use futures_util::StreamExt;
+    let mut hasher = crate::domain::package::DigestHasher::default();
+    while let Some(chunk) = stream.next().await {
+        hasher.update(&chunk.map_err(|error| Error::Store(crate::ports::metadata::StoreError::backend(error)))?);
+    }
+    Ok(hasher.finish())
 }
 
 /// What the client is told to do with the bytes.
@@ -282,8 +291,9 @@ impl Uploads {
                 format!("nothing was uploaded for {}; PUT the file to the upload URL first", upload.filename),
             ));
         };
-        let bytes = blobs.get(&key).await.map_err(blob_error)?;
-        let actual = hex::encode(Sha256::digest(&bytes));
+        // Hashed as it streams back, so completing an upload of any size holds a buffer, not the file.
+        let digests = digests_of(blobs.get_stream(&key).await.map_err(blob_error)?).await?;
+        let actual = digests.sha256.clone();
         if stored.size != upload.size || actual != upload.sha256 {
             self.packages.discard_files(&registry.organization, std::slice::from_ref(&file)).await;
             self.forget(&upload).await?;
@@ -295,7 +305,7 @@ impl Uploads {
                 ),
             ));
         }
-        let file = PackageFile { digests: Digests::of(&bytes), ..file };
+        let file = PackageFile { digests, ..file };
         let new = NewVersion {
             name: upload.name.clone(),
             version: upload.version.clone(),
