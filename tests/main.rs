@@ -1,9 +1,10 @@
 //! Packyard's integration tests, one binary: API scenarios in-process, adapter contract suites against the
-//! real emulators, API Gateway events through the Lambda handler path, and the dev server binary.
+//! real emulators, API Gateway events through the Lambda handler path, and the `packyard` binary (dev, serve, push).
 
 mod api;
 mod clients;
 mod contract;
 mod devserver;
 mod lambda_events;
+mod push;
 mod storage_links;
