@@ -62,7 +62,9 @@ async fn packyard_serve_answers_healthz_and_stops_cleanly_on_sigterm() {
     let lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let base_url = lines
         .map_while(Result::ok)
-        .find_map(|line| line.strip_prefix("Packyard listening on ").map(|rest| rest.split(' ').next().unwrap().to_owned()))
+        .find_map(|line| {
+            line.strip_prefix("Packyard listening on ").map(|rest| rest.split(' ').next().unwrap().to_owned())
+        })
         .expect("the server said where it listens");
     let health = reqwest::get(format!("{base_url}/healthz")).await.unwrap();
     assert_eq!(health.status(), 200);

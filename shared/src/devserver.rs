@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::Context;
 use crate::adapters::local_blob::LocalBlobStore;
 use crate::adapters::sqlite::SqliteStore;
 use crate::api::AppState;
@@ -15,6 +14,7 @@ use crate::domain::audit::Origin;
 use crate::domain::names::OrgSlug;
 use crate::domain::secret::SecretsKey;
 use crate::server;
+use anyhow::Context;
 
 /// How to run the embedded backend.
 #[derive(Debug, Clone)]

@@ -3,17 +3,20 @@
 //! from the file at its offset and retried on its own), and the upload is completed. Memory stays flat for
 //! any size: no part is ever held whole.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+use progress::Progress;
+
+mod progress;
 
 /// What to push, and where.
 #[derive(Debug, Clone)]
@@ -33,6 +36,7 @@ pub struct PushOptions {
     pub progress: bool,
 }
 
+/// Why a push failed; its `Display` never includes a token or a presigned URL.
 #[derive(Debug, thiserror::Error)]
 pub enum PushError {
     #[error("cannot read {path}")]
@@ -189,7 +193,12 @@ async fn hash_file(path: &Path, progress: &Progress) -> std::io::Result<String> 
 
 /// Sends every part, `parallel` at a time, fetching the next batch of signed URLs as each runs out, and
 /// answers the parts' numbers and ETags in order, as the completion wants them.
-async fn upload_parts(api: &Api<'_>, sender: &Sender<'_>, started: &Started, parallel: usize) -> Result<Vec<Value>, PushError> {
+async fn upload_parts(
+    api: &Api<'_>,
+    sender: &Sender<'_>,
+    started: &Started,
+    parallel: usize,
+) -> Result<Vec<Value>, PushError> {
     let (Some(part_size), Some(part_count)) = (started.part_size, started.part_count) else {
         return Err(PushError::Protocol("a multipart upload came without part_size and part_count".into()));
     };
@@ -234,9 +243,12 @@ struct Api<'a> {
 }
 
 impl Api<'_> {
-    async fn call<T: serde::de::DeserializeOwned>(&self, request: reqwest::RequestBuilder, what: &str) -> Result<T, PushError> {
-        let response =
-            request.bearer_auth(self.token).send().await.map_err(|error| PushError::http(what, error))?;
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+        what: &str,
+    ) -> Result<T, PushError> {
+        let response = request.bearer_auth(self.token).send().await.map_err(|error| PushError::http(what, error))?;
         let response = check(response, what).await?;
         let bytes = response.bytes().await.map_err(|error| PushError::http(what, error))?;
         serde_json::from_slice(&bytes).map_err(|error| PushError::Protocol(format!("{what}: {error}")))
@@ -272,7 +284,14 @@ impl Sender<'_> {
         }
     }
 
-    async fn put(&self, url: &str, offset: u64, length: u64, sent: &Arc<AtomicU64>, what: &str) -> Result<String, PushError> {
+    async fn put(
+        &self,
+        url: &str,
+        offset: u64,
+        length: u64,
+        sent: &Arc<AtomicU64>,
+        what: &str,
+    ) -> Result<String, PushError> {
         let file_error = |source| PushError::File { path: self.path.display().to_string(), source };
         let mut file = tokio::fs::File::open(self.path).await.map_err(file_error)?;
         file.seek(std::io::SeekFrom::Start(offset)).await.map_err(file_error)?;
@@ -309,61 +328,41 @@ async fn check(response: reqwest::Response, what: &str) -> Result<reqwest::Respo
     let message = serde_json::from_str::<Value>(&text)
         .ok()
         .and_then(|body| body["error"]["message"].as_str().map(str::to_owned))
+        .or_else(|| xml_message(&text))
         .unwrap_or_else(|| text.lines().find(|line| !line.trim().is_empty()).unwrap_or("").chars().take(200).collect());
     let message = if message.is_empty() { status.canonical_reason().unwrap_or("").to_owned() } else { message };
     Err(PushError::Refused { what: what.to_owned(), status: status.as_u16(), message })
 }
 
-/// A progress line on stderr, redrawn a few times a second while the push runs.
-struct Progress {
-    done: Arc<AtomicU64>,
-    phase: Arc<std::sync::Mutex<&'static str>>,
-    ticker: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl Progress {
-    fn start(filename: &str, total: u64, draw: bool) -> Self {
-        let done = Arc::new(AtomicU64::new(0));
-        let phase = Arc::new(std::sync::Mutex::new("hashing"));
-        let ticker = (draw && std::io::stderr().is_terminal()).then(|| {
-            let (done, phase, filename) = (Arc::clone(&done), Arc::clone(&phase), filename.to_owned());
-            tokio::spawn(async move {
-                let mut started = (Instant::now(), "");
-                let mut tick = tokio::time::interval(Duration::from_millis(250));
-                loop {
-                    tick.tick().await;
-                    let phase = *phase.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                    if phase != started.1 && phase != "completing" {
-                        started = (Instant::now(), phase);
-                    }
-                    let bytes = done.load(Ordering::Relaxed);
-                    let percent = if total == 0 { 100 } else { bytes.saturating_mul(100) / total };
-                    let rate = bytes as f64 / 1e6 / started.0.elapsed().as_secs_f64().max(0.001);
-                    eprint!("\r\x1b[2K{phase} {filename}: {percent:>3}% of {:.1} MB, {rate:.1} MB/s", total as f64 / 1e6);
-                }
-            })
-        });
-        Self { done, phase, ticker }
-    }
-
-    /// Starts counting a new pass over the file ("completing" keeps the count: the bytes are all sent).
-    fn phase(&self, name: &'static str) {
-        if name != "completing" {
-            self.done.store(0, Ordering::Relaxed);
-        }
-        *self.phase.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = name;
-    }
-
-    fn finish(&self) {
-        if let Some(ticker) = &self.ticker {
-            ticker.abort();
-            eprint!("\r\x1b[2K");
-        }
+/// The `<Code>` and `<Message>` of an S3 error document.
+fn xml_message(text: &str) -> Option<String> {
+    let element = |name: &str| {
+        let start = text.find(&format!("<{name}>"))? + name.len() + 2;
+        let end = start + text[start..].find(&format!("</{name}>"))?;
+        Some(text[start..end].trim().to_owned())
+    };
+    match (element("Code"), element("Message")) {
+        (Some(code), Some(message)) => Some(format!("{code}: {message}")),
+        (code, message) => code.or(message),
     }
 }
 
-impl Drop for Progress {
-    fn drop(&mut self) {
-        self.finish();
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_s3_error_document_reads_as_its_code_and_message() {
+        let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>";
+        assert_eq!(xml_message(xml).as_deref(), Some("AccessDenied: Request has expired"));
+        assert_eq!(xml_message("plain text"), None);
+    }
+
+    #[test]
+    fn only_server_errors_throttling_and_broken_connections_are_retried() {
+        let refused = |status| PushError::Refused { what: "x".into(), status, message: String::new() };
+        assert!(refused(503).is_transient() && refused(429).is_transient());
+        assert!(!refused(403).is_transient() && !refused(422).is_transient());
+        assert!(!PushError::Protocol("x".into()).is_transient());
     }
 }

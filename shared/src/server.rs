@@ -43,8 +43,7 @@ pub async fn serve(options: Options) -> anyhow::Result<()> {
     match options.backend {
         Backend::Embedded => {
             let Options { listen, data_dir, org, config, .. } = options;
-            crate::devserver::serve(crate::devserver::Options { listen, data_dir, org, config, name: "Packyard" })
-                .await
+            crate::devserver::serve(crate::devserver::Options { listen, data_dir, org, config, name: "Packyard" }).await
         }
         Backend::Aws => {
             let listener = bind(options.listen).await?;

@@ -18,7 +18,12 @@ use packyard::server::{self, Backend};
 use packyard::service::tokens::Tokens;
 
 #[derive(Parser)]
-#[command(name = "packyard", version, about = "Packyard: a multi-ecosystem package registry", propagate_version = false)]
+#[command(
+    name = "packyard",
+    version,
+    about = "Packyard: a multi-ecosystem package registry",
+    propagate_version = false
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -154,7 +159,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 progress: true,
             };
             let published = packyard::push::push(&options).await?;
-            eprintln!("Published {} {}", published["name"].as_str().unwrap_or("?"), published["version"].as_str().unwrap_or("?"));
+            eprintln!(
+                "Published {} {}",
+                published["name"].as_str().unwrap_or("?"),
+                published["version"].as_str().unwrap_or("?")
+            );
             println!("{published}");
             Ok(())
         }
