@@ -131,7 +131,9 @@ pub async fn push(options: &PushOptions) -> Result<Value, PushError> {
 
     let progress = Progress::start(&filename, size, options.progress);
     progress.phase("hashing");
+    let mut clock = std::time::Instant::now();
     let sha256 = hash_file(path, &progress).await.map_err(file_error)?;
+    lap(&mut clock, "hash");
 
     let client = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
@@ -152,6 +154,7 @@ pub async fn push(options: &PushOptions) -> Result<Value, PushError> {
     }
     let started: Started = api.call(api.client.post(&uploads).json(&request), "starting the upload").await?;
 
+    lap(&mut clock, "start");
     progress.phase("uploading");
     let sender = Sender { client: &client, path, size, progress: &progress };
     let completion = match &started.url {
@@ -161,11 +164,25 @@ pub async fn push(options: &PushOptions) -> Result<Value, PushError> {
         }
         None => json!({ "parts": upload_parts(&api, &sender, &started, options.parallel.max(1)).await? }),
     };
+    lap(&mut clock, "send");
     progress.phase("completing");
     let url = format!("{uploads}/{}/complete", started.id);
     let published = api.call(api.client.post(url).json(&completion), "completing the upload").await;
     progress.finish();
+    lap(&mut clock, "complete");
     published
+}
+
+/// Logs how long a step of the push took (at debug level: `RUST_LOG=packyard=debug`; scripts/bench-push
+/// reads these lines) and starts timing the next.
+fn lap(clock: &mut std::time::Instant, step: &str) {
+    tracing::debug!(
+        step,
+        seconds = clock.elapsed().as_secs_f64(),
+        "push timing: {step} {:.2} s",
+        clock.elapsed().as_secs_f64()
+    );
+    *clock = std::time::Instant::now();
 }
 
 /// The file's SHA-256, read in chunks off the async runtime.
