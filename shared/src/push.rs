@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use progress::Progress;
+use progress::{Phase, Progress};
 
 mod progress;
 
@@ -130,7 +130,7 @@ pub async fn push(options: &PushOptions) -> Result<Value, PushError> {
         .to_owned();
 
     let progress = Progress::start(&filename, size, options.progress);
-    progress.phase("hashing");
+    progress.phase(Phase::Hashing);
     let mut clock = std::time::Instant::now();
     let sha256 = hash_file(path, &progress).await.map_err(file_error)?;
     lap(&mut clock, "hash");
@@ -155,7 +155,7 @@ pub async fn push(options: &PushOptions) -> Result<Value, PushError> {
     let started: Started = api.call(api.client.post(&uploads).json(&request), "starting the upload").await?;
 
     lap(&mut clock, "start");
-    progress.phase("uploading");
+    progress.phase(Phase::Uploading);
     let sender = Sender { client: &client, path, size, progress: &progress };
     let completion = match &started.url {
         Some(url) => {
@@ -165,7 +165,7 @@ pub async fn push(options: &PushOptions) -> Result<Value, PushError> {
         None => json!({ "parts": upload_parts(&api, &sender, &started, options.parallel.max(1)).await? }),
     };
     lap(&mut clock, "send");
-    progress.phase("completing");
+    progress.phase(Phase::Completing);
     let url = format!("{uploads}/{}/complete", started.id);
     let published = api.call(api.client.post(url).json(&completion), "completing the upload").await;
     progress.finish();
