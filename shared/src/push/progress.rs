@@ -73,7 +73,7 @@ fn line(phase: Phase, since: Instant, filename: &str, bytes: u64, total: u64) ->
         }
         Phase::Hashing | Phase::Uploading => {
             let verb = if phase == Phase::Hashing { "hashing" } else { "uploading" };
-            let percent = if total == 0 { 100 } else { bytes.saturating_mul(100) / total };
+            let percent = bytes.saturating_mul(100).checked_div(total).unwrap_or(100);
             let rate = bytes as f64 / 1e6 / seconds.max(0.001);
             format!("{verb} {filename}: {percent:>3}% of {megabytes:.1} MB, {rate:.1} MB/s")
         }
