@@ -48,3 +48,30 @@ async fn the_quick_start_walkthrough_works_against_the_dev_server_binary() {
     assert_eq!(&actions[..4], ["registry.deleted", "registry.made_public", "registry.renamed", "registry.created"]);
     assert_eq!(audit["audit_events"][0]["source_ip"], "127.0.0.1");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn packyard_serve_answers_healthz_and_stops_cleanly_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    let data_dir = packyard_tests::app::tempdir::TempDir::new("packyard-serve");
+    let mut child = std::process::Command::new(packyard_tests::devserver::packyard_binary())
+        .args(["serve", "--listen", "127.0.0.1:0", "--backend", "embedded", "--data-dir"])
+        .arg(&data_dir.0)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start packyard serve");
+    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base_url = lines
+        .map_while(Result::ok)
+        .find_map(|line| {
+            line.strip_prefix("Packyard listening on ").map(|rest| rest.split(' ').next().unwrap().to_owned())
+        })
+        .expect("the server said where it listens");
+    let health = reqwest::get(format!("{base_url}/healthz")).await.unwrap();
+    assert_eq!(health.status(), 200);
+    assert_eq!(health.json::<Value>().await.unwrap(), json!({"ok": true}));
+
+    let killed = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
+    assert!(status.success(), "SIGTERM is a clean stop, not a crash: {status}");
+}

@@ -1,5 +1,5 @@
 //! Packyard's integration tests, one binary: API scenarios in-process, adapter contract suites against the
-//! real emulators, API Gateway events through the Lambda handler path, and the dev server binary.
+//! real emulators, API Gateway events through the Lambda handler path, and the `packyard` binary (dev, serve, push).
 
 mod api;
 mod aws_policy;
@@ -7,4 +7,5 @@ mod clients;
 mod contract;
 mod devserver;
 mod lambda_events;
+mod push;
 mod storage_links;

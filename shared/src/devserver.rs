@@ -1,30 +1,32 @@
-//! The dev server: one process that mounts every route group the Lambda functions run, on the embedded
-//! default (SQLite metadata and local-disk blobs with signed URLs, all in one data directory).
+//! The embedded backend, which `packyard dev` runs and `packyard serve` runs by default: SQLite metadata and
+//! local-disk blobs with signed URLs, all in one data directory, with the organization bootstrapped on first
+//! start. Serving itself is [`crate::server::run`].
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::Context;
-use tokio::net::TcpListener;
-
 use crate::adapters::local_blob::LocalBlobStore;
 use crate::adapters::sqlite::SqliteStore;
-use crate::api::{AppState, all_routes, finish};
+use crate::api::AppState;
 use crate::config::Config;
 use crate::domain::audit::Origin;
 use crate::domain::names::OrgSlug;
 use crate::domain::secret::SecretsKey;
+use crate::server;
+use anyhow::Context;
 
-/// How to run the dev server.
+/// How to run the embedded backend.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// 0 picks a free port.
-    pub port: u16,
+    /// Port 0 picks a free port.
+    pub listen: SocketAddr,
     pub data_dir: PathBuf,
     /// The organization bootstrapped on first start.
     pub org: OrgSlug,
     pub config: Config,
+    /// What the start-up line calls the server ("Packyard dev server").
+    pub name: &'static str,
 }
 
 /// The file in the data directory that keeps the key sealing storage links' secrets.
@@ -33,8 +35,8 @@ pub const SECRETS_KEY_FILE: &str = "secrets.key";
 /// The file in the data directory that keeps the first admin token.
 pub const ADMIN_TOKEN_FILE: &str = "admin-token";
 
-/// Opens the data directory, bootstraps the organization on first start, and serves until Ctrl-C or
-/// SIGTERM. Prints the URL it listens on, and the admin token the first time.
+/// Opens the data directory, bootstraps the organization on first start, and serves every route group
+/// and the blob store's signed URLs until Ctrl-C or SIGTERM. Prints the URL it listens on, and the admin token the first time.
 ///
 /// # Errors
 /// When the data directory or the port cannot be used.
@@ -42,11 +44,9 @@ pub async fn serve(options: Options) -> anyhow::Result<()> {
     let data_dir = &options.data_dir;
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
-    let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, options.port)))
-        .await
-        .with_context(|| format!("cannot listen on 127.0.0.1:{}", options.port))?;
+    let listener = server::bind(options.listen).await?;
     let address = listener.local_addr()?;
-    let base_url = options.config.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
+    let base_url = options.config.public_url.clone().unwrap_or_else(|| server::default_base_url(address));
 
     let store = SqliteStore::open(&data_dir.join("metadata.sqlite3")).context("cannot open the metadata database")?;
     let blobs = LocalBlobStore::open(&data_dir.join("blobs"), &base_url).context("cannot open the blob directory")?;
@@ -60,14 +60,8 @@ pub async fn serve(options: Options) -> anyhow::Result<()> {
     let state = AppState::new(config, Arc::new(store), Arc::new(blobs.clone()));
     bootstrap(&state, &options.org, data_dir).await?;
 
-    tokio::spawn(housekeeping(state.clone()));
-    let router = finish(all_routes(&state).merge(blobs.router()), &state.config);
-    println!("Packyard dev server listening on {base_url} (data in {})", data_dir.display());
-    tracing::info!(address = %address, "listening on {address}");
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown())
-        .await
-        .context("the server failed")
+    println!("{} listening on {base_url} (data in {})", options.name, data_dir.display());
+    server::run(listener, state, blobs.router()).await
 }
 
 /// The key that seals storage links' secrets, created on first start and kept beside the data, like the
@@ -102,21 +96,6 @@ async fn bootstrap(state: &AppState, org: &OrgSlug, data_dir: &Path) -> anyhow::
     Ok(())
 }
 
-/// How often the dev server sweeps expired uploads and purges deleted registries.
-const HOUSEKEEPING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
-
-async fn housekeeping(state: AppState) {
-    let mut interval = tokio::time::interval(HOUSEKEEPING_INTERVAL);
-    loop {
-        interval.tick().await;
-        match state.housekeeping.run(chrono::Utc::now()).await {
-            Ok(report) if report != Default::default() => tracing::info!(?report, "housekeeping: {report:?}"),
-            Ok(_) => {}
-            Err(error) => tracing::warn!(error = %error, "housekeeping failed; it runs again in a minute"),
-        }
-    }
-}
-
 fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     use std::io::Write;
     #[cfg(unix)]
@@ -128,25 +107,4 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     let mut file = options.open(path).with_context(|| format!("cannot write {}", path.display()))?;
     writeln!(file, "{text}")?;
     Ok(())
-}
-
-async fn shutdown() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {},
-        () = terminate => {},
-    }
 }

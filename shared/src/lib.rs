@@ -1,5 +1,5 @@
 //! Packyard: a serverless, multi-ecosystem package registry. This library holds the domain, its ports and
-//! adapters, the HTTP route groups every Lambda function and the dev server run, and the dev server's wiring.
+//! adapters, the HTTP route groups every Lambda function and the server run, the server's wiring, and the `packyard push` client.
 
 pub mod adapters;
 pub mod api;
@@ -9,4 +9,6 @@ pub mod domain;
 pub mod ecosystems;
 pub mod lambda;
 pub mod ports;
+pub mod push;
+pub mod server;
 pub mod service;
