@@ -125,27 +125,9 @@ pub fn needs(call: &AwsCall) -> Option<(String, String)> {
     Some((format!("{}:{action}", call.service.to_lowercase()), resource))
 }
 
-/// IAM's wildcard match: `*` any run of characters, `?` any one.
+/// IAM's wildcard match: `*` any run of characters, `?` any one, letters compared ignoring case.
 pub fn matches(pattern: &str, text: &str) -> bool {
-    let (pattern, text): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    let (mut p, mut t, mut star, mut mark) = (0, 0, None, 0);
-    while t < text.len() {
-        if p < pattern.len() && (pattern[p] == '?' || pattern[p].eq_ignore_ascii_case(&text[t])) {
-            p += 1;
-            t += 1;
-        } else if p < pattern.len() && pattern[p] == '*' {
-            star = Some(p);
-            mark = t;
-            p += 1;
-        } else if let Some(s) = star {
-            p = s + 1;
-            mark += 1;
-            t = mark;
-        } else {
-            return false;
-        }
-    }
-    pattern[p..].iter().all(|&c| c == '*')
+    packyard::domain::oidc::glob_matches_by(pattern, text, |a, b| a.eq_ignore_ascii_case(&b))
 }
 
 /// Whether `grants` allow `action` on `resource` (actions match case-insensitively, resources exactly).

@@ -157,10 +157,15 @@ fn claim_text(value: &Value) -> Option<String> {
 
 /// `*` matches any run of characters, `?` exactly one.
 pub fn glob_matches(pattern: &str, text: &str) -> bool {
+    glob_matches_by(pattern, text, |a, b| a == b)
+}
+
+/// [`glob_matches`] with characters compared by `same` (IAM compares action names ignoring case).
+pub fn glob_matches_by(pattern: &str, text: &str, same: impl Fn(char, char) -> bool) -> bool {
     let (pattern, text): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
     let (mut p, mut t, mut star, mut mark) = (0, 0, None, 0);
     while t < text.len() {
-        if p < pattern.len() && (pattern[p] == '?' || pattern[p] == text[t]) {
+        if p < pattern.len() && (pattern[p] == '?' || same(pattern[p], text[t])) {
             p += 1;
             t += 1;
         } else if p < pattern.len() && pattern[p] == '*' {
