@@ -84,6 +84,9 @@ struct Started {
     id: String,
     #[serde(default)]
     url: Option<String>,
+    /// What the single PUT must send: the SHA-256 it is bound to.
+    #[serde(default)]
+    headers: std::collections::BTreeMap<String, String>,
     #[serde(default)]
     parts: Vec<PartUrl>,
     #[serde(default)]
@@ -159,7 +162,7 @@ pub async fn push(options: &PushOptions) -> Result<Value, PushError> {
     let sender = Sender { client: &client, path, size, progress: &progress };
     let completion = match &started.url {
         Some(url) => {
-            sender.put_with_retries(url, 0, size, "uploading").await?;
+            sender.put_with_retries(url, &started.headers, 0, size, "uploading").await?;
             json!({})
         }
         None => json!({ "parts": upload_parts(&api, &sender, &started, options.parallel.max(1)).await? }),
@@ -233,7 +236,9 @@ async fn upload_parts(
                 }
                 let offset = u64::from(number - 1) * part_size;
                 let length = part_size.min(sender.size - offset);
-                let etag = sender.put_with_retries(&url, offset, length, &format!("uploading part {number}")).await?;
+                let etag = sender
+                    .put_with_retries(&url, &Default::default(), offset, length, &format!("uploading part {number}"))
+                    .await?;
                 Ok((number, etag))
             })
             .buffer_unordered(parallel)
@@ -283,11 +288,18 @@ struct Sender<'a> {
 impl Sender<'_> {
     /// PUTs `length` bytes from `offset`, again on a 5xx or a broken connection with a growing pause, and
     /// answers the ETag storage gave them.
-    async fn put_with_retries(&self, url: &str, offset: u64, length: u64, what: &str) -> Result<String, PushError> {
+    async fn put_with_retries(
+        &self,
+        url: &str,
+        headers: &std::collections::BTreeMap<String, String>,
+        offset: u64,
+        length: u64,
+        what: &str,
+    ) -> Result<String, PushError> {
         let mut attempt = 1;
         loop {
             let sent = Arc::new(AtomicU64::new(0));
-            match self.put(url, offset, length, &sent, what).await {
+            match self.put(url, headers, offset, length, &sent, what).await {
                 Ok(etag) => return Ok(etag),
                 Err(error) if attempt < ATTEMPTS && error.is_transient() => {
                     self.progress.done.fetch_sub(sent.load(Ordering::Relaxed), Ordering::Relaxed);
@@ -304,6 +316,7 @@ impl Sender<'_> {
     async fn put(
         &self,
         url: &str,
+        headers: &std::collections::BTreeMap<String, String>,
         offset: u64,
         length: u64,
         sent: &Arc<AtomicU64>,
@@ -320,9 +333,11 @@ impl Sender<'_> {
                 sent_here.fetch_add(chunk.len() as u64, Ordering::Relaxed);
             }
         });
-        let response = self
-            .client
-            .put(url)
+        let mut request = self.client.put(url);
+        for (name, value) in headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        let response = request
             .header(reqwest::header::CONTENT_LENGTH, length)
             .body(reqwest::Body::wrap_stream(chunks))
             .send()

@@ -113,10 +113,11 @@ async fn a_presigned_upload_becomes_a_package_only_after_a_verified_finalize() {
     let url = started.json["url"].as_str().unwrap();
     assert_eq!(app.get(PACKAGES).await.json["packages"].as_array().unwrap().len(), 0, "visible before finalize");
 
-    let put = http::Request::put(url.strip_prefix("http://packyard.test").unwrap())
+    let unbound = http::Request::put(url.strip_prefix("http://packyard.test").unwrap())
         .body(axum::body::Body::from(bytes.clone()))
         .unwrap();
-    assert_eq!(app.send(put).await.status, StatusCode::OK);
+    assert_eq!(app.send(unbound).await.status, StatusCode::FORBIDDEN, "a PUT without its signed SHA-256 header");
+    assert_eq!(app.put_signed(&started.json, url, bytes.clone()).await.status, StatusCode::OK);
     let id = started.json["id"].as_str().unwrap();
     let completed = app.post(&format!("{uploads}/{id}/complete"), json!({})).await;
     assert_eq!(completed.status, StatusCode::CREATED, "{:?}", completed.json);
@@ -132,14 +133,34 @@ async fn a_presigned_upload_becomes_a_package_only_after_a_verified_finalize() {
 async fn an_upload_whose_bytes_do_not_match_the_declared_digest_is_discarded() {
     let app = app_with_files_registry().await;
     let uploads = "/v1/organizations/acme/registries/tools/uploads";
+    // A single PUT is bound to the declared SHA-256: the store refuses other bytes and keeps nothing.
     let started = app.post(uploads, json!({"filename": "data-1.0.0.bin", "size": 5, "sha256": sha256(b"hello")})).await;
-    let url = started.json["url"].as_str().unwrap().strip_prefix("http://packyard.test").unwrap().to_owned();
-    app.send(http::Request::put(url).body(axum::body::Body::from("HELLO")).unwrap()).await;
+    let refused = app.put_signed(&started.json, started.json["url"].as_str().unwrap(), "HELLO").await;
+    assert_eq!((refused.status, refused.error_code()), (StatusCode::BAD_REQUEST, "BadDigest"), "{}", refused.text);
     let id = started.json["id"].as_str().unwrap();
     let completed = app.post(&format!("{uploads}/{id}/complete"), json!({})).await;
     assert_eq!(
         (completed.status, completed.json["error"]["field"].as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, Some("sha256"))
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("upload"))
+    );
+    // Parts are checked when the upload completes, by hashing the object as it streams back.
+    let size = (64 << 20) + 5;
+    let declared = sha256(&vec![1_u8; size]);
+    let started =
+        app.post(uploads, json!({"filename": "data-2.0.0.bin", "size": size, "sha256": declared, "parts": true})).await;
+    let mut parts = Vec::new();
+    for (index, part) in started.json["parts"].as_array().unwrap().iter().enumerate() {
+        let length = if index == 0 { 64 << 20 } else { 5 };
+        let put = app.put_signed(&json!({}), part["url"].as_str().unwrap(), vec![2_u8; length]).await;
+        parts.push(json!({"number": part["number"], "etag": put.headers["etag"].to_str().unwrap()}));
+    }
+    let id = started.json["id"].as_str().unwrap();
+    let completed = app.post(&format!("{uploads}/{id}/complete"), json!({"parts": parts})).await;
+    assert_eq!(
+        (completed.status, completed.json["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("sha256")),
+        "{:?}",
+        completed.json
     );
     assert_eq!(app.get(PACKAGES).await.json["packages"].as_array().unwrap().len(), 0);
     let bad = app.post(uploads, json!({"filename": "data-1.0.0.bin", "size": 5, "sha256": "nothex"})).await;
@@ -151,8 +172,10 @@ async fn uploads_never_finalized_are_swept_with_their_bytes() {
     let app = app_with_files_registry().await;
     let uploads = "/v1/organizations/acme/registries/tools/uploads";
     let started = app.post(uploads, json!({"filename": "lost-1.0.0.bin", "size": 4, "sha256": sha256(b"lost")})).await;
-    let url = started.json["url"].as_str().unwrap().strip_prefix("http://packyard.test").unwrap().to_owned();
-    app.send(http::Request::put(url).body(axum::body::Body::from("lost")).unwrap()).await;
+    assert_eq!(
+        app.put_signed(&started.json, started.json["url"].as_str().unwrap(), "lost").await.status,
+        StatusCode::OK
+    );
     assert_eq!(app.state.uploads.sweep(chrono::Utc::now()).await.unwrap(), 0, "swept an unexpired upload");
     let later = chrono::Utc::now() + chrono::Duration::hours(2);
     assert_eq!(app.state.uploads.sweep(later).await.unwrap(), 1);

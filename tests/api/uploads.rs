@@ -52,13 +52,16 @@ async fn an_upload_whose_body_breaks_off_leaves_no_object_and_no_temporary_file(
         )
         .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.json);
+    let instructions = reply.json.clone();
     let path = reply.json["url"].as_str().unwrap().strip_prefix("http://packyard.test").unwrap().to_owned();
     let chunks = futures_util::stream::iter([
         Ok(Bytes::from(vec![1_u8; 1_000_000])),
         Ok(Bytes::from(vec![2_u8; 1_000_000])),
         Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "the client went away")),
     ]);
-    let reply = app.send(Request::put(&path).body(Body::from_stream(chunks)).unwrap()).await;
+    let checksum = instructions["headers"]["x-amz-checksum-sha256"].as_str().unwrap();
+    let request = Request::put(&path).header("x-amz-checksum-sha256", checksum);
+    let reply = app.send(request.body(Body::from_stream(chunks)).unwrap()).await;
     assert_eq!((reply.status, reply.error_code()), (StatusCode::BAD_REQUEST, "upload_interrupted"), "{}", reply.text);
     assert_eq!(files_in(&app.blob_dir.as_ref().unwrap().0.join("tmp")), Vec::<String>::new());
     let complete = app
@@ -108,8 +111,12 @@ async fn asking_for_parts_past_the_last_or_of_a_single_put_upload_is_a_422() {
     let app = TestApp::new().await;
     app.create_registry("fs", "files").await;
     let base = "/v1/organizations/acme/registries/fs/uploads";
-    let large =
-        app.post(base, json!({"filename": "big-1.0.0.bin", "size": 200_u64 << 20, "sha256": "ef".repeat(32)})).await;
+    let large = app
+        .post(
+            base,
+            json!({"filename": "big-1.0.0.bin", "size": 200_u64 << 20, "sha256": "ef".repeat(32), "parts": true}),
+        )
+        .await;
     assert_eq!(large.json["part_count"], 4, "{:?}", large.json);
     assert!(large.json["more_parts"].is_null());
     let id = large.json["id"].as_str().unwrap();

@@ -1,5 +1,6 @@
 //! Packages as big as real ones, with the stock clients: npm, twine and cargo publish 50 MB packages to the
-//! dev server and get back exactly those bytes; a multipart form and the presigned flow move 1 GiB; a body
+//! dev server and get back exactly those bytes; a multipart form and the presigned flow (one checksummed PUT,
+//! and parts) move 1 GiB; a body
 //! over the configured limit is a 413 that stores nothing; a client that hangs up mid-upload leaves nothing
 //! behind, not even a temporary file.
 
@@ -182,11 +183,34 @@ async fn a_1_gib_file_moves_through_the_form_upload_and_the_presigned_flow() {
     ok(&work.0, "curl", &["-sS", "--fail", "-L", "-H", &auth, "-o", fetched.to_str().unwrap(), &url], &[]);
     assert_eq!(sha256_of(&fetched), digest);
 
-    // The presigned flow: parts PUT straight to their signed URLs, then completed.
+    // The presigned flow in one PUT, bound to the file's SHA-256 by its signed checksum header.
+    let single = reqwest::Client::new()
+        .post(format!("{api}/uploads"))
+        .bearer_auth(&server.admin_token)
+        .json(&json!({"filename": "disk-3.0.0.img", "size": 1_u64 << 30, "sha256": digest}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(single.status(), 201);
+    let single: Value = single.json().await.unwrap();
+    let checksum = format!("x-amz-checksum-sha256: {}", single["headers"]["x-amz-checksum-sha256"].as_str().unwrap());
+    let put =
+        ["-sS", "--fail-with-body", "-H", &checksum, "-T", source.to_str().unwrap(), single["url"].as_str().unwrap()];
+    ok(&work.0, "curl", &put, &[]);
+    let completed = reqwest::Client::new()
+        .post(format!("{api}/uploads/{}/complete", single["id"].as_str().unwrap()))
+        .bearer_auth(&server.admin_token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(completed.status(), 201, "{}", completed.text().await.unwrap());
+
+    // The presigned flow in parts, each PUT straight to its signed URL, then completed.
     let start = reqwest::Client::new()
         .post(format!("{api}/uploads"))
         .bearer_auth(&server.admin_token)
-        .json(&json!({"filename": "disk-2.0.0.img", "size": 1_u64 << 30, "sha256": digest}))
+        .json(&json!({"filename": "disk-2.0.0.img", "size": 1_u64 << 30, "sha256": digest, "parts": true}))
         .send()
         .await
         .unwrap();

@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use packyard::adapters::local_blob::LocalBlobStore;
 use packyard::adapters::s3::S3BlobStore;
-use packyard::ports::blob::{BlobError, BlobStore, ByteStream, CompletedPart, StorageKey};
+use packyard::ports::blob::{BlobError, BlobStore, ByteStream, CHECKSUM_HEADER, CompletedPart, StorageKey};
 use packyard_tests::app::tempdir::TempDir;
 use packyard_tests::services;
 
@@ -70,7 +70,7 @@ async fn presigned_urls_move_bytes_without_credentials(subject: Subject) {
     let store = subject.store;
     let key = key("uploads/u1/file.bin");
     let body: Vec<u8> = (0..=255).cycle().take(100_000).collect();
-    let put_url = store.presign_put(&key, Duration::from_secs(60)).await.unwrap();
+    let put_url = store.presign_put(&key, Duration::from_secs(60), None).await.unwrap();
     let uploaded = http().put(&put_url).body(body.clone()).send().await.unwrap();
     assert!(uploaded.status().is_success(), "PUT {}: {}", uploaded.status(), uploaded.text().await.unwrap());
     assert_eq!(store.get(&key).await.unwrap().as_ref(), body.as_slice());
@@ -78,6 +78,39 @@ async fn presigned_urls_move_bytes_without_credentials(subject: Subject) {
     let downloaded = http().get(&get_url).send().await.unwrap();
     assert!(downloaded.status().is_success(), "GET {}", downloaded.status());
     assert_eq!(downloaded.bytes().await.unwrap().as_ref(), body.as_slice());
+}
+
+/// The base64 SHA-256 a checksum-bound PUT carries.
+fn checksum_of(bytes: &[u8]) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(bytes))
+}
+
+async fn a_put_bound_to_a_sha256_refuses_other_bytes_and_reports_the_checksum(subject: Subject) {
+    let store = subject.store;
+    let key = key("uploads/checked/file.bin");
+    let body: Vec<u8> = (0..=255).cycle().take(300_000).collect();
+    let checksum = checksum_of(&body);
+    let url = store.presign_put(&key, Duration::from_secs(60), Some(&checksum)).await.unwrap();
+    let mut wrong = body.clone();
+    wrong[1000] ^= 1;
+    let refused = http().put(&url).header(CHECKSUM_HEADER, &checksum).body(wrong).send().await.unwrap();
+    assert_eq!(refused.status(), 400, "other bytes were accepted: {}", refused.text().await.unwrap());
+    // AWS stores nothing on BadDigest, and neither does the local store; s3s-fs keeps the refused body (but
+    // without a checksum), so what the contract holds every store to is what completion relies on: refused
+    // bytes are never reported as carrying the signed checksum.
+    let after = store.head(&key).await.unwrap();
+    assert!(after.as_ref().is_none_or(|meta| meta.sha256.as_deref() != Some(checksum.as_str())), "{after:?}");
+    let unsent = http().put(&url).body(body.clone()).send().await.unwrap();
+    assert_eq!(unsent.status(), 403, "a PUT without the signed checksum header was accepted");
+    let lying =
+        http().put(&url).header(CHECKSUM_HEADER, checksum_of(b"other")).body(body.clone()).send().await.unwrap();
+    assert_eq!(lying.status(), 403, "a PUT with another checksum than the signed one was accepted");
+    let stored = http().put(&url).header(CHECKSUM_HEADER, &checksum).body(body.clone()).send().await.unwrap();
+    assert!(stored.status().is_success(), "PUT {}: {}", stored.status(), stored.text().await.unwrap());
+    let meta = store.head(&key).await.unwrap().unwrap();
+    assert_eq!((meta.size, meta.sha256.as_deref()), (body.len() as u64, Some(checksum.as_str())));
 }
 
 async fn tampered_and_repurposed_urls_are_refused(subject: Subject) {
@@ -197,7 +230,8 @@ macro_rules! blob_contract {
                 multipart_uploads_assemble_parts_in_order,
                 an_aborted_upload_or_a_missing_part_cannot_complete,
                 streamed_bodies_of_any_size_are_stored_whole,
-                a_streamed_body_that_breaks_off_stores_nothing
+                a_streamed_body_that_breaks_off_stores_nothing,
+                a_put_bound_to_a_sha256_refuses_other_bytes_and_reports_the_checksum
             );
         }
     };
@@ -233,6 +267,18 @@ async fn the_local_store_refuses_a_part_with_the_wrong_etag() {
     assert!(http().put(&url).body("part").send().await.unwrap().status().is_success());
     let wrong = [CompletedPart { number: 1, etag: "\"0000\"".into() }];
     assert!(store.complete_multipart(&key, &upload_id, &wrong).await.is_err(), "a wrong ETag completed");
+    assert_eq!(store.head(&key).await.unwrap(), None);
+}
+
+/// S3 stores nothing when a checksum does not match; s3s-fs keeps the body, so this runs on the local store.
+#[tokio::test]
+async fn the_local_store_keeps_nothing_of_a_put_that_fails_its_checksum() {
+    let subject = local_store().await;
+    let store = &subject.store;
+    let key = key("uploads/bad-digest/file.bin");
+    let url = store.presign_put(&key, Duration::from_secs(60), Some(&checksum_of(b"good"))).await.unwrap();
+    let refused = http().put(&url).header(CHECKSUM_HEADER, checksum_of(b"good")).body("evil").send().await.unwrap();
+    assert_eq!(refused.status(), 400);
     assert_eq!(store.head(&key).await.unwrap(), None);
 }
 

@@ -146,6 +146,17 @@ impl TestApp {
         (status, axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap())
     }
 
+    /// PUTs `body` to the signed URL of a presigned upload's instructions (`url`, or a part's `url`), with
+    /// the headers they name (the SHA-256 a single PUT is bound to).
+    pub async fn put_signed(&self, instructions: &Value, url: &str, body: impl Into<Body>) -> Reply {
+        let path = url.strip_prefix("http://packyard.test").expect("a signed URL of this app");
+        let mut request = Request::put(path);
+        for (name, value) in instructions["headers"].as_object().into_iter().flatten() {
+            request = request.header(name.as_str(), value.as_str().unwrap_or_default());
+        }
+        self.send(request.body(body.into()).expect("request")).await
+    }
+
     /// Publishes a file through the multipart form, as the admin.
     pub async fn publish_file(&self, registry: &str, filename: &str, bytes: &[u8]) -> Reply {
         self.publish_file_as(&self.admin_token, registry, filename, bytes).await

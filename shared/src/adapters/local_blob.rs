@@ -22,7 +22,7 @@ use crate::api::error::ApiError;
 use crate::api::spool::TempFile;
 use futures_util::StreamExt;
 
-use crate::ports::blob::{BlobError, BlobMeta, BlobStore, ByteStream, CompletedPart, StorageKey};
+use crate::ports::blob::{BlobError, BlobMeta, BlobStore, ByteStream, CHECKSUM_HEADER, CompletedPart, StorageKey};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -86,17 +86,34 @@ impl LocalBlobStore {
         tokio::fs::rename(&temporary, target).await.map_err(io)
     }
 
-    fn signature(&self, method: &Method, key: &StorageKey, expires: u64, part: Option<(&str, u32)>) -> HmacSha256 {
+    /// The HMAC of a signed request: method, key, expiry, upload part and, for a PUT bound to a SHA-256, the
+    /// checksum its [`CHECKSUM_HEADER`] must carry (empty otherwise), as S3 signs that header.
+    fn signature(
+        &self,
+        method: &Method,
+        key: &StorageKey,
+        expires: u64,
+        part: Option<(&str, u32)>,
+        checksum: &str,
+    ) -> HmacSha256 {
         let mut mac = HmacSha256::new_from_slice(self.signing_key.as_slice())
             .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
         let (upload_id, number) = part.unwrap_or_default();
-        mac.update(format!("{method}\n{key}\n{expires}\n{upload_id}\n{number}").as_bytes());
+        mac.update(format!("{method}\n{key}\n{expires}\n{upload_id}\n{number}\n{checksum}").as_bytes());
         mac
     }
 
-    fn sign(&self, method: &Method, key: &StorageKey, ttl: Duration, part: Option<(&str, u32)>) -> String {
+    fn sign(
+        &self,
+        method: &Method,
+        key: &StorageKey,
+        ttl: Duration,
+        part: Option<(&str, u32)>,
+        checksum: Option<&str>,
+    ) -> String {
         let expires = unix_now().saturating_add(ttl.as_secs().max(1));
-        let signature = hex::encode(self.signature(method, key, expires, part).finalize().into_bytes());
+        let mac = self.signature(method, key, expires, part, checksum.unwrap_or_default());
+        let signature = hex::encode(mac.finalize().into_bytes());
         let mut url = format!("{}/_blobs/{key}?expires={expires}&signature={signature}", self.base_url);
         if let Some((upload_id, number)) = part {
             url.push_str(&format!("&uploadId={upload_id}&partNumber={number}"));
@@ -105,14 +122,14 @@ impl LocalBlobStore {
     }
 
     /// Checks a signed request: unexpired, and signed for this method, key and part.
-    fn verify(&self, method: &Method, key: &StorageKey, params: &SignedParams) -> Result<(), ApiError> {
+    fn verify(&self, method: &Method, key: &StorageKey, params: &SignedParams, checksum: &str) -> Result<(), ApiError> {
         let forbidden = |message: &str| ApiError::new(StatusCode::FORBIDDEN, "signature_rejected", message);
         if params.expires < unix_now() {
             return Err(forbidden("this signed URL has expired; ask Packyard for a new one"));
         }
         let signature = hex::decode(&params.signature).map_err(|_| forbidden("the signature is malformed"))?;
         let part = params.upload_id.as_deref().zip(params.part_number);
-        self.signature(method, key, params.expires, part)
+        self.signature(method, key, params.expires, part, checksum)
             .verify_slice(&signature)
             .map_err(|_| forbidden("the signature does not match this URL; it may have been altered"))
     }
@@ -173,7 +190,7 @@ async fn get_signed(
 ) -> Result<Response, ApiError> {
     let key = parse_key(&key)?;
     // A HEAD is signed as the GET it stands for, as with S3.
-    store.verify(&Method::GET, &key, &params)?;
+    store.verify(&Method::GET, &key, &params, "")?;
     let file = match tokio::fs::File::open(store.object_path(&key)).await {
         Ok(file) => file,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
@@ -197,10 +214,19 @@ async fn put_signed(
     State(store): State<LocalBlobStore>,
     UrlPath(key): UrlPath<String>,
     Query(params): Query<SignedParams>,
+    headers: axum::http::HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     let key = parse_key(&key)?;
-    store.verify(&Method::PUT, &key, &params)?;
+    let checksum = headers.get(CHECKSUM_HEADER).and_then(|value| value.to_str().ok()).unwrap_or_default();
+    store.verify(&Method::PUT, &key, &params, checksum)?;
+    let expected = match checksum {
+        "" => None,
+        checksum => Some(decode_checksum(checksum).ok_or_else(|| {
+            ApiError::bad_request("invalid_checksum", format!("{CHECKSUM_HEADER} is not a base64 SHA-256"))
+        })?),
+    };
+    let is_part = params.upload_id.is_some();
     let target = match params.upload_id.as_deref().zip(params.part_number) {
         Some((upload_id, number)) => {
             let dir = store.upload_dir(upload_id).map_err(blob_error)?;
@@ -212,12 +238,19 @@ async fn put_signed(
         None => store.object_path(&key),
     };
     let body: ByteStream = Box::pin(body.into_data_stream().map(|chunk| chunk.map_err(std::io::Error::other)));
-    let (_, sha256) = store.write_stream(&target, body).await.map_err(|error| match error {
+    let (_, sha256) = store.write_stream(&target, body, expected).await.map_err(|error| match error {
         StreamError::Body(error) => {
             ApiError::bad_request("upload_interrupted", format!("the upload was interrupted: {error}"))
         }
+        StreamError::Digest => ApiError::bad_request(
+            "BadDigest",
+            format!("the body does not match the {CHECKSUM_HEADER} this URL was signed for; nothing was stored"),
+        ),
         StreamError::Blob(error) => blob_error(error),
     })?;
+    if !is_part {
+        store.record_checksum(&key, &sha256).await.map_err(blob_error)?;
+    }
     let etag = format!("\"{sha256}\"");
     if let Some((upload_id, number)) = params.upload_id.as_deref().zip(params.part_number) {
         let dir = store.upload_dir(upload_id).map_err(blob_error)?;
@@ -235,16 +268,29 @@ async fn put_signed(
 /// How much of a streamed body is read or written at a time.
 const STREAM_BUFFER: usize = 256 * 1024;
 
-/// Why a streamed write failed: the body broke off (a client that went away), or the disk failed.
+/// Why a streamed write failed: the body broke off (a client that went away), it was not the bytes its
+/// checksum promised, or the disk failed.
 enum StreamError {
     Body(std::io::Error),
+    Digest,
     Blob(BlobError),
 }
 
+/// A base64 SHA-256 as 32 bytes.
+fn decode_checksum(checksum: &str) -> Option<[u8; 32]> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(checksum).ok()?.try_into().ok()
+}
+
 impl LocalBlobStore {
-    /// Streams `body` to a temporary file while hashing it, then renames it to `target`. Returns the
-    /// size and the hex SHA-256 of the bytes.
-    async fn write_stream(&self, target: &Path, mut stream: ByteStream) -> Result<(u64, String), StreamError> {
+    /// Streams `body` to a temporary file while hashing it, then renames it to `target` (only when its
+    /// SHA-256 is `expected`, if given). Returns the size and the hex SHA-256 of the bytes.
+    async fn write_stream(
+        &self,
+        target: &Path,
+        mut stream: ByteStream,
+        expected: Option<[u8; 32]>,
+    ) -> Result<(u64, String), StreamError> {
         use tokio::io::AsyncWriteExt;
         let disk = |error: std::io::Error| StreamError::Blob(io(error));
         let temporary = TempFile::new_in(&self.root.join("tmp")).map_err(disk)?;
@@ -260,27 +306,47 @@ impl LocalBlobStore {
         }
         file.flush().await.map_err(disk)?;
         drop(file);
+        let digest: [u8; 32] = hasher.finalize().into();
+        if expected.is_some_and(|expected| expected != digest) {
+            return Err(StreamError::Digest);
+        }
         if let Some(parent) = target.parent() {
             tokio::fs::create_dir_all(parent).await.map_err(disk)?;
         }
         tokio::fs::rename(&path, target).await.map_err(disk)?;
         temporary.keep();
-        Ok((size, hex::encode(hasher.finalize())))
+        Ok((size, hex::encode(digest)))
+    }
+
+    /// Where an object's SHA-256 is kept, beside (not among) the objects, for [`BlobStore::head`].
+    fn checksum_path(&self, key: &StorageKey) -> PathBuf {
+        self.root.join("checksums").join(key.as_str())
+    }
+
+    /// Keeps an object's SHA-256 (hex in, base64 kept, as S3 reports it).
+    async fn record_checksum(&self, key: &StorageKey, sha256: &str) -> Result<(), BlobError> {
+        use base64::Engine;
+        let raw = hex::decode(sha256).map_err(BlobError::backend)?;
+        self.write_atomically(
+            &self.checksum_path(key),
+            base64::engine::general_purpose::STANDARD.encode(raw).as_bytes(),
+        )
+        .await
     }
 }
 
 #[async_trait]
 impl BlobStore for LocalBlobStore {
     async fn put_stream(&self, key: &StorageKey, body: ByteStream) -> Result<u64, BlobError> {
-        match self.write_stream(&self.object_path(key), body).await {
-            Ok((size, _)) => Ok(size),
+        match self.write_stream(&self.object_path(key), body, None).await {
+            Ok((size, sha256)) => {
+                self.record_checksum(key, &sha256).await?;
+                Ok(size)
+            }
             Err(StreamError::Body(error)) => Err(BlobError::backend(error)),
+            Err(StreamError::Digest) => Err(BlobError::InvalidUpload("the body does not match its checksum".into())),
             Err(StreamError::Blob(error)) => Err(error),
         }
-    }
-
-    async fn put(&self, key: &StorageKey, body: Bytes) -> Result<(), BlobError> {
-        self.write_atomically(&self.object_path(key), &body).await
     }
 
     async fn get(&self, key: &StorageKey) -> Result<Bytes, BlobError> {
@@ -301,7 +367,10 @@ impl BlobStore for LocalBlobStore {
 
     async fn head(&self, key: &StorageKey) -> Result<Option<BlobMeta>, BlobError> {
         match tokio::fs::metadata(self.object_path(key)).await {
-            Ok(metadata) if metadata.is_file() => Ok(Some(BlobMeta { size: metadata.len() })),
+            Ok(metadata) if metadata.is_file() => {
+                let sha256 = tokio::fs::read_to_string(self.checksum_path(key)).await.ok();
+                Ok(Some(BlobMeta { size: metadata.len(), sha256 }))
+            }
             Ok(_) => Ok(None),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(error) => Err(io(error)),
@@ -309,6 +378,7 @@ impl BlobStore for LocalBlobStore {
     }
 
     async fn delete(&self, key: &StorageKey) -> Result<(), BlobError> {
+        let _ = tokio::fs::remove_file(self.checksum_path(key)).await;
         match tokio::fs::remove_file(self.object_path(key)).await {
             Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(io(error)),
             _ => Ok(()),
@@ -316,11 +386,11 @@ impl BlobStore for LocalBlobStore {
     }
 
     async fn presign_get(&self, key: &StorageKey, ttl: Duration) -> Result<String, BlobError> {
-        Ok(self.sign(&Method::GET, key, ttl, None))
+        Ok(self.sign(&Method::GET, key, ttl, None, None))
     }
 
-    async fn presign_put(&self, key: &StorageKey, ttl: Duration) -> Result<String, BlobError> {
-        Ok(self.sign(&Method::PUT, key, ttl, None))
+    async fn presign_put(&self, key: &StorageKey, ttl: Duration, sha256: Option<&str>) -> Result<String, BlobError> {
+        Ok(self.sign(&Method::PUT, key, ttl, None, sha256))
     }
 
     async fn start_multipart(&self, key: &StorageKey) -> Result<String, BlobError> {
@@ -341,7 +411,7 @@ impl BlobStore for LocalBlobStore {
         if !(1..=10_000).contains(&number) {
             return Err(BlobError::InvalidUpload(format!("part number {number} is outside 1..=10000")));
         }
-        Ok(self.sign(&Method::PUT, key, ttl, Some((upload_id, number))))
+        Ok(self.sign(&Method::PUT, key, ttl, Some((upload_id, number)), None))
     }
 
     async fn complete_multipart(

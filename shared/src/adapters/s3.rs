@@ -10,7 +10,7 @@ use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart as S3CompletedPa
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 
-use crate::ports::blob::{BlobError, BlobMeta, BlobStore, ByteStream, CompletedPart, StorageKey};
+use crate::ports::blob::{BlobError, BlobMeta, BlobStore, ByteStream, CHECKSUM_HEADER, CompletedPart, StorageKey};
 
 /// The part size of a streamed upload: above S3's 5 MiB minimum, small enough that a 256 MB function
 /// holds one part comfortably; 5 GiB takes 640 parts, well within S3's 10,000.
@@ -170,8 +170,12 @@ impl BlobStore for S3BlobStore {
     }
 
     async fn head(&self, key: &StorageKey) -> Result<Option<BlobMeta>, BlobError> {
-        match self.client.head_object().bucket(&self.bucket).key(self.object(key)).send().await {
-            Ok(output) => Ok(Some(BlobMeta { size: output.content_length.unwrap_or_default().max(0).unsigned_abs() })),
+        let request = self.client.head_object().bucket(&self.bucket).key(self.object(key));
+        match request.checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled).send().await {
+            Ok(output) => Ok(Some(BlobMeta {
+                size: output.content_length.unwrap_or_default().max(0).unsigned_abs(),
+                sha256: output.checksum_sha256,
+            })),
             Err(error) => {
                 let error = error.into_service_error();
                 if error.is_not_found() { Ok(None) } else { Err(BlobError::backend(error)) }
@@ -214,16 +218,24 @@ impl BlobStore for S3BlobStore {
         Ok(request.uri().to_owned())
     }
 
-    async fn presign_put(&self, key: &StorageKey, ttl: Duration) -> Result<String, BlobError> {
-        let request = self
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(self.object(key))
-            .presigned(presigning(ttl)?)
-            .await
-            .map_err(service)?;
-        Ok(request.uri().to_owned())
+    async fn presign_put(&self, key: &StorageKey, ttl: Duration, sha256: Option<&str>) -> Result<String, BlobError> {
+        let operation = self.client.put_object().bucket(&self.bucket).key(self.object(key));
+        let request = match sha256 {
+            // The SDK drops `checksum_sha256` when presigning (aws-sdk-rust#1103), so the header is added
+            // before signing: it becomes a signed header, and S3 verifies the body against it.
+            Some(sha256) => {
+                let value = http::HeaderValue::from_str(sha256).map_err(BlobError::backend)?;
+                operation
+                    .customize()
+                    .mutate_request(move |request| {
+                        request.headers_mut().insert(CHECKSUM_HEADER, value.clone());
+                    })
+                    .presigned(presigning(ttl)?)
+                    .await
+            }
+            None => operation.presigned(presigning(ttl)?).await,
+        };
+        Ok(request.map_err(service)?.uri().to_owned())
     }
 
     async fn start_multipart(&self, key: &StorageKey) -> Result<String, BlobError> {

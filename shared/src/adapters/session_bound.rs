@@ -75,9 +75,9 @@ impl BlobStore for SessionBoundBlobStore {
         self.inner.presign_get(key, ttl).await
     }
 
-    async fn presign_put(&self, key: &StorageKey, ttl: Duration) -> Result<String, BlobError> {
+    async fn presign_put(&self, key: &StorageKey, ttl: Duration, sha256: Option<&str>) -> Result<String, BlobError> {
         let ttl = self.capped(ttl).await?;
-        self.inner.presign_put(key, ttl).await
+        self.inner.presign_put(key, ttl, sha256).await
     }
 
     async fn start_multipart(&self, key: &StorageKey) -> Result<String, BlobError> {

@@ -381,6 +381,9 @@ struct NewUpload {
     name: Option<String>,
     #[serde(default)]
     version: Option<String>,
+    /// Parts even for a file one PUT could take (parallel transfers); by default one PUT up to 5 GiB.
+    #[serde(default)]
+    parts: bool,
 }
 
 async fn create_upload(
@@ -407,8 +410,14 @@ async fn create_upload(
     };
     validate_name(registry.ecosystem, &name).map_err(|e| invalid("name", e))?;
     let version = validate_version(&version).map_err(|e| invalid("version", e))?;
-    let upload =
-        UploadRequest { name, version, filename: request.filename, size: request.size, sha256: request.sha256 };
+    let upload = UploadRequest {
+        name,
+        version,
+        filename: request.filename,
+        size: request.size,
+        sha256: request.sha256,
+        parts: request.parts,
+    };
     let instructions = state.uploads.start(&caller.acting(), &registry, upload).await?;
     let signed = u32::try_from(instructions.parts.len()).unwrap_or(u32::MAX);
     let more = instructions.part_count.filter(|count| *count > signed).map(|_| signed + 1);

@@ -72,7 +72,14 @@ impl fmt::Display for StorageKey {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlobMeta {
     pub size: u64,
+    /// The object's SHA-256 as the store verified it on the way in (base64, S3's `x-amz-checksum-sha256`),
+    /// when the store keeps one.
+    pub sha256: Option<String>,
 }
+
+/// The header a presigned PUT bound to a SHA-256 must carry, with the base64 digest it was signed for:
+/// the store refuses other bytes (S3 `BadDigest`) and any other value (the signature no longer matches).
+pub const CHECKSUM_HEADER: &str = "x-amz-checksum-sha256";
 
 /// A part of a multipart upload, as the client reports it after uploading through a presigned part URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,11 +170,13 @@ pub trait BlobStore: Send + Sync {
     /// [`BlobError::Backend`] when a URL cannot be signed.
     async fn presign_get(&self, key: &StorageKey, ttl: Duration) -> Result<String, BlobError>;
 
-    /// A URL that lets anyone holding it PUT the object until `ttl` passes.
+    /// A URL that lets anyone holding it PUT the object until `ttl` passes. With `sha256` (base64), the URL
+    /// is bound to those bytes: the PUT must send [`CHECKSUM_HEADER`] with that value, and the store refuses
+    /// a body whose SHA-256 differs, so nothing wrong is ever stored and nothing needs reading back.
     ///
     /// # Errors
     /// [`BlobError::Backend`] when a URL cannot be signed.
-    async fn presign_put(&self, key: &StorageKey, ttl: Duration) -> Result<String, BlobError>;
+    async fn presign_put(&self, key: &StorageKey, ttl: Duration, sha256: Option<&str>) -> Result<String, BlobError>;
 
     /// Starts a multipart upload and returns its id.
     ///

@@ -2,6 +2,7 @@
 //! straight to storage (one PUT, or parts past a threshold), then finalizes. Only a finalized upload whose
 //! stored bytes match what was declared becomes a package; one never finalized is swept away.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +16,7 @@ use crate::domain::names::OrgSlug;
 use crate::domain::package::{Digests, Package, PackageFile};
 use crate::domain::registry::Registry;
 use crate::domain::storage::StorageRef;
-use crate::ports::blob::{CompletedPart, StorageKey};
+use crate::ports::blob::{CHECKSUM_HEADER, CompletedPart, StorageKey};
 use crate::ports::metadata::{Condition, Item, MetadataStore, Query, WriteOp};
 
 use super::Acting;
@@ -25,6 +26,10 @@ use super::packages::{NewVersion, Packages, blob_error, file_key};
 pub const UPLOAD_TTL: Duration = Duration::from_secs(3600);
 /// Uploads larger than this go in parts.
 pub const MULTIPART_THRESHOLD: u64 = 64 * 1024 * 1024;
+/// The largest file sent in one PUT unless the client asks for parts: S3's limit for a single PUT. A single
+/// PUT is bound to the file's SHA-256, so the store itself refuses wrong bytes and completing the upload
+/// reads nothing back; parts (for parallelism, or above this size) are checked by reading the object once.
+pub const SINGLE_PUT_MAX: u64 = 5 * 1024 * 1024 * 1024;
 /// The smallest part Packyard asks for (S3 requires at least 5 MiB for each part but the last); larger
 /// files get larger parts so that they fit in [`MAX_PARTS`].
 pub const MIN_PART_SIZE: u64 = 64 * 1024 * 1024;
@@ -65,6 +70,12 @@ pub struct Upload {
     pub creator: Actor,
 }
 
+/// A hex SHA-256 in the base64 form S3's checksum header takes.
+fn base64_sha256(hex_digest: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(hex::decode(hex_digest).unwrap_or_default())
+}
+
 /// The digests of a stored object, read as a stream.
 async fn digests_of(mut stream: crate::ports::blob::ByteStream) -> Result<Digests> {
     use futures_util::StreamExt;
@@ -80,9 +91,12 @@ async fn digests_of(mut stream: crate::ports::blob::ByteStream) -> Result<Digest
 pub struct UploadInstructions {
     pub id: String,
     pub expires_at: DateTime<Utc>,
-    /// One `PUT` of the whole file, when it is small enough.
+    /// One `PUT` of the whole file, when it is small enough, with [`UploadInstructions::headers`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Headers the single `PUT` must send: the file's SHA-256 it is bound to (`x-amz-checksum-sha256`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
     /// Otherwise: `PUT` each part (of `part_size` bytes, the last shorter) to its URL and keep each `ETag`.
     /// At most [`PARTS_PER_ANSWER`] parts are signed here; [`Uploads::part_urls`] signs the others.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -118,6 +132,8 @@ pub struct UploadRequest {
     pub filename: String,
     pub size: u64,
     pub sha256: String,
+    /// Send the file in parts even when one PUT could take it (parallel transfers).
+    pub parts: bool,
 }
 
 #[derive(Clone)]
@@ -162,8 +178,10 @@ impl Uploads {
         let (storage, blobs) = self.packages.storage_for(registry).await?;
         let key = file_key(&registry.id, &id, &request.filename)?;
         let expires_at = Utc::now() + UPLOAD_TTL;
-        let (url, multipart_id) = if request.size <= MULTIPART_THRESHOLD {
-            (Some(blobs.presign_put(&key, UPLOAD_TTL).await.map_err(blob_error)?), None)
+        let checksum = base64_sha256(&sha256);
+        let single = request.size <= SINGLE_PUT_MAX && !(request.parts && request.size > MULTIPART_THRESHOLD);
+        let (url, multipart_id) = if single {
+            (Some(blobs.presign_put(&key, UPLOAD_TTL, Some(&checksum)).await.map_err(blob_error)?), None)
         } else {
             (None, Some(blobs.start_multipart(&key).await.map_err(blob_error)?))
         };
@@ -194,10 +212,15 @@ impl Uploads {
             Some(_) => Some(self.sign_parts(&upload, 1).await?),
             None => None,
         };
+        let headers = match url {
+            Some(_) => BTreeMap::from([(CHECKSUM_HEADER.to_owned(), checksum)]),
+            None => BTreeMap::new(),
+        };
         Ok(UploadInstructions {
             id,
             expires_at,
             url,
+            headers,
             part_size: batch.as_ref().map(|batch| batch.part_size),
             part_count: batch.as_ref().map(|batch| batch.part_count),
             parts: batch.map(|batch| batch.parts).unwrap_or_default(),
@@ -291,8 +314,15 @@ impl Uploads {
                 format!("nothing was uploaded for {}; PUT the file to the upload URL first", upload.filename),
             ));
         };
-        // Hashed as it streams back, so completing an upload of any size holds a buffer, not the file.
-        let digests = digests_of(blobs.get_stream(&key).await.map_err(blob_error)?).await?;
+        // A single PUT was bound to the declared SHA-256, so a store that verified it (S3, the local store)
+        // reports it and nothing is read back. Otherwise (parts, or a store without checksums) the object is
+        // hashed as it streams back: a buffer in memory, not the file.
+        let verified = stored.sha256.as_deref() == Some(base64_sha256(&upload.sha256).as_str());
+        let digests = if verified && upload.multipart_id.is_none() {
+            Digests { sha256: upload.sha256.clone(), sha512: String::new(), sha1: String::new() }
+        } else {
+            digests_of(blobs.get_stream(&key).await.map_err(blob_error)?).await?
+        };
         let actual = digests.sha256.clone();
         if stored.size != upload.size || actual != upload.sha256 {
             self.packages.discard_files(&registry.organization, std::slice::from_ref(&file)).await;
