@@ -32,6 +32,8 @@ pub struct PushOptions {
     pub version: Option<String>,
     /// How many parts are in flight at once.
     pub parallel: usize,
+    /// Ask for parts even when one PUT could take the file.
+    pub parts: bool,
     /// Whether to draw a progress line on stderr (the CLI draws one when stderr is a terminal).
     pub progress: bool,
 }
@@ -150,7 +152,7 @@ pub async fn push(options: &PushOptions) -> Result<Value, PushError> {
         options.org,
         options.registry
     );
-    let mut request = json!({"filename": filename, "size": size, "sha256": sha256});
+    let mut request = json!({"filename": filename, "size": size, "sha256": sha256, "parts": options.parts});
     if let (Some(name), Some(version)) = (&options.name, &options.version) {
         request["name"] = json!(name);
         request["version"] = json!(version);

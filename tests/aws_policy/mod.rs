@@ -70,7 +70,9 @@ async fn aws_app(calls: &AwsCalls) -> (TestApp, Arc<Vec<Function>>, String, Stri
 /// What every function does for a customer, on hosted storage and then on an AWS link.
 async fn exercise(app: &TestApp, calls: &AwsCalls) {
     let ok = |status: StatusCode, what: &str| assert!(status.is_success(), "{what}: {status}");
-    for (name, ecosystem) in [("tools", "files"), ("js", "npm"), ("rs", "cargo"), ("py", "python"), ("gone", "files")] {
+    let registries =
+        [("tools", "files"), ("stable", "files"), ("js", "npm"), ("rs", "cargo"), ("py", "python"), ("gone", "files")];
+    for (name, ecosystem) in registries {
         app.create_registry(name, ecosystem).await;
     }
     ok(app.get("/v1/organizations/acme/registries").await.status, "list registries");
@@ -87,6 +89,8 @@ async fn exercise(app: &TestApp, calls: &AwsCalls) {
         let package = published.json["id"].as_str().expect("package id");
         let download = app.get(&format!("/v1/organizations/acme/registries/tools/packages/{package}/download")).await;
         assert_eq!(download.status, StatusCode::FOUND, "download redirects");
+        let copy = format!("/v1/organizations/acme/registries/tools/packages/{package}/copy");
+        ok(app.post(&copy, json!({"destination": "stable"})).await.status, "copy a package");
         let uploads = "/v1/organizations/acme/registries/tools/uploads";
         let started = app
             .post(uploads, json!({"filename": format!("up-{round}.bin"), "size": 4, "sha256": "00".repeat(32)}))

@@ -111,8 +111,10 @@ pub fn needs(call: &AwsCall) -> Option<(String, String)> {
         ("DynamoDB", "TransactWriteItems:Delete") => "DeleteItem".into(),
         ("DynamoDB", "TransactWriteItems:Update") => "UpdateItem".into(),
         ("DynamoDB", "TransactWriteItems:ConditionCheck") => "ConditionCheckItem".into(),
-        ("S3", "GetObject" | "HeadObject") => "GetObject".into(),
-        ("S3", "PutObject" | "CreateMultipartUpload" | "UploadPart" | "CompleteMultipartUpload") => "PutObject".into(),
+        ("S3", "GetObject" | "HeadObject" | "CopyObject:Source") => "GetObject".into(),
+        ("S3", "PutObject" | "CreateMultipartUpload" | "UploadPart" | "CompleteMultipartUpload" | "CopyObject") => {
+            "PutObject".into()
+        }
         ("S3", "DeleteObject" | "AbortMultipartUpload" | "PutObjectTagging") => call.operation.clone(),
         ("STS", "AssumeRole") => "AssumeRole".into(),
         _ => return None,

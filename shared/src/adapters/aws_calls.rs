@@ -124,6 +124,17 @@ fn requests(service: &str, operation: &str, input: &Input) -> Vec<(String, Strin
                 .or_else(|| input.downcast_ref::<QueryInput>().and_then(QueryInput::table_name));
             one(table.map(str::to_owned))
         }
+        "S3" if input.downcast_ref::<aws_sdk_s3::operation::copy_object::CopyObjectInput>().is_some() => {
+            // A copy writes its destination and reads its source (`bucket/key`, percent-encoded).
+            let copy = input.downcast_ref::<aws_sdk_s3::operation::copy_object::CopyObjectInput>();
+            let destination =
+                copy.map(|i| format!("{}/{}", i.bucket().unwrap_or_default(), i.key().unwrap_or_default()));
+            let source = copy.and_then(|i| i.copy_source()).unwrap_or("*").to_owned();
+            vec![
+                (operation.to_owned(), destination.unwrap_or_else(|| "*".into())),
+                (format!("{operation}:Source"), source),
+            ]
+        }
         "S3" => one(object_of!(
             input,
             get_object::GetObjectInput,

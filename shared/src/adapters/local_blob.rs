@@ -365,6 +365,11 @@ impl BlobStore for LocalBlobStore {
         }
     }
 
+    async fn copy_within(&self, from: &StorageKey, to: &StorageKey) -> Result<Option<u64>, BlobError> {
+        let body = self.get_stream(from).await?;
+        self.put_stream(to, body).await.map(Some)
+    }
+
     async fn head(&self, key: &StorageKey) -> Result<Option<BlobMeta>, BlobError> {
         match tokio::fs::metadata(self.object_path(key)).await {
             Ok(metadata) if metadata.is_file() => {

@@ -16,6 +16,9 @@ use crate::ports::blob::{BlobError, BlobMeta, BlobStore, ByteStream, CHECKSUM_HE
 /// holds one part comfortably; 5 GiB takes 640 parts, well within S3's 10,000.
 pub const STREAM_PART_SIZE: usize = 8 * 1024 * 1024;
 
+/// The largest object one `CopyObject` copies.
+const COPY_OBJECT_MAX: u64 = 5 * 1024 * 1024 * 1024;
+
 /// Reads from `body` into `buffer` until it holds at least `size` bytes or the body ends.
 async fn fill(body: &mut ByteStream, buffer: &mut BytesMut, size: usize) -> Result<(), BlobError> {
     while buffer.len() < size {
@@ -167,6 +170,27 @@ impl BlobStore for S3BlobStore {
         let output = self.fetch(key).await?;
         let reader = output.body.into_async_read();
         Ok(Box::pin(tokio_util::io::ReaderStream::with_capacity(reader, 256 * 1024)))
+    }
+
+    async fn copy_within(&self, from: &StorageKey, to: &StorageKey) -> Result<Option<u64>, BlobError> {
+        let size = match self.head(from).await? {
+            Some(meta) if meta.size <= COPY_OBJECT_MAX => meta.size,
+            Some(_) => return Ok(None),
+            None => return Err(BlobError::NotFound(from.to_string())),
+        };
+        // Keys are built from validated segments (letters, digits, `.`, `_`, `-`, `+`, `@`), so only `+` and
+        // `@` need escaping in the copy source.
+        let source = format!("{}/{}", self.bucket, self.object(from).replace('+', "%2B").replace('@', "%40"));
+        self.client
+            .copy_object()
+            .bucket(&self.bucket)
+            .key(self.object(to))
+            .copy_source(source)
+            .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
+            .send()
+            .await
+            .map_err(service)?;
+        Ok(Some(size))
     }
 
     async fn head(&self, key: &StorageKey) -> Result<Option<BlobMeta>, BlobError> {

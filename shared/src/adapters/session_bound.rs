@@ -58,6 +58,10 @@ impl BlobStore for SessionBoundBlobStore {
         self.inner.get_stream(key).await
     }
 
+    async fn copy_within(&self, from: &StorageKey, to: &StorageKey) -> Result<Option<u64>, BlobError> {
+        self.inner.copy_within(from, to).await
+    }
+
     async fn head(&self, key: &StorageKey) -> Result<Option<BlobMeta>, BlobError> {
         self.inner.head(key).await
     }

@@ -112,6 +112,10 @@ struct Push {
     /// How many parts are sent at once.
     #[arg(long, env = "PACKYARD_PARALLEL", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     parallel: u16,
+    /// Send parts in parallel even when one PUT could take the file (up to 5 GiB). One PUT is bound to the
+    /// file's SHA-256 and verified by storage itself; parts are verified by the server reading them back.
+    #[arg(long, env = "PACKYARD_PARTS")]
+    parts: bool,
 }
 
 fn org_slug(text: &str) -> Result<OrgSlug, String> {
@@ -156,6 +160,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 name: push.name,
                 version: push.version,
                 parallel: usize::from(push.parallel),
+                parts: push.parts,
                 progress: true,
             };
             let published = packyard::push::push(&options).await?;

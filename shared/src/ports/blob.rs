@@ -142,6 +142,14 @@ pub trait BlobStore: Send + Sync {
     /// [`BlobError::NotFound`] when there is none.
     async fn get_stream(&self, key: &StorageKey) -> Result<ByteStream, BlobError>;
 
+    /// Copies the object at `from` to `to` within this store without its bytes leaving the store (S3's
+    /// `CopyObject`), and returns its size; `None` when this store cannot (S3 copies at most 5 GiB in one
+    /// request), and the caller streams it instead.
+    ///
+    /// # Errors
+    /// [`BlobError::NotFound`] when there is no object at `from`.
+    async fn copy_within(&self, from: &StorageKey, to: &StorageKey) -> Result<Option<u64>, BlobError>;
+
     /// The object's metadata, or `None` when there is none.
     ///
     /// # Errors

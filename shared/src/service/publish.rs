@@ -96,8 +96,9 @@ impl Packages {
         Ok(package)
     }
 
-    /// Copies (promotes) a version into another registry of the same ecosystem: each file streams from its
-    /// storage into the destination's, the version is recorded there with the dist-tags that pointed at it,
+    /// Copies (promotes) a version into another registry of the same ecosystem: each file is copied by the
+    /// store when both registries use one storage (S3 `CopyObject`), or streams from its storage into the
+    /// destination's, the version is recorded there with the dist-tags that pointed at it,
     /// and a refused copy leaves no file behind.
     ///
     /// # Errors
@@ -120,14 +121,21 @@ impl Packages {
         for file in &package.files {
             let stored = async {
                 let from = StorageKey::parse(&file.key).map_err(blob_error)?;
-                let body = self
-                    .blobs(&source.organization, &file.storage)
-                    .await?
-                    .get_stream(&from)
-                    .await
-                    .map_err(blob_error)?;
                 let key = file_key(&destination.id, &ulid::Ulid::new().to_string(), &file.filename)?;
-                let size = target.put_stream(&key, body).await.map_err(blob_error)?;
+                // Within one storage the store copies the object itself; across storages (a registry that
+                // moved to a linked bucket, say) the bytes stream through, a buffer at a time.
+                let copied = match file.storage == storage {
+                    true => target.copy_within(&from, &key).await.map_err(blob_error)?,
+                    false => None,
+                };
+                let size = match copied {
+                    Some(size) => size,
+                    None => {
+                        let origin = self.blobs(&source.organization, &file.storage).await?;
+                        let body = origin.get_stream(&from).await.map_err(blob_error)?;
+                        target.put_stream(&key, body).await.map_err(blob_error)?
+                    }
+                };
                 Ok::<_, Error>(PackageFile { size, storage: storage.clone(), key: key.to_string(), ..file.clone() })
             }
             .await;
