@@ -128,7 +128,11 @@ async fn exercise(app: &TestApp, states: &Functions, calls: &AwsCalls) {
     }
     ok(app.delete("/v1/organizations/acme/registries/tools").await.status, "delete a registry with packages");
     calls.serving("housekeeping");
-    states["housekeeping"].housekeeping.run(chrono::Utc::now() + chrono::Duration::days(1)).await.expect("housekeeping");
+    states["housekeeping"]
+        .housekeeping
+        .run(chrono::Utc::now() + chrono::Duration::days(1))
+        .await
+        .expect("housekeeping");
 }
 
 /// Links an AWS bucket (in moto), passes its diagnostic and makes it the default storage.
