@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use packyard::adapters::dynamodb::DynamoDbStore;
+use packyard::adapters::link_template;
 use packyard::api::{all_routes, finish};
 use packyard::config::Config;
 use packyard::domain::secret::SecretsKey;
@@ -306,6 +307,11 @@ async fn every_function_binary_answers_its_event_fixtures_through_the_lambda_run
     let mut unused: Vec<String> = fixtures();
     for function in functions() {
         let mut process = FunctionProcess::start(&function, &env).await;
+        if function == "link-template" {
+            publishes_the_link_template(&mut process, &env).await;
+            unused.retain(|f| f != "link-template.create");
+            continue;
+        }
         if function == "housekeeping" {
             let Outcome::Response(report) = process.invoke(event("housekeeping.scheduled", &token)).await else {
                 panic!("housekeeping failed; its log:\n{}", process.log_text())
@@ -334,6 +340,27 @@ async fn every_function_binary_answers_its_event_fixtures_through_the_lambda_run
     assert!(started.elapsed() < Duration::from_secs(60), "took {:?}", started.elapsed());
 }
 
+/// The custom resource puts the template under its version's key and answers CloudFormation SUCCESS.
+async fn publishes_the_link_template(process: &mut FunctionProcess, env: &[(String, String)]) {
+    let templates = format!("{}-templates", env.iter().find(|(k, _)| k == "PACKYARD_BUCKET").unwrap().1);
+    let s3 = services::s3().await;
+    s3.create_bucket().bucket(&templates).send().await.expect("templates bucket");
+    let mut event = event("link-template.create", "");
+    event["ResponseURL"] = process.runtime.response_url("create").into();
+    event["ResourceProperties"]["Bucket"] = templates.clone().into();
+    let Outcome::Response(_) = process.invoke(event).await else {
+        panic!("link-template failed; its log:\n{}", process.log_text())
+    };
+    let answer = process.runtime.cloudformation_response("create").expect("CloudFormation was answered");
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(answer["LogicalResourceId"], "LinkTemplate", "{answer}");
+    let key = link_template::key(packyard::config::LINK_TEMPLATE_VERSION);
+    assert_eq!(answer["Data"]["Key"], key.as_str(), "{answer}");
+    let object = s3.get_object().bucket(&templates).key(&key).send().await.expect("the published template");
+    let body = object.body.collect().await.unwrap().into_bytes();
+    assert_eq!(body, link_template::TEMPLATE.as_bytes(), "the template as it is in cloudformation/");
+}
+
 #[tokio::test]
 async fn a_function_without_its_table_stops_at_start_naming_the_variable() {
     let (env, _) = deployment().await;
@@ -357,4 +384,25 @@ async fn a_handler_failure_is_reported_to_the_runtime_api_as_an_invocation_error
         panic!("housekeeping on a missing table succeeded")
     };
     assert!(error["errorType"].is_string() && error["errorMessage"].is_string(), "{error}");
+}
+
+#[tokio::test]
+async fn a_changed_template_under_a_published_version_fails_the_deploy() {
+    let (env, _) = deployment().await;
+    let templates = services::unique_name("templates");
+    let s3 = services::s3().await;
+    s3.create_bucket().bucket(&templates).send().await.expect("templates bucket");
+    let key = link_template::key(packyard::config::LINK_TEMPLATE_VERSION);
+    s3.put_object().bucket(&templates).key(&key).body(b"an older edit".to_vec().into()).send().await.unwrap();
+    let mut process = FunctionProcess::start("link-template", &env).await;
+    let mut update = event("link-template.create", "");
+    update["RequestType"] = "Update".into();
+    update["ResponseURL"] = process.runtime.response_url("update").into();
+    update["ResourceProperties"]["Bucket"] = templates.clone().into();
+    process.invoke(update).await;
+    let answer = process.runtime.cloudformation_response("update").expect("CloudFormation was answered");
+    assert_eq!(answer["Status"], "FAILED", "{answer}");
+    assert!(answer["Reason"].as_str().unwrap_or_default().contains("bump TemplateVersion"), "{answer}");
+    let kept = s3.get_object().bucket(&templates).key(&key).send().await.unwrap().body.collect().await.unwrap();
+    assert_eq!(kept.into_bytes(), b"an older edit".as_slice(), "a published version is never rewritten");
 }

@@ -1,7 +1,7 @@
 //! The policy proof: every route group runs on the AWS wiring (DynamoDB Local, the S3 server, moto for STS and
 //! link buckets) with its AWS calls recorded, each request routed to the function `template.yaml` routes its
-//! path to; then every call must be allowed by that function's policy as SAM translates it. The emulators
-//! enforce no IAM; this test does. Granted actions no call used are printed, for pruning.
+//! path to, and the link-template custom resource publishes its template; then every call must be allowed by
+//! that function's policy as SAM translates it. The emulators enforce no IAM; this test does. Granted actions no call used are printed, for pruning.
 
 mod policy;
 
@@ -13,6 +13,7 @@ use axum::body::Body;
 use http::{Request, StatusCode};
 use packyard::adapters::aws_calls::{AwsCalls, Signer};
 use packyard::adapters::dynamodb::DynamoDbStore;
+use packyard::adapters::link_template;
 use packyard::api::{AppState, ROUTE_GROUPS, finish};
 use packyard::lambda::{AwsTargets, aws_state};
 use packyard_tests::app::TestApp;
@@ -51,10 +52,12 @@ fn gateway(states: Functions, functions: Arc<Vec<Function>>, calls: AwsCalls) ->
 }
 
 /// The app the test bootstraps with (`setup`), and each function's own app.
-async fn aws_app(calls: &AwsCalls) -> (TestApp, Functions, Arc<Vec<Function>>) {
+async fn aws_app(calls: &AwsCalls) -> (TestApp, Functions, Arc<Vec<Function>>, String) {
     let (table, bucket) = (services::unique_name("policy"), services::unique_name("policy"));
     DynamoDbStore::create_table(&services::dynamodb().await, &table).await.expect("table");
     services::s3().await.create_bucket().bucket(&bucket).send().await.expect("bucket");
+    let templates = policy::templates_bucket(&bucket);
+    services::s3().await.create_bucket().bucket(&templates).send().await.expect("templates bucket");
     let functions = Arc::new(policy::functions(&table, &bucket));
     // One configuration (one secrets key) for all, as SAM's Globals give every function the same.
     let config = link_config();
@@ -76,7 +79,7 @@ async fn aws_app(calls: &AwsCalls) -> (TestApp, Functions, Arc<Vec<Function>>) {
     let store = Arc::new(DynamoDbStore::new(services::dynamodb().await, &table));
     calls.serving("setup");
     let router = gateway(Arc::clone(&states), Arc::clone(&functions), calls.clone());
-    (TestApp::serving(setup, store, router).await, states, functions)
+    (TestApp::serving(setup, store, router).await, states, functions, templates)
 }
 
 /// What every function does for a customer, on hosted storage and then on an AWS link.
@@ -159,8 +162,9 @@ async fn link_default_storage(app: &TestApp) {
 #[tokio::test]
 async fn every_aws_call_a_function_makes_is_allowed_by_its_policy_in_template_yaml() {
     let calls = AwsCalls::default();
-    let (app, states, functions) = aws_app(&calls).await;
+    let (app, states, functions, templates) = aws_app(&calls).await;
     exercise(&app, &states, &calls).await;
+    publish_link_template(&calls, &templates).await;
 
     let mut denied = BTreeSet::new();
     let mut used = BTreeSet::new();
@@ -207,6 +211,19 @@ async fn every_aws_call_a_function_makes_is_allowed_by_its_policy_in_template_ya
         "calls IAM would deny on AWS:\n  {}",
         denied.into_iter().collect::<Vec<_>>().join("\n  ")
     );
+}
+
+/// What the `link-template` custom resource does on a deploy, and on the next one (found already published).
+async fn publish_link_template(calls: &AwsCalls, bucket: &str) {
+    calls.serving("link-template");
+    let config = aws_sdk_s3::config::Builder::from(&services::s3_config().await)
+        .force_path_style(true)
+        .interceptor(calls.interceptor(Signer::Function))
+        .build();
+    let s3 = aws_sdk_s3::Client::from_conf(config);
+    for _ in 0..2 {
+        link_template::publish(&s3, bucket).await.expect("the template is published");
+    }
 }
 
 fn pascal(stem: &str) -> String {

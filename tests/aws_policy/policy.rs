@@ -20,6 +20,11 @@ pub struct Function {
     pub grants: Vec<(String, String)>,
 }
 
+/// The test's stand-in for `LinkTemplateBucket`, beside its `PackagesBucket`.
+pub fn templates_bucket(bucket: &str) -> String {
+    format!("{bucket}-templates")
+}
+
 /// `RegistriesFunction` → `registries`, `StorageLinksFunction` → `storage-links`.
 fn stem(logical_id: &str) -> String {
     let name = logical_id.strip_suffix("Function").unwrap_or(logical_id);
@@ -78,6 +83,7 @@ fn resolve(value: &Value, table: &str, bucket: &str) -> String {
     let attribute = |resource: &str| match resource {
         "MetadataTable.Arn" => format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}"),
         "PackagesBucket.Arn" => format!("arn:aws:s3:::{bucket}"),
+        "LinkTemplateBucket.Arn" => format!("arn:aws:s3:::{}", templates_bucket(bucket)),
         "AWS::Partition" => "aws".into(),
         "AWS::AccountId" => ACCOUNT.into(),
         "AWS::Region" => REGION.into(),

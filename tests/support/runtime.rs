@@ -1,6 +1,7 @@
 //! A Lambda Runtime API emulator on a free loopback port, and a function binary started against it: the
 //! binary's own runtime loop fetches each event from `/invocation/next` and posts its answer back, exactly as
-//! it does in Lambda, so what a test reads is what API Gateway would receive.
+//! it does in Lambda, so what a test reads is what API Gateway would receive. It also takes the answers
+//! of custom resources, as CloudFormation's ResponseURL does.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -34,6 +35,8 @@ struct Invocation {
 
 #[derive(Default)]
 struct Shared {
+    /// What functions PUT to a CloudFormation ResponseURL (`/cloudformation/{id}`), by id.
+    cloudformation: Mutex<HashMap<String, Value>>,
     pending: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
     init_error: Mutex<Option<Value>>,
     queue: tokio::sync::Mutex<Option<mpsc::UnboundedReceiver<Invocation>>>,
@@ -100,6 +103,11 @@ fn finish(shared: &Shared, id: &str, outcome: Outcome) -> StatusCode {
     }
 }
 
+async fn cloudformation_response(State(shared): State<Arc<Shared>>, Path(id): Path<String>, body: Bytes) -> StatusCode {
+    shared.cloudformation.lock().unwrap_or_else(PoisonError::into_inner).insert(id, json_of(&body));
+    StatusCode::OK
+}
+
 async fn init_error(State(shared): State<Arc<Shared>>, body: Bytes) -> StatusCode {
     *shared.init_error.lock().unwrap_or_else(PoisonError::into_inner) = Some(json_of(&body));
     StatusCode::ACCEPTED
@@ -115,11 +123,22 @@ impl RuntimeApi {
             .route(&format!("{API}/invocation/{{id}}/response"), post(respond))
             .route(&format!("{API}/invocation/{{id}}/error"), post(fail))
             .route(&format!("{API}/init/error"), post(init_error))
+            .route("/cloudformation/{id}", axum::routing::put(cloudformation_response))
             .with_state(Arc::clone(&shared));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let address = listener.local_addr().expect("its address");
         tokio::spawn(async move { axum::serve(listener, router).await });
         Self { address, invocations, shared }
+    }
+
+    /// A ResponseURL for a CloudFormation custom resource event, answered by this emulator.
+    pub fn response_url(&self, id: &str) -> String {
+        format!("http://{}/cloudformation/{id}", self.address)
+    }
+
+    /// What the function PUT to [`RuntimeApi::response_url`] `id`.
+    pub fn cloudformation_response(&self, id: &str) -> Option<Value> {
+        self.shared.cloudformation.lock().unwrap_or_else(PoisonError::into_inner).get(id).cloned()
     }
 
     /// What the function posted to `/init/error`, if it failed to start.
