@@ -17,6 +17,8 @@ use packyard_tests::runtime::{FunctionProcess, Outcome};
 use packyard_tests::services;
 use serde_json::{Map, Value};
 
+use crate::aws_policy::policy::{self, Function};
+
 /// Replaced by a real token before an event is sent; see `events/README.md`.
 const TOKEN_PLACEHOLDER: &str = "PACKYARD_TOKEN";
 
@@ -92,8 +94,8 @@ fn fixtures() -> Vec<String> {
         .collect()
 }
 
-/// A table, a bucket and the acme organization with registries of each kind, and the environment the
-/// functions get: what `template.yaml`'s Globals set, pointed at the emulators through `AWS_ENDPOINT_URL_*`.
+/// A table, a bucket and the acme organization with registries of each kind, and a value for every variable
+/// the functions may get (see [`environment_of`]), pointed at the emulators through `AWS_ENDPOINT_URL_*`.
 async fn deployment() -> (Vec<(String, String)>, String) {
     let (table, bucket) = (services::unique_name("runtime"), services::unique_name("runtime"));
     let access_key = std::env::var("PACKYARD_TEST_S3_ACCESS_KEY").expect("the S3 server's access key");
@@ -142,11 +144,42 @@ async fn deployment() -> (Vec<(String, String)>, String) {
         ("PACKYARD_SECRETS_KEY", secrets_key.as_str()),
         ("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH", "true"),
         ("RUST_LOG", "info"),
+        ("PACKYARD_PUBLIC_URL", ""),
+        ("PACKYARD_LINK_SESSION_SECONDS", "3600"),
         // What the template's LoggingConfig makes Lambda set.
         ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
         ("AWS_LAMBDA_LOG_LEVEL", "INFO"),
     ];
     (env.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect(), app.admin_token.clone())
+}
+
+/// What Lambda itself sets, or the test adds in place of the execution role: every function gets these.
+const LAMBDA_ENV: [&str; 8] = [
+    "AWS_REGION",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_ENDPOINT_URL_STS",
+    "AWS_LAMBDA_LOG_FORMAT",
+    "AWS_LAMBDA_LOG_LEVEL",
+];
+
+/// The environment `function` runs with: Lambda's, and exactly the variables `template.yaml` gives that
+/// function (as SAM translates it, Globals merged), filled from `values`. A variable the template stops
+/// giving a function is missing here too.
+fn environment_of(function: &str, values: &[(String, String)], template: &[Function]) -> Vec<(String, String)> {
+    let Some(declared) = template.iter().find(|f| f.stem == function) else {
+        panic!("template.yaml has no function for functions/{function}")
+    };
+    let mut env: Vec<_> = values.iter().filter(|(k, _)| LAMBDA_ENV.contains(&k.as_str())).cloned().collect();
+    for name in &declared.environment {
+        let value = values.iter().find(|(k, _)| k == name);
+        env.push(value.cloned().unwrap_or_else(|| {
+            panic!("{function}: template.yaml sets {name}, which tests/lambda_runtime.rs does not know how to fill")
+        }));
+    }
+    env
 }
 
 type Check = fn(&Answer);
@@ -190,6 +223,8 @@ fn expectations() -> Vec<Expectation> {
         ("registries.delete", 204, Box::new(empty)),
         ("tokens.create", 201, Box::new(|a: &Answer| assert!(a.json()["token"].is_string(), "{a:?}"))),
         ("tokens.create-unknown-scope", 422, Box::new(management_error(Some("scopes[0]")))),
+        // Sealed with PACKYARD_SECRETS_KEY, so it fails with 503 if the template stops giving it.
+        ("tokens.create-registry-token", 201, Box::new(|a: &Answer| assert!(a.json()["token"].is_string(), "{a:?}"))),
         (
             "audit-events.list",
             200,
@@ -302,10 +337,16 @@ fn expectations() -> Vec<Expectation> {
 #[tokio::test]
 async fn every_function_binary_answers_its_event_fixtures_through_the_lambda_runtime_api() {
     let started = Instant::now();
-    let (env, token) = deployment().await;
+    let (values, token) = deployment().await;
+    let template = {
+        let table = values.iter().find(|(k, _)| k == "PACKYARD_TABLE").unwrap();
+        let bucket = values.iter().find(|(k, _)| k == "PACKYARD_BUCKET").unwrap();
+        policy::functions(&table.1, &bucket.1)
+    };
     let expectations = expectations();
     let mut unused: Vec<String> = fixtures();
     for function in functions() {
+        let env = environment_of(&function, &values, &template);
         let mut process = FunctionProcess::start(&function, &env).await;
         if function == "link-template" {
             publishes_the_link_template(&mut process, &env).await;

@@ -18,6 +18,8 @@ pub struct Function {
     pub paths: Vec<String>,
     /// `(action, resource ARN pattern)` for every Allow statement.
     pub grants: Vec<(String, String)>,
+    /// The names of the environment variables the template gives it (Globals merged in).
+    pub environment: Vec<String>,
 }
 
 /// The test's stand-in for `LinkTemplateBucket`, beside its `PackagesBucket`.
@@ -66,7 +68,8 @@ pub fn functions(table: &str, bucket: &str) -> Vec<Function> {
             }
             let paths =
                 function["paths"].as_array().expect("paths").iter().map(|p| p.as_str().unwrap().into()).collect();
-            Function { stem: stem(&logical_id), paths, grants }
+            let environment = strings(&function["environment"]);
+            Function { stem: stem(&logical_id), paths, grants, environment }
         })
         .collect()
 }
