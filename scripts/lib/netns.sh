@@ -22,7 +22,8 @@ ip link set lo up
 export NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}" no_proxy="127.0.0.1,localhost${no_proxy:+,$no_proxy}"
 
 read -r dynamodb_port s3_port moto_port < <(free_ports 3)
-s3_access_key=packyard-rig
+# Letters and digits only: DynamoDB Local refuses other access keys, and the Lambda runtime test signs both with it.
+s3_access_key=packyardrig
 s3_secret_key=packyard-rig-secret
 start_dynamodb_local "$dynamodb_port" "$PACKYARD_RIG_DIR"
 start_s3s_fs "$s3_port" "$PACKYARD_RIG_DIR" "$s3_access_key" "$s3_secret_key"

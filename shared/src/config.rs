@@ -17,9 +17,17 @@ pub const SERVER_MAX_BODY_BYTES: usize = 5 * 1024 * 1024 * 1024;
 /// limit: only package bodies are streamed.
 pub const BUFFERED_BODY_LIMIT: usize = DEFAULT_MAX_BODY_BYTES;
 
-/// Where the console's Launch Stack page fetches the storage link template, unless configured.
+/// Where the console's Launch Stack page fetches the storage link template, unless configured. `{version}`
+/// stands for the template version a link was started with (see [`LINK_TEMPLATE_VERSION`]).
 pub const DEFAULT_LINK_TEMPLATE_URL: &str =
-    "https://packyard-templates.s3.amazonaws.com/private-storage-link/v1/private-storage-link.yaml";
+    "https://packyard-templates.s3.amazonaws.com/private-storage-link/v{version}/private-storage-link.yaml";
+
+/// The `TemplateVersion` output of `cloudformation/private-storage-link.yaml`: new links record it, and the
+/// deployment publishes the template under `private-storage-link/v<version>/`.
+pub const LINK_TEMPLATE_VERSION: u32 = 2;
+
+/// How long an assumed link session lasts unless `PACKYARD_LINK_SESSION_SECONDS` says otherwise.
+pub const DEFAULT_LINK_SESSION_SECONDS: i32 = 3600;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -44,13 +52,22 @@ fn default_spool_dir() -> std::path::PathBuf {
 #[derive(Debug, Clone)]
 pub struct LinkConfig {
     pub aws_account_id: Option<AccountId>,
+    /// May hold `{version}`, replaced by each link's template version.
     pub template_url: String,
     pub secrets_key: Option<SecretsKey>,
+    /// The session length AssumeRole asks for (3600 to 43200 s, as IAM allows a role's maximum); the Launch
+    /// Stack URL passes it as the role's `MaxSessionDuration`.
+    pub session_seconds: i32,
 }
 
 impl Default for LinkConfig {
     fn default() -> Self {
-        Self { aws_account_id: None, template_url: DEFAULT_LINK_TEMPLATE_URL.to_owned(), secrets_key: None }
+        Self {
+            aws_account_id: None,
+            template_url: DEFAULT_LINK_TEMPLATE_URL.to_owned(),
+            secrets_key: None,
+            session_seconds: DEFAULT_LINK_SESSION_SECONDS,
+        }
     }
 }
 
@@ -83,7 +100,8 @@ pub fn optional_var(name: &str) -> Option<String> {
 
 impl Config {
     /// Reads `PACKYARD_PUBLIC_URL`, `PACKYARD_MAX_BODY_BYTES`, `PACKYARD_SPOOL_DIR`, and for storage links
-    /// `PACKYARD_AWS_ACCOUNT_ID`, `PACKYARD_LINK_TEMPLATE_URL` and `PACKYARD_SECRETS_KEY` (all optional: a
+    /// `PACKYARD_AWS_ACCOUNT_ID`, `PACKYARD_LINK_TEMPLATE_URL`, `PACKYARD_LINK_SESSION_SECONDS` and
+    /// `PACKYARD_SECRETS_KEY` (all optional: a
     /// deployment without them answers link requests that need them with a 503 naming the variable).
     ///
     /// # Errors
@@ -113,8 +131,16 @@ impl Config {
             .transpose()?;
         let template_url =
             optional_var("PACKYARD_LINK_TEMPLATE_URL").unwrap_or_else(|| DEFAULT_LINK_TEMPLATE_URL.to_owned());
-        url::Url::parse(&template_url)
+        url::Url::parse(&template_url.replace("{version}", "1"))
             .with_context(|| format!("PACKYARD_LINK_TEMPLATE_URL {template_url:?} is not a URL"))?;
+        let session_seconds = match optional_var("PACKYARD_LINK_SESSION_SECONDS") {
+            Some(text) => text
+                .parse()
+                .ok()
+                .filter(|seconds| (3600..=43200).contains(seconds))
+                .with_context(|| format!("PACKYARD_LINK_SESSION_SECONDS {text:?} is not 3600 to 43200 seconds"))?,
+            None => DEFAULT_LINK_SESSION_SECONDS,
+        };
         let secrets_key = optional_var("PACKYARD_SECRETS_KEY")
             .map(|text| SecretsKey::from_text(&text).map_err(anyhow::Error::msg))
             .transpose()?;
@@ -122,7 +148,20 @@ impl Config {
             public_url: public_url.map(|url| url.trim_end_matches('/').to_owned()),
             max_body_bytes,
             spool_dir: optional_var("PACKYARD_SPOOL_DIR").map_or_else(default_spool_dir, std::path::PathBuf::from),
-            links: LinkConfig { aws_account_id, template_url, secrets_key },
+            links: LinkConfig { aws_account_id, template_url, secrets_key, session_seconds },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The version new links record must be the one the template reports, or links would name a copy of the
+    /// template that is not the one published under their version.
+    #[test]
+    fn the_link_template_version_is_the_templates_own() {
+        let template = include_str!("../../cloudformation/private-storage-link.yaml");
+        let output = template.split("TemplateVersion:").nth(1).expect("a TemplateVersion output");
+        let value = output.split("Value:").nth(1).expect("its value").lines().next().unwrap().trim().trim_matches('"');
+        assert_eq!(value, super::LINK_TEMPLATE_VERSION.to_string());
     }
 }

@@ -7,6 +7,7 @@ use anyhow::Context;
 use crate::adapters::aws_calls::{AwsCalls, Signer};
 use crate::adapters::dynamodb::DynamoDbStore;
 use crate::adapters::link_clients::LinkClients;
+use crate::adapters::link_template;
 use crate::adapters::s3::S3BlobStore;
 use crate::api::{AppState, RouteGroup, finish};
 use crate::config::{Config, required_var};
@@ -89,6 +90,22 @@ pub async fn run_housekeeping() -> Result<(), lambda_http::Error> {
             tracing::info!(?report, "housekeeping done: {report:?}");
             Ok::<_, Box<dyn std::error::Error + Send + Sync>>(report)
         }
+    }))
+    .await
+}
+
+/// Runs the custom resource that publishes the storage link template to the stack's template bucket
+/// (see `adapters::link_template`).
+///
+/// # Errors
+/// When the Lambda runtime fails.
+pub async fn run_link_template() -> Result<(), lambda_http::Error> {
+    use lambda_http::lambda_runtime::{LambdaEvent, service_fn};
+    lambda_http::tracing::init_default_subscriber();
+    let s3 = aws_sdk_s3::Client::new(&aws_config::load_from_env().await);
+    lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<link_template::Request>| {
+        let s3 = s3.clone();
+        async move { link_template::handle(&s3, &event.payload).await.map_err(lambda_http::Error::from) }
     }))
     .await
 }

@@ -1,11 +1,11 @@
 //! The policy proof: every route group runs on the AWS wiring (DynamoDB Local, the S3 server, moto for STS and
 //! link buckets) with its AWS calls recorded, each request routed to the function `template.yaml` routes its
-//! path to; then every call must be allowed by that function's policy as SAM translates it. The emulators
-//! enforce no IAM; this test does. Granted actions no call used are printed, for pruning.
+//! path to, and the link-template custom resource publishes its template; then every call must be allowed by
+//! that function's policy as SAM translates it. The emulators enforce no IAM; this test does. Granted actions no call used are printed, for pruning.
 
-mod policy;
+pub(crate) mod policy;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use axum::Router;
@@ -13,7 +13,8 @@ use axum::body::Body;
 use http::{Request, StatusCode};
 use packyard::adapters::aws_calls::{AwsCalls, Signer};
 use packyard::adapters::dynamodb::DynamoDbStore;
-use packyard::api::{ROUTE_GROUPS, finish};
+use packyard::adapters::link_template;
+use packyard::api::{AppState, ROUTE_GROUPS, finish};
 use packyard::lambda::{AwsTargets, aws_state};
 use packyard_tests::app::TestApp;
 use packyard_tests::services;
@@ -25,12 +26,15 @@ use crate::storage_links::aws::{launch_stack, moto_s3};
 use crate::storage_links::{LINKS, link_config};
 use policy::Function;
 
+/// Each function's own app, as each Lambda function builds its own at cold start: its own clients and its own
+/// cache of assumed link sessions, so one function's AssumeRole never serves another's calls.
+type Functions = Arc<BTreeMap<String, AppState>>;
+
 /// A router that sends each request where API Gateway would: to the route group of the function whose
-/// HttpApi path matches, with the calls it makes attributed to that function.
-fn gateway(state: &packyard::api::AppState, functions: Arc<Vec<Function>>, calls: AwsCalls) -> Router {
-    let state = state.clone();
+/// HttpApi path matches, on that function's app, with the calls it makes attributed to that function.
+fn gateway(states: Functions, functions: Arc<Vec<Function>>, calls: AwsCalls) -> Router {
     Router::new().fallback_service(tower::service_fn(move |request: Request<Body>| {
-        let (state, functions, calls) = (state.clone(), Arc::clone(&functions), calls.clone());
+        let (states, functions, calls) = (Arc::clone(&states), Arc::clone(&functions), calls.clone());
         async move {
             let Some(function) = policy::route(&functions, request.uri().path()) else {
                 return Ok(http::Response::builder()
@@ -40,35 +44,46 @@ fn gateway(state: &packyard::api::AppState, functions: Arc<Vec<Function>>, calls
             };
             let (_, group) =
                 ROUTE_GROUPS.iter().find(|(name, _)| *name == function.stem).expect("a group per function");
+            let state = &states[&function.stem];
             calls.serving(&function.stem);
             finish(group(state.clone()), &state.config).oneshot(request).await
         }
     }))
 }
 
-async fn aws_app(calls: &AwsCalls) -> (TestApp, Arc<Vec<Function>>, String, String) {
+/// The app the test bootstraps with (`setup`), and each function's own app.
+async fn aws_app(calls: &AwsCalls) -> (TestApp, Functions, Arc<Vec<Function>>, String) {
     let (table, bucket) = (services::unique_name("policy"), services::unique_name("policy"));
     DynamoDbStore::create_table(&services::dynamodb().await, &table).await.expect("table");
     services::s3().await.create_bucket().bucket(&bucket).send().await.expect("bucket");
+    let templates = policy::templates_bucket(&bucket);
+    services::s3().await.create_bucket().bucket(&templates).send().await.expect("templates bucket");
     let functions = Arc::new(policy::functions(&table, &bucket));
-    let targets = AwsTargets {
-        dynamodb: services::dynamodb_config().await,
-        s3: services::s3_config().await,
-        sts: services::moto().await,
-        table: table.clone(),
-        bucket: bucket.clone(),
-        path_style: true,
-        calls: Some(calls.clone()),
-    };
-    let state = aws_state(link_config(), targets);
+    // One configuration (one secrets key) for all, as SAM's Globals give every function the same.
+    let config = link_config();
+    let mut states = BTreeMap::new();
+    for stem in functions.iter().map(|f| f.stem.clone()).chain(["setup".to_owned()]) {
+        let targets = AwsTargets {
+            dynamodb: services::dynamodb_config().await,
+            s3: services::s3_config().await,
+            sts: services::moto().await,
+            table: table.clone(),
+            bucket: bucket.clone(),
+            path_style: true,
+            calls: Some(calls.clone()),
+        };
+        states.insert(stem, aws_state(config.clone(), targets));
+    }
+    let setup = states.remove("setup").expect("the setup app");
+    let states = Arc::new(states);
     let store = Arc::new(DynamoDbStore::new(services::dynamodb().await, &table));
     calls.serving("setup");
-    let router = gateway(&state, Arc::clone(&functions), calls.clone());
-    (TestApp::serving(state, store, router).await, functions, table, bucket)
+    let router = gateway(Arc::clone(&states), Arc::clone(&functions), calls.clone());
+    (TestApp::serving(setup, store, router).await, states, functions, templates)
 }
 
 /// What every function does for a customer, on hosted storage and then on an AWS link.
-async fn exercise(app: &TestApp, calls: &AwsCalls) {
+async fn exercise(app: &TestApp, states: &Functions, calls: &AwsCalls) {
     let ok = |status: StatusCode, what: &str| assert!(status.is_success(), "{what}: {status}");
     let registries =
         [("tools", "files"), ("stable", "files"), ("js", "npm"), ("rs", "cargo"), ("py", "python"), ("gone", "files")];
@@ -120,7 +135,11 @@ async fn exercise(app: &TestApp, calls: &AwsCalls) {
     }
     ok(app.delete("/v1/organizations/acme/registries/tools").await.status, "delete a registry with packages");
     calls.serving("housekeeping");
-    app.state.housekeeping.run(chrono::Utc::now() + chrono::Duration::days(1)).await.expect("housekeeping");
+    states["housekeeping"]
+        .housekeeping
+        .run(chrono::Utc::now() + chrono::Duration::days(1))
+        .await
+        .expect("housekeeping");
 }
 
 /// Links an AWS bucket (in moto), passes its diagnostic and makes it the default storage.
@@ -147,8 +166,9 @@ async fn link_default_storage(app: &TestApp) {
 #[tokio::test]
 async fn every_aws_call_a_function_makes_is_allowed_by_its_policy_in_template_yaml() {
     let calls = AwsCalls::default();
-    let (app, functions, _table, _bucket) = aws_app(&calls).await;
-    exercise(&app, &calls).await;
+    let (app, states, functions, templates) = aws_app(&calls).await;
+    exercise(&app, &states, &calls).await;
+    publish_link_template(&calls, &templates).await;
 
     let mut denied = BTreeSet::new();
     let mut used = BTreeSet::new();
@@ -184,13 +204,30 @@ async fn every_aws_call_a_function_makes_is_allowed_by_its_policy_in_template_ya
         .filter(|grant| !used.contains(grant))
         .map(|(f, a, r)| format!("{f}: {a} on {r}"))
         .collect();
+    // Every function assumes link roles through its own session cache, so each AssumeRole grant must be used:
+    // one left unused means the test no longer reaches that function's link path.
+    let unassumed: Vec<_> = unexercised.iter().filter(|grant| grant.contains(": sts:AssumeRole on ")).collect();
     eprintln!("AWS actions exercised per function:\n  {}", exercised.into_iter().collect::<Vec<_>>().join("\n  "));
     eprintln!("granted but exercised by no call:\n  {}", unexercised.join("\n  "));
+    assert!(unassumed.is_empty(), "functions granted AssumeRole whose link path went unexercised: {unassumed:?}");
     assert!(
         denied.is_empty(),
         "calls IAM would deny on AWS:\n  {}",
         denied.into_iter().collect::<Vec<_>>().join("\n  ")
     );
+}
+
+/// What the `link-template` custom resource does on a deploy, and on the next one (found already published).
+async fn publish_link_template(calls: &AwsCalls, bucket: &str) {
+    calls.serving("link-template");
+    let config = aws_sdk_s3::config::Builder::from(&services::s3_config().await)
+        .force_path_style(true)
+        .interceptor(calls.interceptor(Signer::Function))
+        .build();
+    let s3 = aws_sdk_s3::Client::from_conf(config);
+    for _ in 0..2 {
+        link_template::publish(&s3, bucket).await.expect("the template is published");
+    }
 }
 
 fn pascal(stem: &str) -> String {

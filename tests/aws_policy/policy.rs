@@ -18,6 +18,13 @@ pub struct Function {
     pub paths: Vec<String>,
     /// `(action, resource ARN pattern)` for every Allow statement.
     pub grants: Vec<(String, String)>,
+    /// The names of the environment variables the template gives it (Globals merged in).
+    pub environment: Vec<String>,
+}
+
+/// The test's stand-in for `LinkTemplateBucket`, beside its `PackagesBucket`.
+pub fn templates_bucket(bucket: &str) -> String {
+    format!("{bucket}-templates")
 }
 
 /// `RegistriesFunction` → `registries`, `StorageLinksFunction` → `storage-links`.
@@ -61,7 +68,8 @@ pub fn functions(table: &str, bucket: &str) -> Vec<Function> {
             }
             let paths =
                 function["paths"].as_array().expect("paths").iter().map(|p| p.as_str().unwrap().into()).collect();
-            Function { stem: stem(&logical_id), paths, grants }
+            let environment = strings(&function["environment"]);
+            Function { stem: stem(&logical_id), paths, grants, environment }
         })
         .collect()
 }
@@ -78,6 +86,7 @@ fn resolve(value: &Value, table: &str, bucket: &str) -> String {
     let attribute = |resource: &str| match resource {
         "MetadataTable.Arn" => format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}"),
         "PackagesBucket.Arn" => format!("arn:aws:s3:::{bucket}"),
+        "LinkTemplateBucket.Arn" => format!("arn:aws:s3:::{}", templates_bucket(bucket)),
         "AWS::Partition" => "aws".into(),
         "AWS::AccountId" => ACCOUNT.into(),
         "AWS::Region" => REGION.into(),

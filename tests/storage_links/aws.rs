@@ -84,7 +84,7 @@ async fn a_linked_bucket_passes_its_diagnostic_becomes_the_default_and_stores_fi
 
     let outputs = launch_stack(&moto, &link).await;
     assert_eq!(outputs["RoleArn"], link["role_arn"].as_str().unwrap(), "Packyard derives the role the stack made");
-    assert_eq!(outputs["TemplateVersion"], "1");
+    assert_eq!(outputs["TemplateVersion"], packyard::config::LINK_TEMPLATE_VERSION.to_string());
 
     let reply = app.post(&format!("{LINKS}/{id}/diagnostic"), json!({})).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);

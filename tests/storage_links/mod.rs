@@ -2,7 +2,9 @@
 //! `cloudformation/private-storage-link.yaml`, STS, S3) and S3-compatible links against s3s-fs.
 
 mod api;
+
 pub(crate) mod aws;
+mod kms;
 mod s3_compatible;
 
 use packyard::config::Config;

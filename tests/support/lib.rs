@@ -6,4 +6,5 @@ pub mod archives;
 pub mod client;
 pub mod devserver;
 pub mod oidc;
+pub mod runtime;
 pub mod services;

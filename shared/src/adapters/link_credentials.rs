@@ -13,17 +13,17 @@ use tokio::sync::Mutex;
 
 use crate::domain::diagnostic::Failure;
 
-/// How long a session is asked for (the template's MaxSessionDuration).
-pub const SESSION_SECONDS: i32 = 3600;
 /// Credentials with less than this left are replaced before use, so a URL signed now lasts at least this.
 pub const REFRESH_BEFORE: Duration = Duration::from_secs(15 * 60);
 
-/// Who to be and how to prove it: the role, its ExternalId and the session name (naming the organization).
+/// Who to be and how to prove it: the role, its ExternalId and the session name (naming the organization),
+/// and how long a session to ask for (at most the role's MaxSessionDuration).
 #[derive(Clone)]
 pub struct RoleSpec {
     pub role_arn: String,
     pub external_id: String,
     pub session_name: String,
+    pub session_seconds: i32,
 }
 
 impl std::fmt::Debug for RoleSpec {
@@ -62,7 +62,7 @@ pub async fn assume_role(sts: &aws_sdk_sts::Client, spec: &RoleSpec) -> Result<C
         .role_arn(&spec.role_arn)
         .external_id(&spec.external_id)
         .role_session_name(&spec.session_name)
-        .duration_seconds(SESSION_SECONDS)
+        .duration_seconds(spec.session_seconds)
         .send()
         .await
         .map_err(|error| failure(&error))?;

@@ -5,6 +5,7 @@ pub mod aws_calls;
 pub mod dynamodb;
 pub mod link_clients;
 pub mod link_credentials;
+pub mod link_template;
 pub mod local_blob;
 pub mod s3;
 pub mod session_bound;

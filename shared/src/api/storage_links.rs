@@ -41,8 +41,11 @@ pub(super) fn view(state: &AppState, base: &str, link: &StorageLink) -> Value {
         "url": format!("{base}/v1/organizations/{}/storage-links/{}", link.organization, link.id),
     });
     match &link.target {
-        LinkTarget::Aws { region, account_id, external_id, .. } => {
+        LinkTarget::Aws { region, account_id, external_id, kms_key_arn, .. } => {
             view["provider"] = json!("aws");
+            view["kms_key_arn"] = json!(kms_key_arn);
+            view["template_version"] = json!(link.template_version);
+            view["template_url"] = json!(state.storage_links.template_url(link));
             view["region"] = json!(region);
             view["account_id"] = json!(account_id);
             view["role_arn"] = json!(link.role_arn());

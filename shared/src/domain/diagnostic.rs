@@ -108,6 +108,12 @@ pub struct Place {
     pub role_arn: Option<String>,
 }
 
+/// Whether S3 refused a call because of the bucket's KMS key: KMS's own codes as S3 relays them
+/// (`KMS.AccessDeniedException`, `KMS.DisabledException`), or an AccessDenied whose message names KMS.
+fn kms_denial(code: &str, detail: &str) -> bool {
+    code.starts_with("KMS.") || (code.starts_with("AccessDenied") && detail.to_ascii_lowercase().contains("kms"))
+}
+
 /// The sentence that tells the customer what to fix.
 pub fn advice(step: Step, failure: &Failure, place: &Place) -> String {
     let Place { location, bucket, region, role_arn } = place;
@@ -143,6 +149,13 @@ pub fn advice(step: Step, failure: &Failure, place: &Place) -> String {
         (_, "ExpiredToken" | "InvalidToken") => {
             format!("the temporary credentials were refused; run the diagnostic again ({code}: {detail})")
         }
+        (_, code) if kms_denial(code, detail) => format!(
+            "{} was refused by KMS on {location}: the bucket encrypts with a KMS key the role may not use. The \
+             key policy must allow this account's IAM policies (or the role) to use the key, and the role needs \
+             kms:GenerateDataKey and kms:Decrypt on it: create the link again with kms_key_arn set to the bucket's \
+             key, and update the stack with that Launch Stack URL so KmsKeyArn is passed ({code}: {detail})",
+            step.doing(),
+        ),
         (_, "AccessDenied" | "AllAccessDisabled") => format!(
             "{} was denied on {location}: the role or key lacks {}, or a bucket policy, KMS key policy or SCP \
              denies it; check that the stack's BucketName and BucketPath match this link, and update the stack \
@@ -192,6 +205,23 @@ mod tests {
         let failed = fail(Step::PutObjectTagging, "AccessDenied");
         assert_eq!(failed.aws_error_code.as_deref(), Some("AccessDenied"));
         assert!(!failed.passed && !failed.skipped);
+    }
+
+    #[test]
+    fn a_kms_denial_is_named_as_such_and_says_to_pass_the_key() {
+        let failed = |code: &str, detail: &str| {
+            StepResult::failed(Step::PutObject, &Failure { code: Some(code.into()), detail: detail.into() }, &place())
+        };
+        for kms in [
+            failed("KMS.AccessDeniedException", "User is not authorized to perform kms:GenerateDataKey"),
+            failed("AccessDenied", "User: arn:aws:sts::1:assumed-role/x is not authorized to perform: kms:Decrypt"),
+        ] {
+            assert!(kms.message.contains("refused by KMS"), "{}", kms.message);
+            assert!(kms.message.contains("kms:GenerateDataKey and kms:Decrypt"), "{}", kms.message);
+            assert!(kms.message.contains("KmsKeyArn"), "{}", kms.message);
+        }
+        let plain = failed("AccessDenied", "Access Denied");
+        assert!(plain.message.contains("lacks s3:PutObject") && !plain.message.contains("refused by KMS"));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use super::diagnostic::DiagnosticReport;
 use super::names::OrgSlug;
 use super::secret::{Sealed, SecretText};
 use super::storage_names::{
-    AccessKeyId, AccountId, AwsRegion, BucketName, EndpointUrl, KeyPrefix, LinkId, SigningRegion,
+    AccessKeyId, AccountId, AwsRegion, BucketName, EndpointUrl, KeyPrefix, KmsKeyArn, LinkId, SigningRegion,
 };
 
 /// The name every link role gets: `packyard-storage-<link id>`. Packyard builds the role ARN from the
@@ -19,8 +19,17 @@ pub const ROLE_NAME_PREFIX: &str = "packyard-storage-";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "provider", rename_all = "snake_case")]
 pub enum LinkTarget {
-    /// An S3 bucket in the customer's AWS account, through a role Packyard assumes with an ExternalId.
-    Aws { region: AwsRegion, bucket: BucketName, path: KeyPrefix, account_id: AccountId, external_id: String },
+    /// An S3 bucket in the customer's AWS account, through a role Packyard assumes with an ExternalId; with
+    /// the KMS key that encrypts the bucket when it uses SSE-KMS (the stack grants the role that key).
+    Aws {
+        region: AwsRegion,
+        bucket: BucketName,
+        path: KeyPrefix,
+        account_id: AccountId,
+        external_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kms_key_arn: Option<KmsKeyArn>,
+    },
     /// An S3-compatible service (MinIO, R2, …) with static credentials; the secret is sealed.
     S3Compatible {
         endpoint: EndpointUrl,
@@ -72,8 +81,17 @@ pub struct StorageLink {
     pub target: LinkTarget,
     pub status: LinkStatus,
     pub last_diagnostic: Option<DiagnosticReport>,
+    /// The version of `cloudformation/private-storage-link.yaml` the link was started with; its Launch Stack
+    /// URL keeps naming that version, so a customer's stack matches what the link expects. Links stored
+    /// before versions were recorded used version 1.
+    #[serde(default = "first_template_version")]
+    pub template_version: u32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+fn first_template_version() -> u32 {
+    1
 }
 
 impl StorageLink {
@@ -108,6 +126,9 @@ pub struct NewAwsLink {
     pub path: KeyPrefix,
     /// The customer's account, where the stack creates the role.
     pub account_id: AccountId,
+    /// The bucket's SSE-KMS key, when it has one: the Launch Stack URL passes it as `KmsKeyArn`.
+    #[serde(default)]
+    pub kms_key_arn: Option<KmsKeyArn>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -171,14 +192,15 @@ mod tests {
             json!({"provider": "aws", "region": "cn-north-1", "bucket": "b-1", "account_id": "111122223333"}),
         )
         .unwrap();
-        let NewAwsLink { region, bucket, path, account_id, .. } = new;
+        let NewAwsLink { region, bucket, path, account_id, kms_key_arn, .. } = new;
         let now = Utc::now();
         let link = StorageLink {
             id: LinkId::try_from("01hzzzzzzzzzzzzzzzzzzzzzzz").unwrap(),
             organization: OrgSlug::try_from("acme").unwrap(),
-            target: LinkTarget::Aws { region, bucket, path, account_id, external_id: "e".into() },
+            target: LinkTarget::Aws { region, bucket, path, account_id, external_id: "e".into(), kms_key_arn },
             status: LinkStatus::Pending,
             last_diagnostic: None,
+            template_version: 1,
             created_at: now,
             updated_at: now,
         };

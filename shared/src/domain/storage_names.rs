@@ -181,6 +181,46 @@ string_newtype!(
     validate_signing_region
 );
 
+/// `arn:<partition>:kms:<region>:<account>:key/<id>` or `...:alias/<name>`, as S3's bucket encryption names it.
+fn validate_kms_key_arn(value: String) -> Result<String, InvalidValue> {
+    let parts: Vec<&str> = value.splitn(6, ':').collect();
+    let partition_ok = |p: &str| {
+        p.strip_prefix("aws").is_some_and(|rest| rest.is_empty() || rest.starts_with('-'))
+            && p.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+    };
+    let resource_ok = |r: &str| {
+        let (kind, name) = r.split_once('/').unwrap_or_default();
+        let name_ok = !name.is_empty() && name.len() <= 256;
+        match kind {
+            "key" => name_ok && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'),
+            "alias" => name_ok && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"/_-".contains(&b)),
+            _ => false,
+        }
+    };
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && partition_ok(parts[1])
+        && parts[2] == "kms"
+        && validate_region(parts[3].to_owned()).is_ok()
+        && validate_account(parts[4].to_owned()).is_ok()
+        && resource_ok(parts[5]);
+    if ok {
+        Ok(value)
+    } else {
+        Err(InvalidValue(format!(
+            "{} is not a KMS key ARN such as arn:aws:kms:us-east-1:111122223333:key/<key id> (or an alias ARN, \
+             ...:alias/<name>)",
+            quoted(&value)
+        )))
+    }
+}
+
+string_newtype!(
+    /// The KMS key that encrypts a linked bucket (SSE-KMS): the link role needs GenerateDataKey and Decrypt on it.
+    KmsKeyArn,
+    validate_kms_key_arn
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,5 +241,17 @@ mod tests {
         assert!(AwsRegion::try_from("narnia").is_err());
         assert!(BucketName::try_from("Bad_Bucket").is_err());
         assert!(AccountId::try_from("12345").is_err());
+    }
+
+    #[test]
+    fn kms_key_arns_are_a_key_or_an_alias_in_a_region_and_account() {
+        let key = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        assert!(KmsKeyArn::try_from(key).is_ok());
+        assert!(KmsKeyArn::try_from("arn:aws-us-gov:kms:us-gov-west-1:111122223333:alias/packages").is_ok());
+        assert!(KmsKeyArn::try_from("arn:aws:kms:eu-west-1:111122223333:key/").is_err());
+        assert!(KmsKeyArn::try_from("arn:aws:s3:eu-west-1:111122223333:key/abc").is_err());
+        assert!(KmsKeyArn::try_from("arn:aws:kms:eu-west-1:1111:key/abc").is_err());
+        assert!(KmsKeyArn::try_from("1234abcd-12ab-34cd-56ef-1234567890ab").is_err());
+        assert!(KmsKeyArn::try_from("arn:aws:kms:eu-west-1:111122223333:grant/abc").is_err());
     }
 }

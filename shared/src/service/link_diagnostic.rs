@@ -19,13 +19,14 @@ pub fn session_name(org: &OrgSlug) -> String {
     name
 }
 
-/// What Packyard presents to assume an AWS link's role.
-pub fn role_spec(link: &StorageLink) -> Option<RoleSpec> {
+/// What Packyard presents to assume an AWS link's role, for sessions of `session_seconds`.
+pub fn role_spec(link: &StorageLink, session_seconds: i32) -> Option<RoleSpec> {
     let LinkTarget::Aws { external_id, .. } = &link.target else { return None };
     Some(RoleSpec {
         role_arn: link.role_arn()?,
         external_id: external_id.clone(),
         session_name: session_name(&link.organization),
+        session_seconds,
     })
 }
 
@@ -53,7 +54,8 @@ impl StorageLinks {
         let prefix = link.target.path().as_str();
         let steps = match &link.target {
             LinkTarget::Aws { region, .. } => {
-                let spec = role_spec(link).unwrap_or_else(|| unreachable!("an AWS link has a role"));
+                let spec = role_spec(link, self.config.session_seconds)
+                    .unwrap_or_else(|| unreachable!("an AWS link has a role"));
                 match assume_role(&self.clients.sts().await, &spec).await {
                     Err(failure) => {
                         let mut steps = vec![StepResult::failed(Step::AssumeRole, &failure, &place)];

@@ -8,7 +8,7 @@ use rand::RngCore;
 use serde_json::{Value, json};
 
 use crate::adapters::link_clients::LinkClients;
-use crate::config::LinkConfig;
+use crate::config::{LINK_TEMPLATE_VERSION, LinkConfig};
 use crate::domain::audit::{Target, diff};
 use crate::domain::diagnostic::DiagnosticReport;
 use crate::domain::error::{Error, Result};
@@ -98,21 +98,34 @@ impl StorageLinks {
         key.open(secret_access_key, link.id.as_str()).map(Some).map_err(|error| Error::Unavailable(error.to_string()))
     }
 
-    /// The console URL that opens CloudFormation's quick-create page with the template and every parameter
-    /// filled in; `None` for S3-compatible links.
+    /// Where the template of the version `link` was started with is published.
+    pub fn template_url(&self, link: &StorageLink) -> String {
+        self.config.template_url.replace("{version}", &link.template_version.to_string())
+    }
+
+    /// The console URL that opens CloudFormation's quick-create page with the template (of the link's
+    /// version) and every parameter filled in; `None` for S3-compatible links.
     pub fn launch_stack_url(&self, link: &StorageLink) -> Option<String> {
-        let LinkTarget::Aws { region, bucket, path, external_id, .. } = &link.target else { return None };
+        let LinkTarget::Aws { region, bucket, path, external_id, kms_key_arn, .. } = &link.target else { return None };
         let account = self.config.aws_account_id.as_ref()?;
-        Some(format!(
+        let mut url = format!(
             "https://{host}/cloudformation/home?region={region}#/stacks/quickcreate?templateURL={template}\
              &stackName={stack}&param_BucketName={bucket}&param_BucketPath={path}&param_LinkId={id}\
              &param_ExternalId={external_id}&param_PackyardAccountId={account}",
             host = region.console_host(),
-            template = encode(&self.config.template_url),
+            template = encode(&self.template_url(link)),
             stack = stack_name(&link.id),
             path = encode(path.as_str()),
             id = link.id,
-        ))
+        );
+        // Version 1 of the template has neither parameter; the console refuses unknown ones.
+        if link.template_version >= 2 {
+            url.push_str(&format!("&param_MaxSessionDuration={}", self.config.session_seconds));
+            if let Some(key) = kms_key_arn {
+                url.push_str(&format!("&param_KmsKeyArn={}", encode(key.as_str())));
+            }
+        }
+        Some(url)
     }
 
     /// Starts a link in `pending` status.
@@ -122,13 +135,13 @@ impl StorageLinks {
     pub async fn create(&self, acting: &Acting, org: &OrgSlug, new: NewLink) -> Result<StorageLink> {
         let id = LinkId::generate();
         let link_target = match new {
-            NewLink::Aws(NewAwsLink { region, bucket, path, account_id, .. }) => {
+            NewLink::Aws(NewAwsLink { region, bucket, path, account_id, kms_key_arn, .. }) => {
                 if self.config.aws_account_id.is_none() {
                     return Err(Error::Unavailable(
                         "AWS links need PACKYARD_AWS_ACCOUNT_ID, which this deployment does not set".into(),
                     ));
                 }
-                LinkTarget::Aws { region, bucket, path, account_id, external_id: new_external_id() }
+                LinkTarget::Aws { region, bucket, path, account_id, external_id: new_external_id(), kms_key_arn }
             }
             NewLink::S3Compatible(NewS3CompatibleLink {
                 endpoint,
@@ -159,6 +172,7 @@ impl StorageLinks {
             target: link_target,
             status: LinkStatus::Pending,
             last_diagnostic: None,
+            template_version: LINK_TEMPLATE_VERSION,
             created_at: now,
             updated_at: now,
         };
@@ -285,4 +299,38 @@ impl StorageLinks {
 /// The stack name the Launch Stack URL suggests: one per link, so one account can hold several links.
 pub fn stack_name(id: &LinkId) -> String {
     format!("packyardStorageLink-{id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::adapters::sqlite::SqliteStore;
+    use crate::domain::storage_names::AccountId;
+
+    #[test]
+    fn a_link_keeps_the_template_version_it_was_started_with() {
+        let config = LinkConfig {
+            aws_account_id: Some(AccountId::try_from("111122223333").unwrap()),
+            template_url: "https://t.s3.us-east-1.amazonaws.com/private-storage-link/v{version}/t.yaml".into(),
+            ..LinkConfig::default()
+        };
+        let links = StorageLinks::new(Arc::new(SqliteStore::in_memory().unwrap()), config, LinkClients::default());
+        // Stored before versions were recorded: no template_version, so version 1.
+        let stored = json!({"id": "01hzzzzzzzzzzzzzzzzzzzzzzz", "organization": "acme", "provider": "aws",
+            "region": "us-east-1", "bucket": "b-1", "path": "", "account_id": "111122223333", "external_id": "e",
+            "status": "active", "last_diagnostic": null, "created_at": "2026-01-01T00:00:00Z",
+            "updated_at": "2026-01-01T00:00:00Z"});
+        let mut link: StorageLink = serde_json::from_value(stored).unwrap();
+        assert_eq!(link.template_version, 1);
+        let old = links.launch_stack_url(&link).unwrap();
+        assert!(old.contains("%2Fv1%2F") && !old.contains("MaxSessionDuration"), "{old}");
+        link.template_version = LINK_TEMPLATE_VERSION;
+        let new = links.launch_stack_url(&link).unwrap();
+        assert!(
+            new.contains(&format!("%2Fv{LINK_TEMPLATE_VERSION}%2F")) && new.contains("MaxSessionDuration"),
+            "{new}"
+        );
+    }
 }

@@ -93,7 +93,8 @@ impl StorageResolver {
         let (link, _) = self.links.get(org, id).await?;
         let resolved = match &link.target {
             LinkTarget::Aws { region, bucket, path, .. } => {
-                let spec = role_spec(&link).ok_or_else(|| Error::NotFound(format!("storage link {id} has no role")))?;
+                let spec = role_spec(&link, self.links.config.session_seconds)
+                    .ok_or_else(|| Error::NotFound(format!("storage link {id} has no role")))?;
                 let session = AssumedRole::new(self.links.clients.sts().await, spec);
                 let client =
                     self.links.clients.aws_s3(region.as_str(), SharedCredentialsProvider::new(session.clone())).await;
