@@ -112,6 +112,15 @@ async fn deployment() -> (Vec<(String, String)>, String) {
     services::s3().await.create_bucket().bucket(&bucket).send().await.expect("bucket");
 
     let secrets_key = SecretsKey::generate_text();
+    // The functions read the key from Secrets Manager at cold start, as on AWS (moto stands in).
+    let secret = aws_sdk_secretsmanager::Client::new(&services::moto().await)
+        .create_secret()
+        .name(services::unique_name("packyard-secrets-key"))
+        .secret_string(&secrets_key)
+        .send()
+        .await
+        .expect("a secret in moto");
+    let secret_arn = secret.arn().expect("the secret's ARN").to_owned();
     let mut config = Config::default();
     config.links.secrets_key = Some(SecretsKey::from_text(&secrets_key).unwrap());
     let targets = AwsTargets {
@@ -141,7 +150,8 @@ async fn deployment() -> (Vec<(String, String)>, String) {
         ("PACKYARD_BUCKET", bucket.as_str()),
         ("PACKYARD_AWS_ACCOUNT_ID", services::MOTO_ACCOUNT_ID),
         ("PACKYARD_LINK_TEMPLATE_URL", "https://t.s3.us-east-1.amazonaws.com/private-storage-link/v{version}/t.yaml"),
-        ("PACKYARD_SECRETS_KEY", secrets_key.as_str()),
+        ("PACKYARD_SECRETS_KEY_ARN", secret_arn.as_str()),
+        ("AWS_ENDPOINT_URL_SECRETS_MANAGER", &std::env::var("PACKYARD_TEST_MOTO_URL").unwrap()),
         ("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH", "true"),
         ("RUST_LOG", "info"),
         ("PACKYARD_PUBLIC_URL", ""),
@@ -154,13 +164,14 @@ async fn deployment() -> (Vec<(String, String)>, String) {
 }
 
 /// What Lambda itself sets, or the test adds in place of the execution role: every function gets these.
-const LAMBDA_ENV: [&str; 8] = [
+const LAMBDA_ENV: [&str; 9] = [
     "AWS_REGION",
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_ENDPOINT_URL_DYNAMODB",
     "AWS_ENDPOINT_URL_S3",
     "AWS_ENDPOINT_URL_STS",
+    "AWS_ENDPOINT_URL_SECRETS_MANAGER",
     "AWS_LAMBDA_LOG_FORMAT",
     "AWS_LAMBDA_LOG_LEVEL",
 ];
@@ -223,7 +234,7 @@ fn expectations() -> Vec<Expectation> {
         ("registries.delete", 204, Box::new(empty)),
         ("tokens.create", 201, Box::new(|a: &Answer| assert!(a.json()["token"].is_string(), "{a:?}"))),
         ("tokens.create-unknown-scope", 422, Box::new(management_error(Some("scopes[0]")))),
-        // Sealed with PACKYARD_SECRETS_KEY, so it fails with 503 if the template stops giving it.
+        // Sealed with the key read through PACKYARD_SECRETS_KEY_ARN: a 503 if the template stops giving it.
         ("tokens.create-registry-token", 201, Box::new(|a: &Answer| assert!(a.json()["token"].is_string(), "{a:?}"))),
         (
             "audit-events.list",

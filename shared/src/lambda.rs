@@ -11,6 +11,7 @@ use crate::adapters::link_template;
 use crate::adapters::s3::S3BlobStore;
 use crate::api::{AppState, RouteGroup, finish};
 use crate::config::{Config, required_var};
+use crate::domain::secret::SecretsKey;
 
 /// Where the AWS wiring points. Lambda loads it from the environment; tests point it at emulators and
 /// record its calls, so what they check is the very wiring the functions run.
@@ -31,8 +32,13 @@ pub struct AwsTargets {
 /// # Errors
 /// Names the missing or invalid environment variable.
 pub async fn state_from_env() -> anyhow::Result<AppState> {
-    let config = Config::from_env()?;
+    let mut config = Config::from_env()?;
     let sdk = aws_config::load_from_env().await;
+    if config.links.secrets_key.is_none()
+        && let Some(arn) = crate::config::optional_var("PACKYARD_SECRETS_KEY_ARN")
+    {
+        config.links.secrets_key = Some(secrets_key_from(&sdk, &arn).await?);
+    }
     let targets = AwsTargets {
         table: required_var("PACKYARD_TABLE")?,
         bucket: required_var("PACKYARD_BUCKET")?,
@@ -43,6 +49,28 @@ pub async fn state_from_env() -> anyhow::Result<AppState> {
         calls: None,
     };
     Ok(aws_state(config, targets))
+}
+
+/// The key that seals customers' secrets, read once per cold start from the Secrets Manager secret `arn`
+/// (`PACKYARD_SECRETS_KEY_ARN`), so that it never sits in a function's environment where anyone who may read
+/// the function's configuration would see it. Logs how long the read took (what it adds to a cold start),
+/// never the key.
+///
+/// # Errors
+/// Names the secret when it cannot be read or is not a usable key.
+pub async fn secrets_key_from(sdk: &aws_config::SdkConfig, arn: &str) -> anyhow::Result<SecretsKey> {
+    let started = std::time::Instant::now();
+    let output = aws_sdk_secretsmanager::Client::new(sdk)
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .with_context(|| format!("cannot read the secret PACKYARD_SECRETS_KEY_ARN names ({arn})"))?;
+    let text = output.secret_string().with_context(|| format!("the secret {arn} has no SecretString"))?;
+    let key = SecretsKey::from_text(text).map_err(|error| anyhow::anyhow!("the secret {arn}: {error}"))?;
+    let elapsed = started.elapsed().as_millis();
+    tracing::info!(secret.read_ms = elapsed, "read the secrets key from Secrets Manager in {elapsed} ms");
+    Ok(key)
 }
 
 /// The app on DynamoDB, S3 and STS as `targets` says.

@@ -98,6 +98,10 @@ fn resolve(value: &Value, table: &str, bucket: &str) -> String {
     if let Some(get_att) = value.get("Fn::GetAtt") {
         return attribute(&format!("{}.{}", get_att[0].as_str().unwrap(), get_att[1].as_str().unwrap()));
     }
+    // `!Ref SecretsKey` is the secret's ARN; its random suffix is not known before deploy.
+    if value.get("Ref").and_then(Value::as_str) == Some("SecretsKey") {
+        return format!("arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:packyard-secrets-key-*");
+    }
     let sub = value.get("Fn::Sub").and_then(Value::as_str).unwrap_or_else(|| panic!("unsupported resource {value}"));
     let mut resolved = String::new();
     let mut rest = sub;
