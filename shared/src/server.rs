@@ -97,7 +97,7 @@ async fn healthz() -> axum::Json<serde_json::Value> {
     axum::Json(serde_json::json!({"ok": true}))
 }
 
-/// How often the server sweeps expired uploads and purges deleted registries.
+/// How often the server sweeps expired uploads, purges deleted registries and removes stale spools.
 const HOUSEKEEPING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
 async fn housekeeping(state: AppState) {
@@ -108,6 +108,15 @@ async fn housekeeping(state: AppState) {
             Ok(report) if report != Default::default() => tracing::info!(?report, "housekeeping: {report:?}"),
             Ok(_) => {}
             Err(error) => tracing::warn!(error = %error, "housekeeping failed; it runs again in a minute"),
+        }
+        let spool_dir = state.config.spool_dir.clone();
+        let swept = tokio::task::spawn_blocking(move || {
+            crate::api::spool::remove_stale(&spool_dir, crate::api::spool::STALE_AFTER)
+        })
+        .await
+        .unwrap_or_default();
+        if swept > 0 {
+            tracing::info!(swept, "removed {swept} spooled files a stopped process left behind");
         }
     }
 }

@@ -45,6 +45,26 @@ impl Drop for TempFile {
     }
 }
 
+/// How old a spooled file must be before [`remove_stale`] takes it: far longer than any request lasts, so
+/// only what a killed process left behind goes.
+pub const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Removes the files in `dir` last written more than `older_than` ago: the spools of a process that was
+/// killed before it could remove them (a request's own spool is removed when the request ends). Returns how
+/// many it removed.
+pub fn remove_stale(dir: &Path, older_than: std::time::Duration) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    let stale = |entry: &std::fs::DirEntry| {
+        entry
+            .metadata()
+            .ok()
+            .filter(std::fs::Metadata::is_file)
+            .and_then(|meta| meta.modified().ok())
+            .is_some_and(|modified| modified.elapsed().is_ok_and(|age| age > older_than))
+    };
+    entries.flatten().filter(stale).filter(|entry| std::fs::remove_file(entry.path()).is_ok()).count()
+}
+
 /// A body spooled to a temporary file, with its size and digests. The file goes when this is dropped.
 #[derive(Debug)]
 pub struct Spooled {
@@ -207,6 +227,18 @@ mod tests {
         let path = spooled.path().to_owned();
         drop(spooled);
         assert!(!path.exists());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn only_files_older_than_the_limit_are_swept() {
+        let dir = std::env::temp_dir().join(format!("spool-test-{}", ulid::Ulid::new()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("fresh"), b"x").unwrap();
+        assert_eq!(remove_stale(&dir, STALE_AFTER), 0);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert_eq!(remove_stale(&dir, std::time::Duration::from_millis(10)), 1);
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
         let _ = std::fs::remove_dir_all(dir);
     }
 
