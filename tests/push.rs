@@ -59,6 +59,7 @@ fn push_args(server: &DevServer, file: &std::path::Path) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn packyard_push_sends_a_150_mb_file_in_parts_and_it_downloads_byte_for_byte() {
+    // --parts: one PUT could take 150 MB (up to 5 GiB), so parts are asked for.
     let server = DevServer::start();
     create_files_registry(&server, "tools").await;
     let work = TempDir::new("packyard-push");
@@ -71,7 +72,9 @@ async fn packyard_push_sends_a_150_mb_file_in_parts_and_it_downloads_byte_for_by
     .await
     .unwrap();
 
-    let pushed = packyard(push_args(&server, &file), vec![("PACKYARD_TOKEN", server.admin_token.clone())]).await;
+    let mut args = push_args(&server, &file);
+    args.insert(1, "--parts".into());
+    let pushed = packyard(args, vec![("PACKYARD_TOKEN", server.admin_token.clone())]).await;
     let stderr = String::from_utf8_lossy(&pushed.stderr);
     assert!(pushed.status.success(), "{stderr}");
     let published: serde_json::Value = serde_json::from_slice(&pushed.stdout).expect("the package as JSON");
@@ -124,4 +127,54 @@ async fn packyard_help_and_version_exit_0() {
     for command in ["dev", "serve", "push", "bootstrap"] {
         assert!(help.contains(command), "{command} is missing from --help");
     }
+}
+
+/// A push in parts that was interrupted after its first part: the same command run again finds the journal,
+/// continues the same upload without sending that part again, and the file arrives whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_push_in_parts_continues_where_it_stopped() {
+    use packyard::push::{Journal, journal};
+    let server = DevServer::start();
+    create_files_registry(&server, "tools").await;
+    let work = TempDir::new("packyard-push-resume");
+    let file = work.0.join("bundle-3.0.0.tar.zst");
+    let size = 140 * 1024 * 1024;
+    let sha256 = tokio::task::spawn_blocking({
+        let file = file.clone();
+        move || generate(&file, size)
+    })
+    .await
+    .unwrap();
+    let uploads = format!("{}/v1/organizations/acme/registries/tools/uploads", server.base_url);
+    let client = reqwest::Client::new();
+    let started: serde_json::Value = client
+        .post(&uploads)
+        .bearer_auth(&server.admin_token)
+        .json(&json!({"filename": "bundle-3.0.0.tar.zst", "size": size, "sha256": sha256, "parts": true}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let part_size = started["part_size"].as_u64().unwrap() as usize;
+    let first = std::fs::read(&file).unwrap()[..part_size].to_vec();
+    let sent = client.put(started["parts"][0]["url"].as_str().unwrap()).body(first).send().await.unwrap();
+    assert!(sent.status().is_success());
+    let etag = sent.headers()["etag"].to_str().unwrap().to_owned();
+    let id = started["id"].as_str().unwrap().to_owned();
+    let state = work.0.join("state");
+    let journal_path = journal::path_for(&state.join("push"), &uploads, &sha256, size as u64);
+    Journal { id: id.clone(), done: [(1, etag)].into() }.save(&journal_path).unwrap();
+
+    let mut args = push_args(&server, &file);
+    args.insert(1, "--parts".into());
+    let env = vec![("PACKYARD_TOKEN", server.admin_token.clone()), ("PACKYARD_STATE_DIR", state.display().to_string())];
+    let pushed = packyard(args, env).await;
+    let stderr = String::from_utf8_lossy(&pushed.stderr);
+    assert!(pushed.status.success(), "{stderr}");
+    assert!(stderr.contains(&format!("resuming upload {id}: 1 of 3 parts already sent")), "{stderr}");
+    let published: serde_json::Value = serde_json::from_slice(&pushed.stdout).expect("the package as JSON");
+    assert_eq!(published["files"][0]["sha256"], sha256);
+    assert!(!journal_path.exists(), "the journal outlived the push");
 }

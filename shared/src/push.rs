@@ -16,6 +16,9 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use progress::{Phase, Progress};
 
+pub use journal::Journal;
+
+pub mod journal;
 mod progress;
 
 /// What to push, and where.
@@ -103,6 +106,10 @@ struct Started {
 struct PartBatch {
     parts: Vec<PartUrl>,
     #[serde(default)]
+    part_size: Option<u64>,
+    #[serde(default)]
+    part_count: Option<u32>,
+    #[serde(default)]
     more_parts: Option<String>,
 }
 
@@ -157,7 +164,16 @@ pub async fn push(options: &PushOptions) -> Result<Value, PushError> {
         request["name"] = json!(name);
         request["version"] = json!(version);
     }
-    let started: Started = api.call(api.client.post(&uploads).json(&request), "starting the upload").await?;
+    // A push in parts that was interrupted left a journal: the same push continues its upload.
+    let journal_path = journal::state_dir().map(|dir| journal::path_for(&dir, &uploads, &sha256, size));
+    let (started, journal) = match resume(&api, &uploads, journal_path.as_deref()).await {
+        Some(resumed) => resumed,
+        None => {
+            let started: Started = api.call(api.client.post(&uploads).json(&request), "starting the upload").await?;
+            let journal = Journal { id: started.id.clone(), done: Default::default() };
+            (started, journal)
+        }
+    };
 
     lap(&mut clock, "start");
     progress.phase(Phase::Uploading);
@@ -167,15 +183,83 @@ pub async fn push(options: &PushOptions) -> Result<Value, PushError> {
             sender.put_with_retries(url, &started.headers, 0, size, "uploading").await?;
             json!({})
         }
-        None => json!({ "parts": upload_parts(&api, &sender, &started, options.parallel.max(1)).await? }),
+        None => {
+            let journal = Journaled { journal: std::sync::Mutex::new(journal), path: journal_path.clone() };
+            json!({ "parts": upload_parts(&api, &sender, &started, &journal, options.parallel.max(1)).await? })
+        }
     };
     lap(&mut clock, "send");
     progress.phase(Phase::Completing);
     let url = format!("{uploads}/{}/complete", started.id);
     let published = api.call(api.client.post(url).json(&completion), "completing the upload").await;
+    // Completed or refused for good: either way the upload is over, and so is its journal.
+    if !published.as_ref().is_err_and(PushError::is_transient)
+        && let Some(path) = &journal_path
+    {
+        let _ = std::fs::remove_file(path);
+    }
     progress.finish();
     lap(&mut clock, "complete");
     published
+}
+
+/// The upload a journal at `path` names, when the server still has it: its part URLs signed again, and
+/// the parts already sent. A journal whose upload expired is removed.
+async fn resume(api: &Api<'_>, uploads: &str, path: Option<&Path>) -> Option<(Started, Journal)> {
+    let path = path?;
+    let journal = Journal::load(path)?;
+    let url = format!("{uploads}/{}/parts?first=1", journal.id);
+    match api.call::<PartBatch>(api.client.get(url), "resuming the upload").await {
+        Ok(batch) => {
+            tracing::info!(
+                upload = %journal.id,
+                "resuming upload {}: {} of {} parts already sent",
+                journal.id,
+                journal.done.len(),
+                batch.part_count.unwrap_or_default()
+            );
+            let started = Started {
+                id: journal.id.clone(),
+                url: None,
+                headers: Default::default(),
+                parts: batch.parts,
+                part_size: batch.part_size,
+                part_count: batch.part_count,
+                more_parts: batch.more_parts,
+            };
+            Some((started, journal))
+        }
+        Err(error) => {
+            tracing::info!("the interrupted upload {} cannot be continued ({error}); starting again", journal.id);
+            let _ = std::fs::remove_file(path);
+            None
+        }
+    }
+}
+
+/// A journal and where it is kept; each part sent is written down at once.
+struct Journaled {
+    journal: std::sync::Mutex<Journal>,
+    path: Option<PathBuf>,
+}
+
+impl Journaled {
+    fn sent(&self, number: u32) -> Option<String> {
+        self.journal.lock().ok()?.done.get(&number).cloned()
+    }
+
+    fn record(&self, number: u32, etag: &str) {
+        let Ok(mut journal) = self.journal.lock() else { return };
+        journal.done.insert(number, etag.to_owned());
+        if let Some(path) = &self.path
+            && let Err(error) = journal.save(path)
+        {
+            tracing::warn!(
+                "cannot keep the push's journal at {} ({error}); an interrupted push will start over",
+                path.display()
+            );
+        }
+    }
 }
 
 /// Logs how long a step of the push took (at debug level: `RUST_LOG=packyard=debug`; scripts/bench-push
@@ -219,6 +303,7 @@ async fn upload_parts(
     api: &Api<'_>,
     sender: &Sender<'_>,
     started: &Started,
+    journal: &Journaled,
     parallel: usize,
 ) -> Result<Vec<Value>, PushError> {
     let (Some(part_size), Some(part_count)) = (started.part_size, started.part_count) else {
@@ -238,9 +323,14 @@ async fn upload_parts(
                 }
                 let offset = u64::from(number - 1) * part_size;
                 let length = part_size.min(sender.size - offset);
+                if let Some(etag) = journal.sent(number) {
+                    sender.progress.done.fetch_add(length, Ordering::Relaxed);
+                    return Ok((number, etag));
+                }
                 let etag = sender
                     .put_with_retries(&url, &Default::default(), offset, length, &format!("uploading part {number}"))
                     .await?;
+                journal.record(number, &etag);
                 Ok((number, etag))
             })
             .buffer_unordered(parallel)
