@@ -22,7 +22,7 @@ FUNCTION_CRATES := $(notdir $(patsubst %/,%,$(dir $(wildcard functions/*/Cargo.t
 .PHONY: build lambda-binaries deploy lint \
 	build-RegistriesFunction build-AuditEventsFunction build-TokensFunction build-PackagesFunction \
 	build-NpmFunction build-CargoFunction build-PypiFunction build-HousekeepingFunction \
-	build-StorageLinksFunction
+	build-StorageLinksFunction build-OciFunction
 
 ## build: cross-compile every function for arm64 Lambda (target/lambda/<name>/bootstrap)
 build: lambda-binaries
@@ -40,9 +40,11 @@ build-CargoFunction: BIN := cargo
 build-PypiFunction: BIN := pypi
 build-HousekeepingFunction: BIN := housekeeping
 build-StorageLinksFunction: BIN := storage-links
+build-OciFunction: BIN := oci
 
 build-RegistriesFunction build-AuditEventsFunction build-TokensFunction build-PackagesFunction \
-build-NpmFunction build-CargoFunction build-PypiFunction build-HousekeepingFunction build-StorageLinksFunction: lambda-binaries
+build-NpmFunction build-CargoFunction build-PypiFunction build-HousekeepingFunction build-StorageLinksFunction \
+build-OciFunction: lambda-binaries
 	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set: run this through sam build" >&2; exit 1; }
 	mkdir -p "$(ARTIFACTS_DIR)"
 	install -m 0755 "$(TARGET_DIR)/lambda/$(BIN)/bootstrap" "$(ARTIFACTS_DIR)/bootstrap"

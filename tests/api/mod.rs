@@ -6,7 +6,7 @@ pub(crate) mod cargo;
 mod errors;
 mod member_management;
 pub(crate) mod npm;
-mod oci;
+pub(crate) mod oci;
 mod oidc;
 mod packages;
 pub(crate) mod pypi;

@@ -8,7 +8,7 @@ use packyard_tests::app::{Reply, TestApp};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
-const REPO: &str = "/v2/acme/images/team/app";
+pub(crate) const REPO: &str = "/v2/acme/images/team/app";
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 
@@ -27,7 +27,7 @@ async fn app() -> TestApp {
 }
 
 /// Sends a request with Basic credentials (when a token is given), headers and a body.
-async fn oci(
+pub(crate) async fn oci(
     app: &TestApp,
     method: Method,
     path: &str,
@@ -90,7 +90,7 @@ async fn put_manifest(app: &TestApp, repo: &str, reference: &str, media_type: &s
 }
 
 /// Pushes a config and a layer and a manifest tagged `tag`; returns the manifest's bytes and digest.
-async fn push_image(app: &TestApp, repo: &str, tag: &str) -> (String, String) {
+pub(crate) async fn push_image(app: &TestApp, repo: &str, tag: &str) -> (String, String) {
     let config = br#"{"architecture":"amd64","os":"linux"}"#;
     let layer: Vec<u8> = (0..=255_u8).cycle().take(70_000).collect();
     let (config_digest, layer_digest) = (push_blob(app, repo, config).await, push_blob(app, repo, &layer).await);
