@@ -96,7 +96,7 @@ fn range_start(headers: &HeaderMap) -> OciResult<Option<u64>> {
         .next()
         .and_then(|start| start.trim().parse().ok())
         .map(Some)
-        .ok_or_else(|| refused(Code::BlobUploadInvalid, format!("Content-Range {text:?} is not <start>-<end>")).into())
+        .ok_or_else(|| refused(Code::BlobUploadInvalid, format!("Content-Range {text:?} is not <start>-<end>")))
 }
 
 pub(super) async fn patch_upload(
