@@ -314,3 +314,18 @@ async fn credentials_decide_who_pulls_and_pushes() {
     app.patch("/v1/organizations/acme/registries/images", json!({"public": true})).await;
     assert_eq!(oci(&app, Method::GET, &tags, None, &[], Body::empty()).await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn housekeeping_removes_the_images_and_uploads_of_a_deleted_registry() {
+    let app = app().await;
+    push_image(&app, REPO, "v1").await;
+    let token = app.admin_token.clone();
+    let open = oci(&app, Method::POST, &format!("{REPO}/blobs/uploads/"), Some(&token), &[], Body::empty()).await;
+    oci(&app, Method::PATCH, header(&open, "location"), Some(&token), &[], "unfinished").await;
+    assert!(app.stored_objects() > 0);
+
+    assert_eq!(app.delete("/v1/organizations/acme/registries/images").await.status, StatusCode::NO_CONTENT);
+    let report = app.state.housekeeping.run(chrono::Utc::now()).await.unwrap();
+    assert_eq!((report.registries_purged, report.oci_blobs_removed), (1, 3), "config, layer and manifest");
+    assert_eq!(app.stored_objects(), 0, "no blob or chunk of the deleted registry is left");
+}

@@ -125,6 +125,7 @@ async fn exercise(app: &TestApp, calls: &AwsCalls) {
         }
     }
     ok(app.delete("/v1/organizations/acme/registries/tools").await.status, "delete a registry with packages");
+    ok(app.delete("/v1/organizations/acme/registries/images").await.status, "delete a registry with images");
     calls.serving("housekeeping");
     app.state.housekeeping.run(chrono::Utc::now() + chrono::Duration::days(1)).await.expect("housekeeping");
 }

@@ -75,6 +75,7 @@ impl AppState {
         let storage = StorageResolver::new(Arc::clone(&blobs), storage_links.clone());
         let packages = Packages::new(Arc::clone(&store), storage.clone());
         let uploads = Uploads::new(Arc::clone(&store), packages.clone());
+        let oci = Oci::new(Arc::clone(&store), packages.clone());
         Self {
             config: Arc::new(config),
             registries: Registries::new(Arc::clone(&store)),
@@ -84,8 +85,8 @@ impl AppState {
             oidc: Oidc::new(Arc::clone(&store)),
             audit_log: AuditLog::new(Arc::clone(&store)),
             uploads: uploads.clone(),
-            oci: Oci::new(Arc::clone(&store), packages.clone()),
-            housekeeping: Housekeeping::new(Arc::clone(&store), packages.clone(), uploads),
+            oci: oci.clone(),
+            housekeeping: Housekeeping::new(Arc::clone(&store), packages.clone(), uploads, oci),
             packages,
             storage,
             storage_links,

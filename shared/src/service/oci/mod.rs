@@ -397,6 +397,48 @@ impl Oci {
     }
 }
 
+impl Oci {
+    /// The first records of a deleted registry's OCI content still to remove (none when it is done).
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn leftovers(&self, registry: &Registry) -> Result<Vec<Item>, Error> {
+        let query = Query {
+            pk: keys::oci_partition(&registry.id),
+            sk_prefix: String::new(),
+            after: None,
+            limit: 25,
+            descending: false,
+        };
+        Ok(self.store.query(&query).await?.items)
+    }
+
+    /// Removes one of [`Self::leftovers`], retiring a blob's bytes or an upload's chunks first; `true` for a
+    /// blob. Idempotent: a run cut short is finished by the next.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn purge(&self, registry: &Registry, item: &Item) -> Result<bool, Error> {
+        let (blob, files): (bool, Vec<(StorageRef, String)>) = if item.sk.starts_with("BLOB#") {
+            let blob: BlobRecord = item.to_value()?;
+            (true, vec![(blob.storage, blob.key)])
+        } else if item.sk.starts_with("UPLOAD#") {
+            let upload: uploads::Upload = item.to_value()?;
+            (false, upload.chunks.into_iter().map(|chunk| (upload.storage.clone(), chunk.key)).collect())
+        } else {
+            (false, Vec::new())
+        };
+        for (storage, key) in files {
+            let blobs = self.packages.blobs(&registry.organization, &storage).await?;
+            if let Err(error) = blobs.retire(&StorageKey::parse(&key).map_err(blob_error)?).await {
+                tracing::warn!(error = %error, "could not remove {key} of a deleted registry");
+            }
+        }
+        self.store.write(vec![WriteOp::delete(item.pk.clone(), item.sk.clone(), Condition::Always)]).await?;
+        Ok(blob)
+    }
+}
+
 fn target(repository: &str, reference: &Reference) -> Target {
     let (id, name) = match reference {
         Reference::Tag(tag) => (tag.clone(), format!("{repository}:{tag}")),
