@@ -329,3 +329,24 @@ async fn housekeeping_removes_the_images_and_uploads_of_a_deleted_registry() {
     assert_eq!((report.registries_purged, report.oci_blobs_removed), (1, 3), "config, layer and manifest");
     assert_eq!(app.stored_objects(), 0, "no blob or chunk of the deleted registry is left");
 }
+
+#[tokio::test]
+async fn housekeeping_sweeps_an_upload_left_unfinished_for_a_day() {
+    let app = app().await;
+    let token = app.admin_token.clone();
+    let open = oci(&app, Method::POST, &format!("{REPO}/blobs/uploads/"), Some(&token), &[], Body::empty()).await;
+    let location = header(&open, "location").to_owned();
+    oci(&app, Method::PATCH, &location, Some(&token), &[], "unfinished").await;
+    let report = app.state.housekeeping.run(chrono::Utc::now()).await.unwrap();
+    assert_eq!(report.uploads_swept, 0, "a fresh upload stays");
+    assert_eq!(
+        oci(&app, Method::GET, &location, Some(&token), &[], Body::empty()).await.status,
+        StatusCode::NO_CONTENT
+    );
+
+    let later = chrono::Utc::now() + chrono::Duration::hours(25);
+    assert_eq!(app.state.housekeeping.run(later).await.unwrap().uploads_swept, 1);
+    let gone = oci(&app, Method::GET, &location, Some(&token), &[], Body::empty()).await;
+    assert_eq!(code(&gone), "BLOB_UPLOAD_UNKNOWN");
+    assert_eq!(app.stored_objects(), 0, "its chunk is removed");
+}

@@ -138,6 +138,13 @@ pub fn oci_upload(registry_id: &str, upload_id: &str) -> (String, String) {
     (oci_partition(registry_id), format!("UPLOAD#{upload_id}"))
 }
 
+/// OCI uploads by expiry, oldest first, for the sweeper.
+pub const OCI_UPLOAD_EXPIRY_PARTITION: &str = "OCIUPLOADS";
+
+pub fn oci_upload_expiry(expires_at_unix: i64, upload_id: &str) -> (String, String) {
+    (OCI_UPLOAD_EXPIRY_PARTITION.to_owned(), format!("{expires_at_unix:012}#{upload_id}"))
+}
+
 pub fn oci_manifest(registry_id: &str, repository: &str, digest_hex: &str) -> (String, String) {
     (oci_partition(registry_id), format!("REPO#{repository}#M#{digest_hex}"))
 }

@@ -43,7 +43,8 @@ impl Housekeeping {
     /// # Errors
     /// When the store fails; what was done before stays done.
     pub async fn run(&self, now: DateTime<Utc>) -> Result<Report> {
-        let mut report = Report { uploads_swept: self.uploads.sweep(now).await?, ..Report::default() };
+        let uploads_swept = self.uploads.sweep(now).await? + self.oci.sweep(now).await?;
+        let mut report = Report { uploads_swept, ..Report::default() };
         loop {
             let jobs = Query {
                 pk: keys::DELETION_PARTITION.into(),

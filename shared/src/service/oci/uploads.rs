@@ -1,7 +1,8 @@
 //! Blob uploads in progress. An upload is a record in the metadata store (its repository, storage and
 //! chunks) and one object per chunk in the registry's storage, so any Lambda instance can take the next
 //! request. Completing reads the chunks once to check the digest, and only then streams them into the
-//! blob's content-addressed key, so a wrong digest stores nothing and no blob is ever held in memory.
+//! blob's content-addressed key, so a wrong digest stores nothing and no blob is ever held in memory. An upload
+//! left unfinished is swept by housekeeping after [`UPLOAD_TTL`].
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,13 +13,19 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use super::{BlobRecord, Oci, OciResult, blob_key, refuse};
+use crate::domain::error::Error;
 use crate::domain::keys;
+use crate::domain::names::OrgSlug;
 use crate::domain::registry::Registry;
 use crate::domain::storage::StorageRef;
 use crate::ecosystems::oci::{Code, Digest, Refusal};
 use crate::ports::blob::{BlobStore, ByteStream, StorageKey};
 use crate::ports::metadata::{Condition, Item, StoreError, WriteOp};
 use crate::service::packages::blob_error;
+use crate::service::uploads::expired;
+
+/// How long an upload may stay unfinished before housekeeping removes it and its chunks.
+pub const UPLOAD_TTL: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
 /// The most chunks one upload may have, so its record stays small.
 pub const MAX_CHUNKS: usize = 1000;
@@ -34,12 +41,15 @@ pub struct Chunk {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Upload {
     pub id: String,
+    pub organization: OrgSlug,
+    pub registry_id: String,
     pub repository: String,
     pub storage: StorageRef,
     pub chunks: Vec<Chunk>,
     /// The bytes received so far.
     pub size: u64,
     pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
 }
 
 fn unknown(id: &str) -> Refusal {
@@ -82,16 +92,26 @@ impl Oci {
     /// When the storage cannot be resolved or the store fails.
     pub async fn start_upload(&self, registry: &Registry, repository: &str) -> OciResult<Upload> {
         let (storage, _) = self.packages.storage_for(registry).await?;
+        let now = Utc::now();
         let upload = Upload {
             id: ulid::Ulid::new().to_string(),
+            organization: registry.organization.clone(),
+            registry_id: registry.id.clone(),
             repository: repository.to_owned(),
             storage,
             chunks: Vec::new(),
             size: 0,
-            created_at: Utc::now(),
+            created_at: now,
+            expires_at: now + UPLOAD_TTL,
         };
         let (pk, sk) = keys::oci_upload(&registry.id, &upload.id);
-        self.store.write(vec![WriteOp::put(Item::from_value(pk, sk, 1, &upload)?, Condition::NotExists)]).await?;
+        let (expiry_pk, expiry_sk) = keys::oci_upload_expiry(upload.expires_at.timestamp(), &upload.id);
+        self.store
+            .write(vec![
+                WriteOp::put(Item::from_value(pk, sk, 1, &upload)?, Condition::NotExists),
+                WriteOp::put(Item::from_value(expiry_pk, expiry_sk, 1, &upload)?, Condition::NotExists),
+            ])
+            .await?;
         Ok(upload)
     }
 
@@ -199,7 +219,7 @@ impl Oci {
         }
         let actual = Digest::from_hex(&hex::encode(hasher.finalize()));
         if actual != *digest {
-            self.discard(registry, &upload).await;
+            self.discard(&upload).await;
             return refuse(Code::DigestInvalid, format!("the uploaded bytes have digest {actual}, not {digest}"));
         }
         let blob = match self.blob(registry, digest).await? {
@@ -221,7 +241,7 @@ impl Oci {
                 blob
             }
         };
-        self.discard(registry, &upload).await;
+        self.discard(&upload).await;
         Ok(blob)
     }
 
@@ -231,12 +251,19 @@ impl Oci {
     /// `BLOB_UPLOAD_UNKNOWN`.
     pub async fn cancel(&self, registry: &Registry, repository: &str, id: &str) -> OciResult<()> {
         let (upload, _) = self.upload(registry, repository, id).await?;
-        self.discard(registry, &upload).await;
+        self.discard(&upload).await;
         Ok(())
     }
 
-    async fn discard(&self, registry: &Registry, upload: &Upload) {
-        if let Ok(blobs) = self.packages.blobs(&registry.organization, &upload.storage).await {
+    async fn discard(&self, upload: &Upload) {
+        if let Err(error) = self.try_discard(upload).await {
+            tracing::warn!(error = %error, "could not remove upload {}", upload.id);
+        }
+    }
+
+    /// Removes an upload's chunks (a chunk that cannot be removed is logged), then its records.
+    async fn try_discard(&self, upload: &Upload) -> Result<(), StoreError> {
+        if let Ok(blobs) = self.packages.blobs(&upload.organization, &upload.storage).await {
             for chunk in &upload.chunks {
                 if let Ok(key) = StorageKey::parse(&chunk.key)
                     && let Err(error) = blobs.delete(&key).await
@@ -245,9 +272,33 @@ impl Oci {
                 }
             }
         }
-        let (pk, sk) = keys::oci_upload(&registry.id, &upload.id);
-        if let Err(error) = self.store.write(vec![WriteOp::delete(pk, sk, Condition::Always)]).await {
-            tracing::warn!(error = %error, "could not remove upload {}", upload.id);
+        let (pk, sk) = keys::oci_upload(&upload.registry_id, &upload.id);
+        let (expiry_pk, expiry_sk) = keys::oci_upload_expiry(upload.expires_at.timestamp(), &upload.id);
+        let ops =
+            vec![WriteOp::delete(pk, sk, Condition::Always), WriteOp::delete(expiry_pk, expiry_sk, Condition::Always)];
+        self.store.write(ops).await
+    }
+
+    /// Removes the uploads left unfinished past their expiry at `now`, with their chunks; returns how many.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn sweep(&self, now: DateTime<Utc>) -> Result<usize, Error> {
+        let mut swept = 0;
+        loop {
+            let expired: Vec<Upload> =
+                expired(&*self.store, keys::OCI_UPLOAD_EXPIRY_PARTITION, now, |upload: &Upload| upload.expires_at)
+                    .await?;
+            if expired.is_empty() {
+                return Ok(swept);
+            }
+            for stale in expired {
+                // The expiry entry is a copy from the start; the upload's record has its chunks.
+                let (pk, sk) = keys::oci_upload(&stale.registry_id, &stale.id);
+                let current = self.store.get(&pk, &sk).await?.map(|item| item.to_value::<Upload>()).transpose()?;
+                self.try_discard(&current.unwrap_or(stale)).await?;
+                swept += 1;
+            }
         }
     }
 }
