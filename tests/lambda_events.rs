@@ -40,9 +40,11 @@ async fn invoke_text(app: &TestApp, fixture: &str) -> (u16, Value, String) {
 async fn every_event_fixture_gets_its_expected_answer_through_the_lambda_path() {
     let app = TestApp::new().await;
     app.create_registry("py", "python").await;
+    app.create_registry("images", "oci").await;
     // In order: the good cases build on each other, each bad case sits beside its good twin. The third column
     // is the field a JSON error names, or a phrase a plain-text error (the Python upload API's) contains.
-    let expectations: [(&str, u16, Option<&str>); 13] = [
+    // An OCI error names its spec code there.
+    let expectations: [(&str, u16, Option<&str>); 16] = [
         ("registries.create", 201, None),
         ("registries.create-invalid-color", 422, Some("color")),
         ("registries.create-malformed", 400, None),
@@ -56,11 +58,16 @@ async fn every_event_fixture_gets_its_expected_answer_through_the_lambda_path() 
         ("audit-events.list", 200, None),
         ("pypi.upload", 200, None),
         ("pypi.upload-wrong-digest", 400, Some("SHA-256")),
+        ("oci.base", 200, None),
+        ("oci.base-anonymous", 401, Some("UNAUTHORIZED")),
+        ("oci.put-manifest-unknown-blob", 400, Some("MANIFEST_BLOB_UNKNOWN")),
     ];
     for (fixture, status, field) in expectations {
         let (actual, body, text) = invoke_text(&app, fixture).await;
         assert_eq!(actual, status, "{fixture}: {text}");
-        if status >= 400 && body.is_null() {
+        if let Some(errors) = body["errors"].as_array().filter(|_| status >= 400) {
+            assert_eq!(errors[0]["code"].as_str(), field, "{fixture}: {body}");
+        } else if status >= 400 && body.is_null() {
             assert!(text.contains(field.unwrap_or_default()) && !text.is_empty(), "{fixture}: {text}");
         } else if status >= 400 {
             assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{fixture}: {body}");

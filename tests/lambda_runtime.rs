@@ -136,7 +136,7 @@ async fn deployment() -> (Vec<(String, String)>, String) {
     let store = std::sync::Arc::new(DynamoDbStore::new(aws_sdk_dynamodb::Client::new(&dynamodb), &table));
     let router = finish(all_routes(&state), &state.config);
     let app = TestApp::serving(state, store, router).await;
-    for (name, ecosystem) in [("tools", "files"), ("js", "npm"), ("rs", "cargo"), ("py", "python")] {
+    for (name, ecosystem) in [("tools", "files"), ("js", "npm"), ("rs", "cargo"), ("py", "python"), ("images", "oci")] {
         app.create_registry(name, ecosystem).await;
     }
     let env = [
@@ -342,6 +342,17 @@ fn expectations() -> Vec<Expectation> {
         ),
         ("storage-links.create-invalid-kms-key", 422, Box::new(management_error(Some("kms_key_arn")))),
         ("storage-links.list", 200, Box::new(json_ok)),
+        ("oci.base", 200, Box::new(|_: &Answer| {})),
+        (
+            "oci.base-anonymous",
+            401,
+            Box::new(|a: &Answer| assert!(a.header("www-authenticate").starts_with("Basic"), "{a:?}")),
+        ),
+        (
+            "oci.put-manifest-unknown-blob",
+            400,
+            Box::new(|a: &Answer| assert_eq!(a.json()["errors"][0]["code"], "MANIFEST_BLOB_UNKNOWN", "{a:?}")),
+        ),
     ]
 }
 

@@ -17,6 +17,9 @@ ensure_system_tools() {
   command -v unshare >/dev/null || missing+=(util-linux)
   command -v curl >/dev/null || missing+=(curl)
   command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+  # The OCI client scenario pushes and pulls images with skopeo and builds them with umoci.
+  command -v skopeo >/dev/null || missing+=(skopeo)
+  command -v umoci >/dev/null || missing+=(umoci)
   if ((${#missing[@]} > 0)); then
     [[ $EUID == 0 ]] || rig_die "missing tools; install them with: sudo apt-get install ${missing[*]}"
     rig_say "installing ${missing[*]} (apt-get)"

@@ -6,6 +6,7 @@ pub(crate) mod cargo;
 mod errors;
 mod member_management;
 pub(crate) mod npm;
+pub(crate) mod oci;
 mod oidc;
 mod packages;
 pub(crate) mod pypi;

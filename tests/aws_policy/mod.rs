@@ -21,7 +21,7 @@ use packyard_tests::services;
 use serde_json::json;
 use tower::ServiceExt;
 
-use crate::api::{cargo, npm, pypi};
+use crate::api::{cargo, npm, oci, pypi};
 use crate::storage_links::aws::{launch_stack, moto_s3};
 use crate::storage_links::{LINKS, link_config};
 use policy::Function;
@@ -85,8 +85,15 @@ async fn aws_app(calls: &AwsCalls) -> (TestApp, Functions, Arc<Vec<Function>>, S
 /// What every function does for a customer, on hosted storage and then on an AWS link.
 async fn exercise(app: &TestApp, states: &Functions, calls: &AwsCalls) {
     let ok = |status: StatusCode, what: &str| assert!(status.is_success(), "{what}: {status}");
-    let registries =
-        [("tools", "files"), ("stable", "files"), ("js", "npm"), ("rs", "cargo"), ("py", "python"), ("gone", "files")];
+    let registries = [
+        ("tools", "files"),
+        ("stable", "files"),
+        ("js", "npm"),
+        ("rs", "cargo"),
+        ("py", "python"),
+        ("images", "oci"),
+        ("gone", "files"),
+    ];
     for (name, ecosystem) in registries {
         app.create_registry(name, ecosystem).await;
     }
@@ -128,12 +135,21 @@ async fn exercise(app: &TestApp, states: &Functions, calls: &AwsCalls) {
         ok(pypi::upload(app, &format!("pkg-{round}.tar.gz"), round.as_bytes(), &[]).await.status, "twine upload");
         ok(app.post(&format!("/pypi/acme/py/yank/pkg/{round}"), json!({})).await.status, "yank a release");
         ok(app.delete(&format!("/pypi/acme/py/yank/pkg/{round}")).await.status, "undo the last yank");
+        let (_, image) = oci::push_image(app, oci::REPO, round).await;
+        let token = app.admin_token.clone();
+        for (method, reference, what) in
+            [(http::Method::GET, image.as_str(), "pull an image"), (http::Method::DELETE, round, "untag")]
+        {
+            let path = format!("{}/manifests/{reference}", oci::REPO);
+            ok(oci::oci(app, method, &path, Some(&token), &[], Body::empty()).await.status, what);
+        }
         ok(app.get("/v1/organizations/acme/audit-events").await.status, "audit events");
         if round == "1.0.0" {
             link_default_storage(app).await;
         }
     }
     ok(app.delete("/v1/organizations/acme/registries/tools").await.status, "delete a registry with packages");
+    ok(app.delete("/v1/organizations/acme/registries/images").await.status, "delete a registry with images");
     calls.serving("housekeeping");
     states["housekeeping"]
         .housekeeping

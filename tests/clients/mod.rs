@@ -5,3 +5,4 @@ mod curl;
 mod large;
 mod npm;
 mod python;
+mod skopeo;

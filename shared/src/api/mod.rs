@@ -8,6 +8,7 @@ pub mod context;
 pub mod error;
 pub mod json;
 pub mod npm;
+pub mod oci;
 pub mod packages;
 pub mod pagination;
 pub mod pypi;
@@ -30,6 +31,7 @@ use crate::ports::blob::BlobStore;
 use crate::ports::metadata::MetadataStore;
 use crate::service::audit_log::AuditLog;
 use crate::service::housekeeping::Housekeeping;
+use crate::service::oci::Oci;
 use crate::service::oidc::Oidc;
 use crate::service::packages::Packages;
 use crate::service::registries::Registries;
@@ -53,6 +55,7 @@ pub struct AppState {
     pub audit_log: AuditLog,
     pub packages: Packages,
     pub uploads: Uploads,
+    pub oci: Oci,
     pub housekeeping: Housekeeping,
     /// Packyard-hosted storage; [`AppState::storage`] resolves it and the organizations' links alike.
     pub blobs: Arc<dyn BlobStore>,
@@ -72,6 +75,7 @@ impl AppState {
         let storage = StorageResolver::new(Arc::clone(&blobs), storage_links.clone());
         let packages = Packages::new(Arc::clone(&store), storage.clone());
         let uploads = Uploads::new(Arc::clone(&store), packages.clone());
+        let oci = Oci::new(Arc::clone(&store), packages.clone());
         Self {
             config: Arc::new(config),
             registries: Registries::new(Arc::clone(&store)),
@@ -81,7 +85,8 @@ impl AppState {
             oidc: Oidc::new(Arc::clone(&store)),
             audit_log: AuditLog::new(Arc::clone(&store)),
             uploads: uploads.clone(),
-            housekeeping: Housekeeping::new(Arc::clone(&store), packages.clone(), uploads),
+            oci: oci.clone(),
+            housekeeping: Housekeeping::new(Arc::clone(&store), packages.clone(), uploads, oci),
             packages,
             storage,
             storage_links,
@@ -103,7 +108,7 @@ impl AppState {
 pub type RouteGroup = fn(AppState) -> Router;
 
 /// Every route group, in the order the dev server mounts them.
-pub const ROUTE_GROUPS: [(&str, RouteGroup); 8] = [
+pub const ROUTE_GROUPS: [(&str, RouteGroup); 9] = [
     ("registries", registries::routes),
     ("audit-events", audit_events::routes),
     ("tokens", tokens::routes),
@@ -112,6 +117,7 @@ pub const ROUTE_GROUPS: [(&str, RouteGroup); 8] = [
     ("cargo", cargo::routes),
     ("storage-links", storage_links::routes),
     ("pypi", pypi::routes),
+    ("oci", oci::routes),
 ];
 
 /// The layers every group runs under, in Lambda and in the dev server alike: the body limit, JSON answers

@@ -123,3 +123,46 @@ pub fn team(org: &OrgSlug, slug: &RegistrySlug) -> (String, String) {
 pub fn oidc_policy(org: &OrgSlug, registry_id: &str) -> (String, String) {
     (organization_partition(org), format!("OIDCPOLICY#{registry_id}"))
 }
+
+/// A registry's OCI content: blobs, uploads, and per repository its manifests, tags and referrers.
+/// Repository names never contain `#` (see `ecosystems::oci::check_repository`).
+pub fn oci_partition(registry_id: &str) -> String {
+    format!("OCI#{registry_id}")
+}
+
+pub fn oci_blob(registry_id: &str, digest_hex: &str) -> (String, String) {
+    (oci_partition(registry_id), format!("BLOB#{digest_hex}"))
+}
+
+pub fn oci_upload(registry_id: &str, upload_id: &str) -> (String, String) {
+    (oci_partition(registry_id), format!("UPLOAD#{upload_id}"))
+}
+
+/// OCI uploads by expiry, oldest first, for the sweeper.
+pub const OCI_UPLOAD_EXPIRY_PARTITION: &str = "OCIUPLOADS";
+
+pub fn oci_upload_expiry(expires_at_unix: i64, upload_id: &str) -> (String, String) {
+    (OCI_UPLOAD_EXPIRY_PARTITION.to_owned(), format!("{expires_at_unix:012}#{upload_id}"))
+}
+
+pub fn oci_manifest(registry_id: &str, repository: &str, digest_hex: &str) -> (String, String) {
+    (oci_partition(registry_id), format!("REPO#{repository}#M#{digest_hex}"))
+}
+
+/// A repository's tags sort under this prefix, by name.
+pub fn oci_tags_prefix(repository: &str) -> String {
+    format!("REPO#{repository}#T#")
+}
+
+pub fn oci_tag(registry_id: &str, repository: &str, tag: &str) -> (String, String) {
+    (oci_partition(registry_id), format!("{}{tag}", oci_tags_prefix(repository)))
+}
+
+/// The manifests of a repository whose `subject` is one digest sort under this prefix.
+pub fn oci_referrers_prefix(repository: &str, subject_hex: &str) -> String {
+    format!("REPO#{repository}#R#{subject_hex}#")
+}
+
+pub fn oci_referrer(registry_id: &str, repository: &str, subject_hex: &str, digest_hex: &str) -> (String, String) {
+    (oci_partition(registry_id), format!("{}{digest_hex}", oci_referrers_prefix(repository, subject_hex)))
+}

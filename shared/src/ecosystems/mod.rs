@@ -4,4 +4,5 @@ pub mod archive;
 pub mod cargo;
 pub mod npm;
 pub mod npm_attachment;
+pub mod oci;
 pub mod python;

@@ -1,5 +1,5 @@
-//! Background work: sweeping uploads that were never finalized, and removing the packages of deleted
-//! registries. Runs on a schedule (a Lambda function in AWS, a task in the dev server); every step is
+//! Background work: sweeping uploads that were never finalized, and removing the packages (and OCI
+//! content) of deleted registries. Runs on a schedule (a Lambda function in AWS, a task in the dev server); every step is
 //! idempotent, so a run cut short is finished by the next.
 
 use std::sync::Arc;
@@ -12,6 +12,7 @@ use crate::domain::package::Package;
 use crate::domain::registry::Registry;
 use crate::ports::metadata::{Condition, MetadataStore, Query, WriteOp};
 
+use super::oci::Oci;
 use super::packages::Packages;
 use super::uploads::Uploads;
 
@@ -21,6 +22,7 @@ pub struct Report {
     pub uploads_swept: usize,
     pub registries_purged: usize,
     pub packages_removed: usize,
+    pub oci_blobs_removed: usize,
 }
 
 #[derive(Clone)]
@@ -28,11 +30,12 @@ pub struct Housekeeping {
     store: Arc<dyn MetadataStore>,
     packages: Packages,
     uploads: Uploads,
+    oci: Oci,
 }
 
 impl Housekeeping {
-    pub fn new(store: Arc<dyn MetadataStore>, packages: Packages, uploads: Uploads) -> Self {
-        Self { store, packages, uploads }
+    pub fn new(store: Arc<dyn MetadataStore>, packages: Packages, uploads: Uploads, oci: Oci) -> Self {
+        Self { store, packages, uploads, oci }
     }
 
     /// One pass over everything due at `now`.
@@ -40,7 +43,8 @@ impl Housekeeping {
     /// # Errors
     /// When the store fails; what was done before stays done.
     pub async fn run(&self, now: DateTime<Utc>) -> Result<Report> {
-        let mut report = Report { uploads_swept: self.uploads.sweep(now).await?, ..Report::default() };
+        let uploads_swept = self.uploads.sweep(now).await? + self.oci.sweep(now).await?;
+        let mut report = Report { uploads_swept, ..Report::default() };
         loop {
             let jobs = Query {
                 pk: keys::DELETION_PARTITION.into(),
@@ -56,6 +60,15 @@ impl Housekeeping {
             for job in &page.items {
                 let registry: Registry = job.to_value()?;
                 report.packages_removed += self.purge(&registry).await?;
+                loop {
+                    let leftovers = self.oci.leftovers(&registry).await?;
+                    if leftovers.is_empty() {
+                        break;
+                    }
+                    for item in &leftovers {
+                        report.oci_blobs_removed += usize::from(self.oci.purge(&registry, item).await?);
+                    }
+                }
                 self.store.write(vec![WriteOp::delete(job.pk.clone(), job.sk.clone(), Condition::Always)]).await?;
                 report.registries_purged += 1;
                 tracing::info!(registry.id = %registry.id, "removed the packages of deleted registry {}/{}", registry.organization, registry.slug);

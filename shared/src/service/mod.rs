@@ -4,6 +4,7 @@
 pub mod audit_log;
 pub mod housekeeping;
 pub mod link_diagnostic;
+pub mod oci;
 pub mod oidc;
 pub mod packages;
 pub mod publish;

@@ -366,22 +366,8 @@ impl Uploads {
     pub async fn sweep(&self, now: DateTime<Utc>) -> Result<usize> {
         let mut swept = 0;
         loop {
-            let query = Query {
-                pk: keys::UPLOAD_EXPIRY_PARTITION.into(),
-                sk_prefix: String::new(),
-                after: None,
-                limit: 50,
-                descending: false,
-            };
-            let page = self.store.query(&query).await?;
-            let expired: Vec<Upload> = page
-                .items
-                .iter()
-                .map(Item::to_value)
-                .collect::<Result<Vec<Upload>, _>>()?
-                .into_iter()
-                .filter(|u| u.expires_at < now)
-                .collect();
+            let expired: Vec<Upload> =
+                expired(&*self.store, keys::UPLOAD_EXPIRY_PARTITION, now, |upload: &Upload| upload.expires_at).await?;
             if expired.is_empty() {
                 return Ok(swept);
             }
@@ -400,6 +386,23 @@ impl Uploads {
             }
         }
     }
+}
+
+/// The first entries of an expiry partition (sort keys start with the zero-padded expiry, so oldest first)
+/// that expired before `now`, read as `T`; empty when none has.
+///
+/// # Errors
+/// When the store fails or an entry is not a `T`.
+pub(super) async fn expired<T: serde::de::DeserializeOwned>(
+    store: &dyn MetadataStore,
+    partition: &str,
+    now: DateTime<Utc>,
+    expires_at: impl Fn(&T) -> DateTime<Utc>,
+) -> Result<Vec<T>> {
+    let query = Query { pk: partition.into(), sk_prefix: String::new(), after: None, limit: 50, descending: false };
+    let page = store.query(&query).await?;
+    let entries = page.items.iter().map(Item::to_value).collect::<Result<Vec<T>, _>>()?;
+    Ok(entries.into_iter().filter(|entry| expires_at(entry) < now).collect())
 }
 
 #[cfg(test)]

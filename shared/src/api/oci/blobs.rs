@@ -1,0 +1,141 @@
+//! Blobs and their uploads: `HEAD`/`GET /blobs/<digest>` (a redirect to a presigned URL), and
+//! `/blobs/uploads/`: start (or monolithic with `?digest=`, or mount with `?mount=`), `PATCH` chunks,
+//! `PUT ?digest=` to complete, `GET` status, `DELETE` to cancel.
+
+use std::collections::HashMap;
+
+use axum::body::{Body, HttpBody};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::{OciResult, Repo, empty, refused, stream};
+use crate::api::AppState;
+use crate::ecosystems::oci::{Code, Digest};
+use crate::service::oci::uploads::Upload;
+
+/// The smallest chunk clients are asked to send (except the last), so an upload is not thousands of objects.
+const CHUNK_MIN_LENGTH: u64 = 1024 * 1024;
+
+pub(super) async fn get_blob(state: &AppState, repo: &Repo, digest: &str, head: bool) -> OciResult {
+    let digest = Digest::parse(digest)?;
+    let blob = state
+        .oci
+        .blob(&repo.registry, &digest)
+        .await?
+        .ok_or_else(|| refused(Code::BlobUnknown, format!("blob {digest} is not in this registry")))?;
+    if head {
+        let mut response = empty(StatusCode::OK, &[("docker-content-digest", blob.digest.clone())]);
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(blob.size));
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+        return Ok(response);
+    }
+    let url = state.oci.blob_url(&repo.registry, &blob).await?;
+    Ok(empty(
+        StatusCode::TEMPORARY_REDIRECT,
+        &[("location", url), ("docker-content-digest", blob.digest), ("cache-control", "no-store".into())],
+    ))
+}
+
+/// The headers that describe an upload in progress.
+fn upload_status(status: StatusCode, repo: &Repo, upload: &Upload) -> Response {
+    let range = if upload.size == 0 { "0-0".to_owned() } else { format!("0-{}", upload.size - 1) };
+    empty(
+        status,
+        &[
+            ("location", format!("{}/blobs/uploads/{}", repo.base, upload.id)),
+            ("range", range),
+            ("docker-upload-uuid", upload.id.clone()),
+            ("oci-chunk-min-length", CHUNK_MIN_LENGTH.to_string()),
+        ],
+    )
+}
+
+fn created(repo: &Repo, digest: &str) -> Response {
+    empty(
+        StatusCode::CREATED,
+        &[("location", format!("{}/blobs/{digest}", repo.base)), ("docker-content-digest", digest.to_owned())],
+    )
+}
+
+fn limit(state: &AppState) -> u64 {
+    state.config.max_body_bytes as u64
+}
+
+/// `POST /blobs/uploads/`: mounts a blob the registry has (`?mount=`), takes a whole blob (`?digest=`), or
+/// starts an upload.
+pub(super) async fn post_upload(
+    state: &AppState,
+    repo: &Repo,
+    query: &HashMap<String, String>,
+    body: Body,
+) -> OciResult {
+    if let Some(mount) = query.get("mount") {
+        let digest = Digest::parse(mount)?;
+        if state.oci.blob(&repo.registry, &digest).await?.is_some() {
+            return Ok(created(repo, digest.as_str()));
+        }
+    }
+    let upload = state.oci.start_upload(&repo.registry, &repo.name).await?;
+    match query.get("digest") {
+        Some(digest) => {
+            let digest = Digest::parse(digest)?;
+            state.oci.append(&repo.registry, &repo.name, &upload.id, None, stream(body), limit(state)).await?;
+            let blob = state.oci.complete(&repo.registry, &repo.name, &upload.id, &digest).await?;
+            Ok(created(repo, &blob.digest))
+        }
+        None => Ok(upload_status(StatusCode::ACCEPTED, repo, &upload)),
+    }
+}
+
+/// The start of a `Content-Range: <start>-<end>` (some clients write `bytes <start>-<end>/<total>`).
+fn range_start(headers: &HeaderMap) -> OciResult<Option<u64>> {
+    let Some(value) = headers.get(header::CONTENT_RANGE) else { return Ok(None) };
+    let text = value.to_str().unwrap_or_default().trim_start_matches("bytes").trim();
+    text.split('-')
+        .next()
+        .and_then(|start| start.trim().parse().ok())
+        .map(Some)
+        .ok_or_else(|| refused(Code::BlobUploadInvalid, format!("Content-Range {text:?} is not <start>-<end>")))
+}
+
+pub(super) async fn patch_upload(
+    state: &AppState,
+    repo: &Repo,
+    id: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> OciResult {
+    let start = range_start(headers)?;
+    let upload = state.oci.append(&repo.registry, &repo.name, id, start, stream(body), limit(state)).await?;
+    Ok(upload_status(StatusCode::ACCEPTED, repo, &upload))
+}
+
+/// `PUT /blobs/uploads/<id>?digest=`: completes the upload, with the body as its last chunk.
+pub(super) async fn put_upload(
+    state: &AppState,
+    repo: &Repo,
+    id: &str,
+    query: &HashMap<String, String>,
+    body: Body,
+) -> OciResult {
+    let digest = query
+        .get("digest")
+        .ok_or_else(|| refused(Code::DigestInvalid, "completing an upload needs ?digest="))
+        .and_then(|digest| Ok(Digest::parse(digest)?))?;
+    if !body.is_end_stream() {
+        state.oci.append(&repo.registry, &repo.name, id, None, stream(body), limit(state)).await?;
+    }
+    let blob = state.oci.complete(&repo.registry, &repo.name, id, &digest).await?;
+    Ok(created(repo, &blob.digest))
+}
+
+pub(super) async fn get_upload(state: &AppState, repo: &Repo, id: &str) -> OciResult {
+    let (upload, _) = state.oci.upload(&repo.registry, &repo.name, id).await?;
+    Ok(upload_status(StatusCode::NO_CONTENT, repo, &upload))
+}
+
+pub(super) async fn delete_upload(state: &AppState, repo: &Repo, id: &str) -> OciResult {
+    state.oci.cancel(&repo.registry, &repo.name, id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

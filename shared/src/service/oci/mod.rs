@@ -1,0 +1,202 @@
+//! OCI images in a registry. Unlike the other ecosystems' create-only versions, OCI content is addressed by
+//! digest and tags move, so it has its own records beside the packages: blobs per registry (any repository
+//! of the registry may use them), and per repository manifests, tags and referrers. The bytes of blobs and
+//! manifests go to the registry's storage through the same resolution packages use, under
+//! `oci/<registry id>/blobs/sha256/<hex>`; uploads in progress are in [`uploads`].
+
+mod manifests;
+pub mod uploads;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::packages::{DOWNLOAD_URL_TTL, Packages, blob_error};
+use crate::domain::error::Error;
+use crate::domain::keys;
+use crate::domain::registry::Registry;
+use crate::domain::storage::StorageRef;
+use crate::ecosystems::oci::{Code, Digest, Refusal};
+use crate::ports::blob::StorageKey;
+use crate::ports::metadata::{Condition, Item, MetadataStore, Query, StoreError, WriteOp};
+
+/// Why an OCI operation did not happen: the protocol refused it, or Packyard failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    #[error(transparent)]
+    Failed(#[from] Error),
+}
+
+impl From<StoreError> for Failure {
+    fn from(error: StoreError) -> Self {
+        Self::Failed(error.into())
+    }
+}
+
+pub type OciResult<T> = Result<T, Failure>;
+
+fn refuse<T>(code: Code, message: impl Into<String>) -> OciResult<T> {
+    Err(Refusal::new(code, message).into())
+}
+
+/// A blob of a registry: its size and where its bytes are.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BlobRecord {
+    pub digest: String,
+    pub size: u64,
+    pub storage: StorageRef,
+    pub key: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A manifest of a repository. Its bytes are also a blob of the registry.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ManifestRecord {
+    pub digest: String,
+    pub media_type: String,
+    pub size: u64,
+    pub storage: StorageRef,
+    pub key: String,
+    #[serde(default)]
+    pub subject: Option<String>,
+    #[serde(default)]
+    pub artifact_type: Option<String>,
+    #[serde(default)]
+    pub annotations: Option<Value>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl ManifestRecord {
+    /// The descriptor the referrers API lists for this manifest.
+    pub fn descriptor(&self) -> Value {
+        let mut descriptor = json!({"mediaType": self.media_type, "digest": self.digest, "size": self.size});
+        if let Some(artifact_type) = &self.artifact_type {
+            descriptor["artifactType"] = json!(artifact_type);
+        }
+        if let Some(annotations) = &self.annotations {
+            descriptor["annotations"] = annotations.clone();
+        }
+        descriptor
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct TagRecord {
+    digest: String,
+}
+
+/// The key of a blob's bytes in its storage.
+///
+/// # Errors
+/// Never for a parsed digest and a registry id.
+pub fn blob_key(registry: &Registry, digest: &Digest) -> Result<StorageKey, Error> {
+    StorageKey::new(&["oci", registry.id.as_str(), "blobs", "sha256", digest.hex()]).map_err(blob_error)
+}
+
+#[derive(Clone)]
+pub struct Oci {
+    store: Arc<dyn MetadataStore>,
+    packages: Packages,
+}
+
+impl Oci {
+    pub fn new(store: Arc<dyn MetadataStore>, packages: Packages) -> Self {
+        Self { store, packages }
+    }
+
+    async fn read<T: serde::de::DeserializeOwned>(&self, (pk, sk): (String, String)) -> OciResult<Option<T>> {
+        Ok(self.store.get(&pk, &sk).await?.map(|item| item.to_value()).transpose()?)
+    }
+
+    /// The registry's blob with this digest, if it has one.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn blob(&self, registry: &Registry, digest: &Digest) -> OciResult<Option<BlobRecord>> {
+        self.read(keys::oci_blob(&registry.id, digest.hex())).await
+    }
+
+    /// A short-lived URL that downloads a blob straight from its storage.
+    ///
+    /// # Errors
+    /// When the storage cannot sign.
+    pub async fn blob_url(&self, registry: &Registry, blob: &BlobRecord) -> OciResult<String> {
+        let key = StorageKey::parse(&blob.key).map_err(blob_error)?;
+        let blobs = self.packages.blobs(&registry.organization, &blob.storage).await?;
+        Ok(blobs.presign_get(&key, DOWNLOAD_URL_TTL).await.map_err(blob_error)?)
+    }
+
+    fn blob_op(registry: &Registry, blob: &BlobRecord) -> OciResult<WriteOp> {
+        let digest = Digest::parse(&blob.digest)?;
+        let (pk, sk) = keys::oci_blob(&registry.id, digest.hex());
+        Ok(WriteOp::put(Item::from_value(pk, sk, 1, blob)?, Condition::Always))
+    }
+
+    /// Every item of the registry's OCI partition under `prefix`, with its sort key.
+    async fn all(&self, registry_id: &str, prefix: &str) -> OciResult<Vec<(String, Item)>> {
+        let mut found = Vec::new();
+        let mut after = None;
+        loop {
+            let query = Query {
+                pk: keys::oci_partition(registry_id),
+                sk_prefix: prefix.to_owned(),
+                after,
+                limit: 100,
+                descending: false,
+            };
+            let page = self.store.query(&query).await?;
+            let next = page.next_after().map(str::to_owned);
+            found.extend(page.items.into_iter().map(|item| (item.sk.clone(), item)));
+            match next {
+                Some(next) => after = Some(next),
+                None => return Ok(found),
+            }
+        }
+    }
+}
+
+impl Oci {
+    /// The first records of a deleted registry's OCI content still to remove (none when it is done).
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn leftovers(&self, registry: &Registry) -> Result<Vec<Item>, Error> {
+        let query = Query {
+            pk: keys::oci_partition(&registry.id),
+            sk_prefix: String::new(),
+            after: None,
+            limit: 25,
+            descending: false,
+        };
+        Ok(self.store.query(&query).await?.items)
+    }
+
+    /// Removes one of [`Self::leftovers`], retiring a blob's bytes or an upload's chunks first; `true` for a
+    /// blob. Idempotent: a run cut short is finished by the next.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn purge(&self, registry: &Registry, item: &Item) -> Result<bool, Error> {
+        let (blob, files): (bool, Vec<(StorageRef, String)>) = if item.sk.starts_with("BLOB#") {
+            let blob: BlobRecord = item.to_value()?;
+            (true, vec![(blob.storage, blob.key)])
+        } else if item.sk.starts_with("UPLOAD#") {
+            let upload: uploads::Upload = item.to_value()?;
+            (false, upload.chunks.into_iter().map(|chunk| (upload.storage.clone(), chunk.key)).collect())
+        } else {
+            (false, Vec::new())
+        };
+        for (storage, key) in files {
+            let blobs = self.packages.blobs(&registry.organization, &storage).await?;
+            if let Err(error) = blobs.retire(&StorageKey::parse(&key).map_err(blob_error)?).await {
+                tracing::warn!(error = %error, "could not remove {key} of a deleted registry");
+            }
+        }
+        self.store.write(vec![WriteOp::delete(item.pk.clone(), item.sk.clone(), Condition::Always)]).await?;
+        Ok(blob)
+    }
+}

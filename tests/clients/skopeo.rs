@@ -1,0 +1,153 @@
+//! skopeo against the dev server: an OCI image layout (built with umoci, or written by hand) is copied into an
+//! `oci` registry under a repository of several segments, copied back out to a fresh layout, and comes back
+//! byte for byte, for single images and for a multi-platform index.
+
+use std::path::Path;
+
+use packyard_tests::app::tempdir::TempDir;
+use packyard_tests::client::ok;
+use packyard_tests::devserver::DevServer;
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+
+/// Writes a blob into the layout and returns its descriptor.
+fn write_blob(layout: &Path, media_type: &str, bytes: &[u8]) -> Value {
+    let hex = hex::encode(Sha256::digest(bytes));
+    std::fs::write(layout.join("blobs/sha256").join(&hex), bytes).unwrap();
+    json!({"mediaType": media_type, "digest": format!("sha256:{hex}"), "size": bytes.len()})
+}
+
+/// A gzipped tar holding one file, and the digest of the uncompressed tar (the config's diff id).
+fn layer(content: &[u8]) -> (Vec<u8>, String) {
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(content.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    tar.append_data(&mut header, "hello.txt", content).unwrap();
+    let tar = tar.into_inner().unwrap();
+    let diff_id = format!("sha256:{}", hex::encode(Sha256::digest(&tar)));
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &tar).unwrap();
+    (gz.finish().unwrap(), diff_id)
+}
+
+/// Writes one image for `arch` into the layout and returns its manifest's descriptor.
+fn write_image(layout: &Path, arch: &str) -> Value {
+    let (layer, diff_id) = layer(format!("hello from {arch}\n").as_bytes());
+    let layer = write_blob(layout, "application/vnd.oci.image.layer.v1.tar+gzip", &layer);
+    let config = json!({"architecture": arch, "os": "linux", "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+                        "config": {}});
+    let config = write_blob(layout, "application/vnd.oci.image.config.v1+json", config.to_string().as_bytes());
+    let manifest = json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": config, "layers": [layer]});
+    let mut descriptor = write_blob(layout, OCI_MANIFEST, manifest.to_string().as_bytes());
+    descriptor["platform"] = json!({"architecture": arch, "os": "linux"});
+    descriptor
+}
+
+/// A layout whose `index.json` names `top` as the tag `v1`.
+fn write_layout(layout: &Path, top: &dyn Fn(&Path) -> Value) {
+    std::fs::create_dir_all(layout.join("blobs/sha256")).unwrap();
+    std::fs::write(layout.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    let mut descriptor = top(layout);
+    descriptor["annotations"] = json!({"org.opencontainers.image.ref.name": "v1"});
+    let index = json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [descriptor]});
+    std::fs::write(layout.join("index.json"), index.to_string()).unwrap();
+}
+
+/// The digest `index.json` names for its first (only) image.
+fn top_digest(layout: &Path) -> String {
+    let index: Value = serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    index["manifests"][0]["digest"].as_str().unwrap().to_owned()
+}
+
+/// Pushes the layout `build` writes as `team/app:v1`, pulls it into a fresh layout and compares them.
+async fn round_trip(build: &dyn Fn(&Path), all: bool) {
+    let server = DevServer::start();
+    let client = reqwest::Client::new();
+    let created = client
+        .post(format!("{}/v1/organizations/acme/registries", server.base_url))
+        .bearer_auth(&server.admin_token)
+        .json(&json!({"name": "images", "ecosystem": "oci"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let work = TempDir::new("packyard-skopeo");
+    let (source, copy) = (work.0.join("source"), work.0.join("copy"));
+    build(&source);
+    let host = server.base_url.trim_start_matches("http://").trim_end_matches('/');
+    let remote = format!("docker://{host}/acme/images/team/app:v1");
+    let creds = format!("x:{}", server.admin_token);
+    let home = work.0.to_str().unwrap();
+    let env = [("HOME", home), ("XDG_RUNTIME_DIR", home)];
+    let mut push = vec!["--insecure-policy", "copy", "--preserve-digests", "--dest-tls-verify=false", "--dest-creds"];
+    let source_ref = format!("oci:{}:v1", source.display());
+    push.extend([creds.as_str(), source_ref.as_str(), remote.as_str()]);
+    if all {
+        push.insert(2, "--all");
+    }
+    ok(&work.0, "skopeo", &push, &env);
+
+    let inspect = ok(&work.0, "skopeo", &["inspect", "--raw", "--tls-verify=false", "--creds", &creds, &remote], &env);
+    assert_eq!(format!("sha256:{}", hex::encode(Sha256::digest(inspect.as_bytes()))), top_digest(&source));
+
+    let copy_ref = format!("oci:{}:v1", copy.display());
+    let mut pull = vec!["--insecure-policy", "copy", "--preserve-digests", "--src-tls-verify=false", "--src-creds"];
+    pull.extend([creds.as_str(), remote.as_str(), copy_ref.as_str()]);
+    if all {
+        pull.insert(2, "--all");
+    }
+    ok(&work.0, "skopeo", &pull, &env);
+    assert_eq!(top_digest(&copy), top_digest(&source));
+    // The same top digest means the same graph; each blob pulled must also be intact (umoci leaves blobs of
+    // earlier revisions in its layout, so the source may hold more).
+    for entry in std::fs::read_dir(copy.join("blobs/sha256")).unwrap() {
+        let name = entry.unwrap().file_name();
+        let copied = std::fs::read(copy.join("blobs/sha256").join(&name)).unwrap();
+        assert_eq!(hex::encode(Sha256::digest(&copied)), name.to_string_lossy(), "blob copied back intact");
+        assert!(source.join("blobs/sha256").join(&name).exists(), "a blob the source does not have");
+    }
+
+    let tags = client
+        .get(format!("{}/v2/acme/images/team/app/tags/list", server.base_url))
+        .basic_auth("x", Some(&server.admin_token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tags.json::<Value>().await.unwrap()["tags"], json!(["v1"]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skopeo_copies_an_image_in_and_back_out_with_the_same_digests() {
+    round_trip(&|layout| write_layout(layout, &|layout| write_image(layout, "amd64")), false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skopeo_copies_a_multi_platform_index_in_and_back_out_with_the_same_digests() {
+    let index = |layout: &Path| {
+        let manifests = vec![write_image(layout, "amd64"), write_image(layout, "arm64")];
+        let index = json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests});
+        write_blob(layout, OCI_INDEX, index.to_string().as_bytes())
+    };
+    round_trip(&|layout| write_layout(layout, &index), true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skopeo_copies_an_image_built_by_umoci_in_and_back_out() {
+    round_trip(
+        &|layout| {
+            let (dir, image) = (layout.parent().unwrap(), format!("{}:v1", layout.display()));
+            std::fs::write(dir.join("hello.txt"), "hello from umoci\n").unwrap();
+            ok(dir, "umoci", &["init", "--layout", layout.to_str().unwrap()], &[]);
+            ok(dir, "umoci", &["new", "--image", &image], &[]);
+            ok(dir, "umoci", &["insert", "--rootless", "--image", &image, "hello.txt", "/hello.txt"], &[]);
+            ok(dir, "umoci", &["config", "--image", &image, "--config.cmd=/hello.txt"], &[]);
+        },
+        false,
+    )
+    .await;
+}
