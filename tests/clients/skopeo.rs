@@ -151,3 +151,60 @@ async fn skopeo_copies_an_image_built_by_umoci_in_and_back_out() {
     )
     .await;
 }
+
+/// What registry clients written in Go do: a chunk sent before the credentials challenge, or with a range the
+/// registry refuses, then the next request on the same connection. The refusal must arrive and the connection
+/// must stay usable, so the server reads and discards the refused body instead of resetting the connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_chunk_is_read_so_the_next_request_on_the_connection_is_answered() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let server = DevServer::start();
+    let created = reqwest::Client::new()
+        .post(format!("{}/v1/organizations/acme/registries", server.base_url))
+        .bearer_auth(&server.admin_token)
+        .json(&json!({"name": "images", "ecosystem": "oci"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let address = server.base_url.trim_start_matches("http://").to_owned();
+    let token = server.admin_token.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(&address).unwrap();
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+        let chunk = vec![7_u8; 1 << 20];
+        let head = format!(
+            "PATCH /v2/acme/images/app/blobs/uploads/01J00000000000000000000000 HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/octet-stream\r\nContent-Range: 0-{}\r\nContent-Length: {}\r\n\r\n",
+            chunk.len() - 1,
+            chunk.len()
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(&chunk).unwrap();
+        let basic = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, format!("x:{token}"));
+        let next = format!("GET /v2/ HTTP/1.1\r\nHost: {address}\r\nAuthorization: Basic {basic}\r\n\r\n");
+        stream.write_all(next.as_bytes()).unwrap();
+        let mut reader = BufReader::new(stream);
+        let mut statuses = Vec::new();
+        for _ in 0..2 {
+            let mut status = String::new();
+            reader.read_line(&mut status).unwrap();
+            statuses.push(status.split_whitespace().nth(1).unwrap_or_default().to_owned());
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if line.trim().is_empty() {
+                    break;
+                }
+                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0_u8; length];
+            reader.read_exact(&mut body).unwrap();
+        }
+        assert_eq!(statuses, ["401", "200"], "the refusal, then an answer on the same connection");
+    })
+    .await
+    .unwrap();
+}

@@ -35,6 +35,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/v2/", any(get_base))
         .route("/v2/{*path}", any(oci))
         .layer(axum::middleware::from_fn(api_version))
+        .layer(axum::middleware::from_fn(drain_unread))
         .layer(axum::middleware::from_fn(reshape::<OciError>))
         .with_state(state)
 }
@@ -147,13 +148,13 @@ async fn oci(
     let route =
         parse_path(&path).ok_or_else(|| refused(Code::NameUnknown, format!("no OCI endpoint at /v2/{path}")))?;
     let (parts, body) = request.into_parts();
-    let caller = Caller::optional(&parts, &state).await?;
     let method = parts.method.clone();
     let scope = match method {
         Method::GET | Method::HEAD => Scope::ReadPackages,
         Method::DELETE => Scope::DeletePackages,
         _ => Scope::WritePackages,
     };
+    let caller = Caller::optional(&parts, &state).await?;
     let registry = registry_for(&state, caller.as_ref(), route.org, route.registry, scope).await?;
     if registry.ecosystem != Ecosystem::Oci {
         return Err(refused(
@@ -188,6 +189,39 @@ async fn oci(
         (Method::GET, Endpoint::Referrers(digest)) => manifests::list_referrers(&state, &repo, digest, &query).await,
         (method, _) => Err(refused(Code::Unsupported, format!("{method} is not supported at /v2/{path}"))),
     }
+}
+
+/// How much of a refused request's body is read and thrown away, and for how long at most.
+const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Middleware: once a request is answered, reads and discards what its handler left of its body, up to
+/// [`DRAIN_LIMIT`] bytes and [`DRAIN_TIME`]. Registry clients send a chunk before they meet the credentials
+/// challenge or learn that its range is wrong, and a server that answers without reading the body resets the
+/// connection under them: Go's client then reports EOF on its next request instead of the status it would
+/// act on. A buffer at a time, never held; a larger or slower remainder is cut off (the connection closes).
+async fn drain_unread(request: Request, next: axum::middleware::Next) -> Response {
+    use futures_util::StreamExt;
+    let (parts, body) = request.into_parts();
+    let shared = std::sync::Arc::new(tokio::sync::Mutex::new(body.into_data_stream()));
+    let reader = std::sync::Arc::clone(&shared);
+    let forwarded = futures_util::stream::unfold(reader, |reader| async move {
+        let item = reader.lock().await.next().await;
+        item.map(|item| (item, reader))
+    });
+    let response = next.run(Request::from_parts(parts, Body::from_stream(forwarded))).await;
+    let mut rest = shared.lock().await;
+    let mut read = 0;
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        while let Some(Ok(chunk)) = rest.next().await {
+            read += chunk.len();
+            if read > DRAIN_LIMIT {
+                break;
+            }
+        }
+    })
+    .await;
+    response
 }
 
 /// The request body as a stream for the blob store.
