@@ -92,18 +92,15 @@ struct Started {
     /// What the single PUT must send: the SHA-256 it is bound to.
     #[serde(default)]
     headers: std::collections::BTreeMap<String, String>,
-    #[serde(default)]
-    parts: Vec<PartUrl>,
-    #[serde(default)]
-    part_size: Option<u64>,
-    #[serde(default)]
-    part_count: Option<u32>,
-    #[serde(default)]
-    more_parts: Option<String>,
+    /// The first batch of part URLs, for an upload in parts.
+    #[serde(flatten)]
+    batch: PartBatch,
 }
 
+/// Signed part URLs, as the start of an upload and `GET .../parts?first=N` answer them.
 #[derive(Deserialize)]
 struct PartBatch {
+    #[serde(default)]
     parts: Vec<PartUrl>,
     #[serde(default)]
     part_size: Option<u64>,
@@ -218,15 +215,7 @@ async fn resume(api: &Api<'_>, uploads: &str, path: Option<&Path>) -> Option<(St
                 journal.done.len(),
                 batch.part_count.unwrap_or_default()
             );
-            let started = Started {
-                id: journal.id.clone(),
-                url: None,
-                headers: Default::default(),
-                parts: batch.parts,
-                part_size: batch.part_size,
-                part_count: batch.part_count,
-                more_parts: batch.more_parts,
-            };
+            let started = Started { id: journal.id.clone(), url: None, headers: Default::default(), batch };
             Some((started, journal))
         }
         Err(error) => {
@@ -306,15 +295,16 @@ async fn upload_parts(
     journal: &Journaled,
     parallel: usize,
 ) -> Result<Vec<Value>, PushError> {
-    let (Some(part_size), Some(part_count)) = (started.part_size, started.part_count) else {
+    let (Some(part_size), Some(part_count)) = (started.batch.part_size, started.batch.part_count) else {
         return Err(PushError::Protocol("a multipart upload came without part_size and part_count".into()));
     };
     if part_size == 0 || u64::from(part_count) != sender.size.div_ceil(part_size) {
         return Err(PushError::Protocol(format!("{part_count} parts of {part_size} bytes do not fit the file")));
     }
     let mut done: Vec<(u32, String)> = Vec::with_capacity(part_count as usize);
-    let mut batch: Vec<(u32, String)> = started.parts.iter().map(|part| (part.number, part.url.clone())).collect();
-    let mut next = started.more_parts.clone();
+    let mut batch: Vec<(u32, String)> =
+        started.batch.parts.iter().map(|part| (part.number, part.url.clone())).collect();
+    let mut next = started.batch.more_parts.clone();
     loop {
         let sent: Vec<(u32, String)> = stream::iter(batch)
             .map(|(number, url)| async move {

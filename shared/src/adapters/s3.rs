@@ -65,6 +65,16 @@ impl S3BlobStore {
 }
 
 impl S3BlobStore {
+    /// An `UploadPart` of part `number` of upload `upload_id` of `key`, for sending or presigning.
+    fn upload_part(
+        &self,
+        key: &StorageKey,
+        upload_id: &str,
+        number: i32,
+    ) -> aws_sdk_s3::operation::upload_part::builders::UploadPartFluentBuilder {
+        self.client.upload_part().bucket(&self.bucket).key(self.object(key)).upload_id(upload_id).part_number(number)
+    }
+
     /// A `GetObject` of `key`, its absence as [`BlobError::NotFound`].
     async fn fetch(&self, key: &StorageKey) -> Result<aws_sdk_s3::operation::get_object::GetObjectOutput, BlobError> {
         match self.client.get_object().bucket(&self.bucket).key(self.object(key)).send().await {
@@ -99,17 +109,8 @@ impl S3BlobStore {
             let part = buffer.split_to(buffer.len().min(STREAM_PART_SIZE)).freeze();
             size += part.len() as u64;
             let number = i32::try_from(parts.len() + 1).map_err(BlobError::backend)?;
-            let output = self
-                .client
-                .upload_part()
-                .bucket(&self.bucket)
-                .key(self.object(key))
-                .upload_id(upload_id)
-                .part_number(number)
-                .body(S3Body::from(part))
-                .send()
-                .await
-                .map_err(service)?;
+            let output =
+                self.upload_part(key, upload_id, number).body(S3Body::from(part)).send().await.map_err(service)?;
             let etag = output.e_tag.unwrap_or_default();
             parts.push(CompletedPart { number: number.unsigned_abs(), etag });
         }
@@ -283,16 +284,7 @@ impl BlobStore for S3BlobStore {
     ) -> Result<String, BlobError> {
         let number = i32::try_from(number)
             .map_err(|_| BlobError::InvalidUpload(format!("part number {number} is too large")))?;
-        let request = self
-            .client
-            .upload_part()
-            .bucket(&self.bucket)
-            .key(self.object(key))
-            .upload_id(upload_id)
-            .part_number(number)
-            .presigned(presigning(ttl)?)
-            .await
-            .map_err(service)?;
+        let request = self.upload_part(key, upload_id, number).presigned(presigning(ttl)?).await.map_err(service)?;
         Ok(request.uri().to_owned())
     }
 
