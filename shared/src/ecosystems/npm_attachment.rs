@@ -10,6 +10,9 @@ use base64::Engine;
 /// How much of the document, without its attachment, is kept: a manifest with a long readme fits.
 pub const DOCUMENT_LIMIT: usize = 8 * 1024 * 1024;
 
+/// The deepest nesting read, as serde_json's own limit: a document of brackets cannot grow the stack.
+const MAX_DEPTH: usize = 128;
+
 /// Why a publish document could not be split.
 #[derive(Debug, thiserror::Error)]
 pub enum SplitError {
@@ -51,6 +54,9 @@ pub fn split(mut input: impl BufRead, mut tarball: impl Write) -> Result<(Vec<u8
         }
         match byte {
             b' ' | b'\t' | b'\n' | b'\r' => {}
+            b'{' | b'[' if stack.len() >= MAX_DEPTH => {
+                return Err(malformed(&format!("it nests deeper than {MAX_DEPTH} levels")));
+            }
             b'{' => stack.push(Frame::Object { key: None, expecting_key: true }),
             b'[' => stack.push(Frame::Array),
             b'}' | b']' => {
@@ -217,5 +223,7 @@ mod tests {
         assert!(matches!(split_bytes(two), Err(SplitError::Attachments)));
         let (_, _, found) = split_bytes(r#"{"name":"x","_attachments":{}}"#).unwrap();
         assert!(!found);
+        let deep = "[".repeat(1_000_000);
+        assert!(matches!(split_bytes(&deep), Err(SplitError::Malformed(reason)) if reason.contains("deeper")));
     }
 }
