@@ -19,7 +19,7 @@ use super::context::Caller;
 use super::error::{ApiError, current_request_id, reshape, shaped};
 use super::packages::redirect_to;
 use super::pagination::base_url;
-use super::spool::{SpoolWriter, blocking, spool};
+use super::spool::spool_part;
 use crate::domain::error::Error;
 use crate::domain::names::Ecosystem;
 use crate::domain::package::{DistTags, Package, validate_version};
@@ -176,32 +176,23 @@ async fn publish_crate(
     let registry = cargo_registry(&state, Some(&caller), &org, &registry, Scope::WritePackages).await?;
     let invalid = |message: String| detail(StatusCode::BAD_REQUEST, message);
     let limit = state.config.max_body_bytes as u64;
-    let dir = state.config.spool_dir.clone();
-    let raw = spool(body.into_data_stream(), limit, &dir).await.map_err(ApiError::from)?;
-    let raw_path = raw.path().to_owned();
-    let (metadata, crate_file) = blocking(move || {
-        let internal = |error: std::io::Error| ApiError::internal(&error);
-        let body = std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(&raw_path).map_err(internal)?);
-        let mut crate_file = SpoolWriter::create(&dir, limit).map_err(internal)?;
-        let metadata = read_publish(body, &mut crate_file).map_err(|error| match error {
+    let (metadata, crate_file) = spool_part(body, limit, &state.config.spool_dir, |input, crate_file| {
+        read_publish(input, crate_file).map_err(|error| match error {
             ReadPublishError::Invalid(error) => ApiError::bad_request("invalid_publish", error.0),
-            ReadPublishError::Io(error) => internal(error),
-        })?;
-        Ok((metadata, crate_file.finish().map_err(internal)?))
+            ReadPublishError::Io(error) => ApiError::internal(&error),
+        })
     })
     .await
     .map_err(CargoError)?;
-    drop(raw);
     validate_crate_name(&metadata.name).map_err(|e| invalid(e.0))?;
     let version = validate_version(&metadata.vers).map_err(|e| invalid(e.0))?;
-    let (path, name, vers) = (crate_file.path().to_owned(), metadata.name.clone(), metadata.vers.clone());
-    blocking(move || {
-        let file = std::fs::File::open(path).map_err(|error| ApiError::internal(&error))?;
-        check_crate_file_in(std::io::BufReader::new(file), &name, &vers)
-            .map_err(|e| ApiError::bad_request("invalid_crate", e.0))
-    })
-    .await
-    .map_err(CargoError)?;
+    let (name, vers) = (metadata.name.clone(), metadata.vers.clone());
+    crate_file
+        .read_with(move |input| {
+            check_crate_file_in(input, &name, &vers).map_err(|e| ApiError::bad_request("invalid_crate", e.0))
+        })
+        .await
+        .map_err(CargoError)?;
     // Crate names are unique regardless of case, so versions are keyed by the lowercase name.
     let key = metadata.name.to_ascii_lowercase();
     if let Some(existing) = state.packages.versions(&registry, &key).await?.first()

@@ -17,7 +17,7 @@ use super::context::Caller;
 use super::error::{ApiError, current_request_id, reshape, shaped};
 use super::packages::{describe, redirect_to};
 use super::pagination::base_url;
-use super::spool::{SpoolWriter, blocking, spool};
+use super::spool::spool_part;
 use crate::domain::error::Error;
 use crate::domain::names::Ecosystem;
 use crate::domain::package::{Digests, Package};
@@ -311,14 +311,9 @@ async fn publish(
     body: Body,
 ) -> NpmResult {
     let limit = state.config.max_body_bytes as u64;
-    let dir = state.config.spool_dir.clone();
-    let raw = spool(body.into_data_stream(), limit, &dir).await.map_err(ApiError::from)?;
-    let raw_path = raw.path().to_owned();
-    let (document, tarball) = blocking(move || {
-        let input = std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(&raw_path).map_err(internal)?);
-        let mut tarball = SpoolWriter::create(&dir, limit).map_err(internal)?;
-        let (document, found) = npm_attachment::split(input, &mut tarball).map_err(|error| match error {
-            npm_attachment::SplitError::Io(error) => internal(error),
+    let (document, tarball) = spool_part(body, limit, &state.config.spool_dir, |input, tarball| {
+        let (document, found) = npm_attachment::split(input, tarball).map_err(|error| match error {
+            npm_attachment::SplitError::Io(error) => ApiError::internal(&error),
             npm_attachment::SplitError::Malformed(_) => ApiError::bad_request("invalid_body", error.to_string()),
             other => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_package", other.to_string()),
         })?;
@@ -329,25 +324,21 @@ async fn publish(
                 "the attachment has no data",
             ));
         }
-        Ok((document, tarball.finish().map_err(internal)?))
+        Ok(document)
     })
     .await?;
-    drop(raw);
     let invalid = |message: String| bad(StatusCode::UNPROCESSABLE_ENTITY, "invalid_package", message);
     let document: Value = serde_json::from_slice(&document)
         .map_err(|e| bad(StatusCode::BAD_REQUEST, "invalid_body", format!("the publish document is not JSON: {e}")))?;
-    let Publish { version, mut manifest, tags, .. } = {
-        let publish = check_document(name, &document).map_err(|e| invalid(e.0))?;
-        let (checked, path, digests) = (publish.clone(), tarball.path().to_owned(), tarball.digests.clone());
-        let name = name.to_owned();
-        blocking(move || {
-            let file = std::fs::File::open(path).map_err(internal)?;
-            check_tarball(&name, &checked, std::io::BufReader::new(file), &digests)
+    let publish = check_document(name, &document).map_err(|e| invalid(e.0))?;
+    let (checked, digests, checked_name) = (publish.clone(), tarball.digests.clone(), name.to_owned());
+    tarball
+        .read_with(move |input| {
+            check_tarball(&checked_name, &checked, input, &digests)
                 .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_package", e.0))
         })
         .await?;
-        publish
-    };
+    let Publish { version, mut manifest, tags, .. } = publish;
     truncate_readme(&mut manifest);
     let received = Received {
         name: name.to_owned(),
@@ -370,10 +361,6 @@ async fn publish(
         )),
         Err(error) => Err(error.into()),
     }
-}
-
-fn internal(error: impl std::error::Error + 'static) -> ApiError {
-    ApiError::internal(&error)
 }
 
 /// The longest readme kept with a version, as the public npm registry keeps it: longer ones are cut.

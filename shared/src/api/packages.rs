@@ -19,7 +19,7 @@ use super::context::Caller;
 use super::error::{ApiError, ApiResult};
 use super::json::ApiJson;
 use super::pagination::{PageRequest, base_url};
-use super::spool::{SpoolError, Spooled, blocking, spool};
+use super::spool::{SpoolError, Spooled, spool};
 use crate::domain::error::Error;
 use crate::domain::names::Ecosystem;
 use crate::domain::package::{DistTags, Package, PackageFile, parse_file_name, validate_name, validate_version};
@@ -87,12 +87,8 @@ async fn identify(
             (parsed_name, parsed_version, Value::Null)
         }
         Ecosystem::Npm => {
-            let path = spooled.path().to_owned();
-            let manifest = blocking(move || {
-                let file = std::fs::File::open(path).map_err(|error| ApiError::internal(&error))?;
-                npm::read_manifest_in(std::io::BufReader::new(file)).map_err(|e| invalid("file", e))
-            })
-            .await?;
+            let manifest =
+                spooled.read_with(|input| npm::read_manifest_in(input).map_err(|e| invalid("file", e))).await?;
             let name = manifest["name"].as_str().unwrap_or_default().to_owned();
             let version = manifest["version"].as_str().unwrap_or_default().to_owned();
             (name, version, manifest)

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use tokio::io::AsyncWriteExt;
 
+use super::error::ApiError;
 use crate::domain::package::{DigestHasher, Digests};
 use crate::ports::blob::{ByteStream, file_stream};
 
@@ -183,7 +184,7 @@ impl std::io::Write for SpoolWriter {
     }
 }
 
-impl From<SpoolError> for super::error::ApiError {
+impl From<SpoolError> for ApiError {
     fn from(error: SpoolError) -> Self {
         use axum::http::StatusCode;
         match error {
@@ -200,14 +201,60 @@ impl From<SpoolError> for super::error::ApiError {
     }
 }
 
-/// Runs blocking work (reading inside a spooled archive) off the async threads.
+/// What reads a spooled body again: buffered, and seekable (a zip is read from its end).
+pub type SpoolReader = std::io::BufReader<std::fs::File>;
+
+impl Spooled {
+    /// Runs `read` on the spooled bytes off the async threads: an ecosystem's look inside an archive.
+    ///
+    /// # Errors
+    /// What `read` answers; a file that cannot be opened or a panic is an internal error.
+    pub async fn read_with<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(SpoolReader) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let path = self.path().to_owned();
+        blocking(move || {
+            read(std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(path).map_err(internal)?))
+        })
+        .await
+    }
+}
+
+/// Spools `body`, then reads it again off the async threads while `extract` copies the one part the client
+/// framed inside it into a spool of its own, hashed and counted like any: npm's tarball out of its JSON
+/// document, cargo's `.crate` out of its length prefixes. The whole body's spool goes once `extract` is done.
+/// Returns what `extract` read besides the part, and the part.
 ///
 /// # Errors
-/// The work's own error; a panic in it is an internal error.
-pub async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, super::error::ApiError> + Send + 'static,
-) -> Result<T, super::error::ApiError> {
-    tokio::task::spawn_blocking(work).await.map_err(|error| super::error::ApiError::internal(&error))?
+/// The body's [`SpoolError`] as its 4xx, what `extract` answers, and internal errors for the disk.
+pub async fn spool_part<T: Send + 'static>(
+    body: axum::body::Body,
+    limit: u64,
+    dir: &Path,
+    extract: impl FnOnce(SpoolReader, &mut SpoolWriter) -> Result<T, ApiError> + Send + 'static,
+) -> Result<(T, Spooled), ApiError> {
+    let whole = spool(body.into_data_stream(), limit, dir).await?;
+    let dir = dir.to_owned();
+    whole
+        .read_with(move |input| {
+            let mut part = SpoolWriter::create(&dir, limit).map_err(internal)?;
+            let read = extract(input, &mut part)?;
+            Ok((read, part.finish().map_err(internal)?))
+        })
+        .await
+}
+
+/// A failure of the disk under a spool, answered as Packyard's own.
+fn internal(error: std::io::Error) -> ApiError {
+    ApiError::internal(&error)
+}
+
+/// Runs blocking work off the async threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work).await.map_err(|error| ApiError::internal(&error))?
 }
 
 #[cfg(test)]

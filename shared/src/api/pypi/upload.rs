@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::{PypiError, PypiResult, Request, bad};
 use crate::api::error::ApiError;
-use crate::api::spool::{Spooled, blocking, spool};
+use crate::api::spool::{Spooled, spool};
 use crate::domain::error::Error;
 use crate::ecosystems::python::dist::check_distribution_in;
 use crate::ecosystems::python::{check_filename, normalize_version, validate_name};
@@ -105,14 +105,13 @@ pub async fn upload(request: &Request<'_>, parts: &Parts, body: Body) -> PypiRes
         .map(super::Caller::acting)
         .ok_or_else(|| PypiError::from(Error::Unauthenticated("uploading needs a token".into())))?;
     // Unpacked only now that the caller may upload here and the bytes arrived as sent.
-    let (path, checked) = (spooled.path().to_owned(), (filename.clone(), name.clone(), version.clone()));
-    blocking(move || {
-        let (filename, name, version) = checked;
-        let file = std::fs::File::open(path).map_err(|error| ApiError::internal(&error))?;
-        check_distribution_in(&filename, std::io::BufReader::new(file), &name, &version)
-            .map_err(|e| ApiError::bad_request("invalid_upload", e.0))
-    })
-    .await?;
+    let (checked_filename, checked_name, checked_version) = (filename.clone(), name.clone(), version.clone());
+    spooled
+        .read_with(move |input| {
+            check_distribution_in(&checked_filename, input, &checked_name, &checked_version)
+                .map_err(|e| ApiError::bad_request("invalid_upload", e.0))
+        })
+        .await?;
     let received = ReceivedFile {
         filename: filename.clone(),
         path: spooled.path().to_owned(),
