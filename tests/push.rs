@@ -40,17 +40,6 @@ async fn packyard(args: Vec<String>, env: Vec<(&'static str, String)>) -> Output
     .unwrap()
 }
 
-async fn create_files_registry(server: &DevServer, slug: &str) {
-    let created = reqwest::Client::new()
-        .post(format!("{}/v1/organizations/acme/registries", server.base_url))
-        .bearer_auth(&server.admin_token)
-        .json(&json!({"name": slug, "ecosystem": "files"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
-}
-
 fn push_args(server: &DevServer, file: &std::path::Path) -> Vec<String> {
     ["push", "--url", &server.base_url, "--org", "acme", "--registry", "tools", file.to_str().unwrap()]
         .map(str::to_owned)
@@ -61,7 +50,7 @@ fn push_args(server: &DevServer, file: &std::path::Path) -> Vec<String> {
 async fn packyard_push_sends_a_150_mb_file_in_parts_and_it_downloads_byte_for_byte() {
     // --parts: one PUT could take 150 MB (up to 5 GiB), so parts are asked for.
     let server = DevServer::start();
-    create_files_registry(&server, "tools").await;
+    server.create_registry("tools", "files").await;
     let work = TempDir::new("packyard-push");
     let file = work.0.join("bundle-2.0.1.tar.zst");
     let size = 150 * 1024 * 1024 + 12_345;
@@ -101,7 +90,7 @@ async fn packyard_push_sends_a_150_mb_file_in_parts_and_it_downloads_byte_for_by
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn packyard_push_with_a_wrong_token_fails_on_one_line_with_a_nonzero_exit() {
     let server = DevServer::start();
-    create_files_registry(&server, "tools").await;
+    server.create_registry("tools", "files").await;
     let work = TempDir::new("packyard-push");
     let file = work.0.join("tool-1.0.0.bin");
     std::fs::write(&file, b"not much").unwrap();
@@ -135,7 +124,7 @@ async fn packyard_help_and_version_exit_0() {
 async fn an_interrupted_push_in_parts_continues_where_it_stopped() {
     use packyard::push::{Journal, journal};
     let server = DevServer::start();
-    create_files_registry(&server, "tools").await;
+    server.create_registry("tools", "files").await;
     let work = TempDir::new("packyard-push-resume");
     let file = work.0.join("bundle-3.0.0.tar.zst");
     let size = 140 * 1024 * 1024;

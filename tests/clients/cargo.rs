@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use packyard_tests::app::tempdir::TempDir;
 use packyard_tests::client::{describe, ok, run};
 use packyard_tests::devserver::DevServer;
-use serde_json::json;
 
 pub(crate) struct Cargo {
     env: Vec<(String, String)>,
@@ -65,14 +64,7 @@ pub(crate) fn krate(work: &Path, name: &str, dependency: Option<&str>, source: &
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cargo_publishes_builds_yanks_and_searches_against_the_dev_server() {
     let server = DevServer::start();
-    let created = reqwest::Client::new()
-        .post(format!("{}/v1/organizations/acme/registries", server.base_url))
-        .bearer_auth(&server.admin_token)
-        .json(&json!({"name": "rs", "ecosystem": "cargo"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
+    server.create_registry("rs", "cargo").await;
     let work = TempDir::new("packyard-cargo");
     let cargo = Cargo::new(&work.0, &format!("{}/cargo/acme/rs/index/", server.base_url), &server.admin_token);
 

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::cargo::{Cargo, krate};
-use super::npm::{Npm, create_registry, package};
+use super::npm::{Npm, package};
 use super::python::{as_refs, python, quiet_env, tool};
 
 const FIFTY_MB: usize = 50 * 1024 * 1024;
@@ -64,7 +64,7 @@ fn leftovers(server: &DevServer) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn npm_publishes_and_installs_a_50_mb_package_byte_for_byte() {
     let server = DevServer::start();
-    create_registry(&server, "js", "npm").await;
+    server.create_registry("js", "npm").await;
     let work = TempDir::new("packyard-npm-large");
     let npm = Npm::new(&work.0, &format!("{}/npm/acme/js/", server.base_url), &server.admin_token);
     let big = package(&work.0, "big", "big-native", "1.0.0", "the big one");
@@ -96,7 +96,7 @@ with zipfile.ZipFile(os.path.join(out, "big_wheel-1.0.0-py3-none-any.whl"), "w")
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twine_uploads_and_pip_downloads_a_50_mb_wheel_byte_for_byte() {
     let server = DevServer::start();
-    create_registry(&server, "py", "python").await;
+    server.create_registry("py", "python").await;
     let work = TempDir::new("packyard-python-large");
     let dists = work.0.join("dist");
     std::fs::create_dir_all(&dists).unwrap();
@@ -126,7 +126,7 @@ async fn twine_uploads_and_pip_downloads_a_50_mb_wheel_byte_for_byte() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cargo_publishes_a_50_mb_crate_that_downloads_byte_for_byte() {
     let server = DevServer::start();
-    create_registry(&server, "rs", "cargo").await;
+    server.create_registry("rs", "cargo").await;
     let work = TempDir::new("packyard-cargo-large");
     let cargo = Cargo::new(&work.0, &format!("{}/cargo/acme/rs/index/", server.base_url), &server.admin_token);
     let big = krate(&work.0, "big-data", None, "pub const DATA: &str = \"data.bin\";\n");
@@ -164,7 +164,7 @@ fn gib_file(path: &Path) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_1_gib_file_moves_through_the_form_upload_and_the_presigned_flow() {
     let server = DevServer::start();
-    create_registry(&server, "fs", "files").await;
+    server.create_registry("fs", "files").await;
     let work = TempDir::new("packyard-gib");
     let source = work.0.join("disk-1.0.0.img");
     gib_file(&source);
@@ -278,7 +278,7 @@ async fn a_1_gib_file_moves_through_the_form_upload_and_the_presigned_flow() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_over_the_limit_is_a_413_and_a_hung_up_upload_leaves_nothing() {
     let server = DevServer::start_with_env(&[("PACKYARD_MAX_BODY_BYTES", "1000000")]);
-    create_registry(&server, "js", "npm").await;
+    server.create_registry("js", "npm").await;
     let token = server.admin_token.clone();
 
     // npm's publish document of 2 MB: refused in npm's shape, nothing stored.

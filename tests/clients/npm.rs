@@ -51,21 +51,10 @@ pub(crate) fn package(work: &Path, folder: &str, name: &str, version: &str, body
     dir
 }
 
-pub(crate) async fn create_registry(server: &DevServer, name: &str, ecosystem: &str) {
-    let response = reqwest::Client::new()
-        .post(format!("{}/v1/organizations/acme/registries", server.base_url))
-        .bearer_auth(&server.admin_token)
-        .json(&json!({"name": name, "ecosystem": ecosystem}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn npm_publishes_installs_tags_views_and_unpublishes_against_the_dev_server() {
     let server = DevServer::start();
-    create_registry(&server, "js", "npm").await;
+    server.create_registry("js", "npm").await;
     let registry_url = format!("{}/npm/acme/js/", server.base_url);
     let work = TempDir::new("packyard-npm");
     let npm = Npm::new(&work.0, &registry_url, &server.admin_token);
@@ -152,7 +141,7 @@ async fn npm_publishes_installs_tags_views_and_unpublishes_against_the_dev_serve
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn npm_without_a_token_is_refused_on_a_private_registry() {
     let server = DevServer::start();
-    create_registry(&server, "private-js", "npm").await;
+    server.create_registry("private-js", "npm").await;
     let work = TempDir::new("packyard-npm-anon");
     let npm = Npm::new(&work.0, &format!("{}/npm/acme/private-js/", server.base_url), "pky_wrong");
     let greet = package(&work.0, "greet", "anon-greet", "1.0.0", "x");

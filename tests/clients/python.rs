@@ -77,14 +77,7 @@ pub(crate) fn as_refs(env: &[(String, String)]) -> Vec<(&str, &str)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twine_uploads_and_pip_and_uv_install_from_the_dev_server() {
     let server = DevServer::start();
-    let created = reqwest::Client::new()
-        .post(format!("{}/v1/organizations/acme/registries", server.base_url))
-        .bearer_auth(&server.admin_token)
-        .json(&json!({"name": "py", "ecosystem": "python"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
+    server.create_registry("py", "python").await;
     let work = TempDir::new("packyard-python");
     let dists = work.0.join("dist");
     std::fs::create_dir_all(&dists).unwrap();

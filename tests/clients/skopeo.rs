@@ -68,14 +68,7 @@ fn top_digest(layout: &Path) -> String {
 async fn round_trip(build: &dyn Fn(&Path), all: bool) {
     let server = DevServer::start();
     let client = reqwest::Client::new();
-    let created = client
-        .post(format!("{}/v1/organizations/acme/registries", server.base_url))
-        .bearer_auth(&server.admin_token)
-        .json(&json!({"name": "images", "ecosystem": "oci"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
+    server.create_registry("images", "oci").await;
     let work = TempDir::new("packyard-skopeo");
     let (source, copy) = (work.0.join("source"), work.0.join("copy"));
     build(&source);
@@ -159,14 +152,7 @@ async fn skopeo_copies_an_image_built_by_umoci_in_and_back_out() {
 async fn a_refused_chunk_is_read_so_the_next_request_on_the_connection_is_answered() {
     use std::io::{BufRead, BufReader, Read, Write};
     let server = DevServer::start();
-    let created = reqwest::Client::new()
-        .post(format!("{}/v1/organizations/acme/registries", server.base_url))
-        .bearer_auth(&server.admin_token)
-        .json(&json!({"name": "images", "ecosystem": "oci"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
+    server.create_registry("images", "oci").await;
     let address = server.base_url.trim_start_matches("http://").to_owned();
     let token = server.admin_token.clone();
     tokio::task::spawn_blocking(move || {

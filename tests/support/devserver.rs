@@ -64,6 +64,18 @@ impl DevServer {
         Self { base_url, admin_token, data_dir, child }
     }
 
+    /// Creates registry `name` of `ecosystem` in organization `acme`, as its admin.
+    pub async fn create_registry(&self, name: &str, ecosystem: &str) {
+        let created = reqwest::Client::new()
+            .post(format!("{}/v1/organizations/acme/registries", self.base_url))
+            .bearer_auth(&self.admin_token)
+            .json(&serde_json::json!({"name": name, "ecosystem": ecosystem}))
+            .send()
+            .await
+            .expect("the dev server answers");
+        assert_eq!(created.status(), 201, "creating registry {name}");
+    }
+
     /// Stops the server and hands back its data directory, to start it again on the same data.
     pub fn stop(mut self) -> TempDir {
         self.kill();
