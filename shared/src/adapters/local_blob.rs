@@ -226,15 +226,20 @@ async fn put_signed(
             ApiError::bad_request("invalid_checksum", format!("{CHECKSUM_HEADER} is not a base64 SHA-256"))
         })?),
     };
-    let is_part = params.upload_id.is_some();
-    let target = match params.upload_id.as_deref().zip(params.part_number) {
+    // A part goes to its upload's folder (its ETag recorded beside it), an object to its key (its checksum
+    // recorded for HEAD).
+    let part = match params.upload_id.as_deref().zip(params.part_number) {
         Some((upload_id, number)) => {
             let dir = store.upload_dir(upload_id).map_err(blob_error)?;
             if !tokio::fs::try_exists(&dir).await.unwrap_or(false) {
                 return Err(ApiError::not_found(format!("no multipart upload {upload_id}")));
             }
-            dir.join(number.to_string())
+            Some((dir, number))
         }
+        None => None,
+    };
+    let target = match &part {
+        Some((dir, number)) => dir.join(number.to_string()),
         None => store.object_path(&key),
     };
     let body: ByteStream = Box::pin(body.into_data_stream().map(|chunk| chunk.map_err(std::io::Error::other)));
@@ -248,15 +253,12 @@ async fn put_signed(
         ),
         StreamError::Blob(error) => blob_error(error),
     })?;
-    if !is_part {
-        store.record_checksum(&key, &sha256).await.map_err(blob_error)?;
-    }
     let etag = format!("\"{sha256}\"");
-    if let Some((upload_id, number)) = params.upload_id.as_deref().zip(params.part_number) {
-        let dir = store.upload_dir(upload_id).map_err(blob_error)?;
-        tokio::fs::write(dir.join(format!("{number}.etag")), &etag)
+    match &part {
+        Some((dir, number)) => tokio::fs::write(dir.join(format!("{number}.etag")), &etag)
             .await
-            .map_err(|error| ApiError::internal(&error))?;
+            .map_err(|error| ApiError::internal(&error))?,
+        None => store.record_checksum(&key, &sha256).await.map_err(blob_error)?,
     }
     let mut response = StatusCode::OK.into_response();
     if let Ok(value) = HeaderValue::from_str(&etag) {
