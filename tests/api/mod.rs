@@ -7,6 +7,8 @@ mod errors;
 mod member_management;
 pub(crate) mod npm;
 pub(crate) mod oci;
+mod oci_content;
+mod oci_token;
 mod oidc;
 mod packages;
 pub(crate) mod pypi;

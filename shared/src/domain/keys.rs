@@ -145,6 +145,22 @@ pub fn oci_upload_expiry(expires_at_unix: i64, upload_id: &str) -> (String, Stri
     (OCI_UPLOAD_EXPIRY_PARTITION.to_owned(), format!("{expires_at_unix:012}#{upload_id}"))
 }
 
+/// Which manifests use a blob: one item per blob, repository and manifest, under the blob's digest.
+pub fn oci_refs_prefix(blob_hex: &str) -> String {
+    format!("REF#{blob_hex}#")
+}
+
+pub fn oci_ref(registry_id: &str, blob_hex: &str, repository: &str, manifest_hex: &str) -> (String, String) {
+    (oci_partition(registry_id), format!("{}{repository}#{manifest_hex}", oci_refs_prefix(blob_hex)))
+}
+
+/// Blobs to look at again for garbage collection, by the time they are due, oldest first.
+pub const OCI_GC_PARTITION: &str = "OCIGC";
+
+pub fn oci_gc(due_unix: i64, registry_id: &str, blob_hex: &str) -> (String, String) {
+    (OCI_GC_PARTITION.to_owned(), format!("{due_unix:012}#{registry_id}#{blob_hex}"))
+}
+
 pub fn oci_manifest(registry_id: &str, repository: &str, digest_hex: &str) -> (String, String) {
     (oci_partition(registry_id), format!("REPO#{repository}#M#{digest_hex}"))
 }
