@@ -94,7 +94,7 @@ async fn a_token_from_the_token_endpoint_pushes_and_pulls_what_it_lists() {
     assert_eq!(pulled.text, manifest);
 
     let elsewhere = bearer(&app, Method::GET, "/v2/acme/images/team/other/tags/list", &pushing, Body::empty()).await;
-    assert_eq!(elsewhere.status, StatusCode::UNAUTHORIZED, "a token is for the repositories it lists");
+    assert_eq!(elsewhere.status, StatusCode::FORBIDDEN, "a token is for the repositories it lists");
     assert!(header(&elsewhere, "www-authenticate").contains("error=\"insufficient_scope\""));
     let events = app.get("/v1/organizations/acme/audit-events").await;
     let pushed_by = events.json["audit_events"]
@@ -116,7 +116,7 @@ async fn a_token_grants_only_what_the_credentials_allow() {
     let pull = bearer(&app, Method::GET, &format!("{REPO}/manifests/v1"), &reading, Body::empty()).await;
     assert_eq!(pull.status, StatusCode::OK);
     let push = bearer(&app, Method::POST, &format!("{REPO}/blobs/uploads/"), &reading, Body::empty()).await;
-    assert_eq!((push.status, code(&push)), (StatusCode::UNAUTHORIZED, "UNAUTHORIZED"));
+    assert_eq!((push.status, code(&push)), (StatusCode::FORBIDDEN, "DENIED"));
     assert!(header(&push, "www-authenticate").contains("scope=\"repository:acme/images/team/app:pull,push\""));
 
     let registry_token =
@@ -128,7 +128,7 @@ async fn a_token_grants_only_what_the_credentials_allow() {
     let anonymous = jwt(&app, None, &[&format!("{SCOPE}:pull")]).await;
     assert_eq!(claims(&anonymous)["access"], json!([]), "a private registry gives an anonymous caller nothing");
     let denied = bearer(&app, Method::GET, &format!("{REPO}/manifests/v1"), &anonymous, Body::empty()).await;
-    assert_eq!(denied.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
     app.patch("/v1/organizations/acme/registries/images", json!({"public": true})).await;
     let public = jwt(&app, None, &[&format!("{SCOPE}:pull,push")]).await;
     assert_eq!(claims(&public)["access"][0]["actions"], json!(["pull"]));

@@ -4,5 +4,6 @@ mod cargo;
 mod curl;
 mod large;
 mod npm;
+mod oras;
 mod python;
 mod skopeo;

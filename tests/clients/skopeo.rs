@@ -194,3 +194,60 @@ async fn a_refused_chunk_is_read_so_the_next_request_on_the_connection_is_answer
     .await
     .unwrap();
 }
+
+/// A 1 GiB layer (an uncompressed tar of incompressible bytes, gzipped without compression so it stays
+/// 1 GiB) written straight into the layout, a piece at a time: neither the test nor the server holds it.
+fn write_gib_image(layout: &Path) -> Value {
+    use std::io::Write;
+    const SIZE: u64 = 1 << 30;
+    let path = layout.join("blobs/sha256/layer.partial");
+    let mut gz = flate2::write::GzEncoder::new(
+        std::io::BufWriter::new(std::fs::File::create(&path).unwrap()),
+        flate2::Compression::none(),
+    );
+    let mut diff_id = Sha256::new();
+    let mut tar = |bytes: &[u8]| {
+        diff_id.update(bytes);
+        gz.write_all(bytes).unwrap();
+    };
+    let mut header = tar::Header::new_gnu();
+    header.set_path("disk.img").unwrap();
+    header.set_size(SIZE);
+    header.set_mode(0o644);
+    header.set_cksum();
+    tar(header.as_bytes());
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut piece = vec![0_u8; 8 << 20];
+    for _ in 0..SIZE / piece.len() as u64 {
+        for word in piece.chunks_exact_mut(8) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            word.copy_from_slice(&state.to_le_bytes());
+        }
+        tar(&piece);
+    }
+    tar(&[0_u8; 1024]);
+    let diff_id = format!("sha256:{}", hex::encode(diff_id.finalize()));
+    gz.finish().unwrap().flush().unwrap();
+    let layer_hex = {
+        let mut file = std::fs::File::open(&path).unwrap();
+        let mut hasher = Sha256::new();
+        std::io::copy(&mut file, &mut hasher).unwrap();
+        hex::encode(hasher.finalize())
+    };
+    let size = std::fs::metadata(&path).unwrap().len();
+    std::fs::rename(&path, layout.join("blobs/sha256").join(&layer_hex)).unwrap();
+    let layer = json!({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                       "digest": format!("sha256:{layer_hex}"), "size": size});
+    let config = json!({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+                        "config": {}});
+    let config = write_blob(layout, "application/vnd.oci.image.config.v1+json", config.to_string().as_bytes());
+    let manifest = json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": config, "layers": [layer]});
+    write_blob(layout, OCI_MANIFEST, manifest.to_string().as_bytes())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skopeo_pushes_and_pulls_an_image_with_a_1_gib_layer() {
+    round_trip(&|layout| write_layout(layout, &write_gib_image), false).await;
+}

@@ -179,9 +179,10 @@ impl Asking {
         if public_pull || grant.allows(&format!("{org}/{slug}/{repository}"), &registry.id, token::action_for(scope)) {
             return Ok(registry);
         }
+        // 403 with the challenge (RFC 6750's insufficient_scope): clients fetch a token for the scope named.
         Err(OciError {
-            status: StatusCode::UNAUTHORIZED,
-            code: Code::Unauthorized.as_str(),
+            status: StatusCode::FORBIDDEN,
+            code: Code::Denied.as_str(),
             message: format!(
                 "the registry token does not allow {} on {org}/{slug}/{repository}",
                 token::action_for(scope)

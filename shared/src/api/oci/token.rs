@@ -228,12 +228,14 @@ async fn grant_scope(state: &AppState, caller: Option<&Caller>, name: &str, acti
 
 /// Middleware: a `401` of the registry API carries the challenge that leads the client to its credentials:
 /// the token flow where this deployment signs registry tokens, Basic otherwise. A registry token that lacks
-/// the action a request needs gets `401` with `error="insufficient_scope"`, so the client asks for more.
+/// the action a request needs gets `403` with the challenge and `error="insufficient_scope"` (RFC 6750), so
+/// the client asks for a token with the scope named.
 pub(super) async fn challenge(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let (path, method, headers) =
         (request.uri().path().to_owned(), request.method().clone(), request.headers().clone());
     let mut response = next.run(request).await;
-    if response.status() != StatusCode::UNAUTHORIZED {
+    let insufficient = response.extensions().get::<InsufficientScope>().is_some();
+    if response.status() != StatusCode::UNAUTHORIZED && !insufficient {
         return response;
     }
     let value = if enabled(&state) {
@@ -242,7 +244,7 @@ pub(super) async fn challenge(State(state): State<AppState>, request: Request, n
         if let Some(scope) = scope_of(&path, &method) {
             challenge.push_str(&format!(",scope=\"{scope}\""));
         }
-        if response.extensions().get::<InsufficientScope>().is_some() {
+        if insufficient {
             challenge.push_str(",error=\"insufficient_scope\"");
         }
         challenge
@@ -255,7 +257,7 @@ pub(super) async fn challenge(State(state): State<AppState>, request: Request, n
     response
 }
 
-/// Marks a `401` given to a registry token that lacks an action.
+/// Marks a `403` given to a registry token that lacks an action.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct InsufficientScope;
 
