@@ -251,3 +251,75 @@ fn write_gib_image(layout: &Path) -> Value {
 async fn skopeo_pushes_and_pulls_an_image_with_a_1_gib_layer() {
     round_trip(&|layout| write_layout(layout, &write_gib_image), false).await;
 }
+
+/// skopeo with each kind of credential: none and a wrong token are refused, a registry token pulls, a
+/// read-only organization token pulls but cannot push, all through the token flow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skopeo_is_refused_or_let_through_by_the_credentials_it_holds() {
+    let server = DevServer::start();
+    let client = reqwest::Client::new();
+    server.create_registry("images", "oci").await;
+    let work = TempDir::new("packyard-skopeo-credentials");
+    let source = work.0.join("source");
+    write_layout(&source, &|layout| write_image(layout, "amd64"));
+    let host = server.base_url.trim_start_matches("http://").trim_end_matches('/');
+    let remote = format!("docker://{host}/acme/images/team/app:v1");
+    let home = work.0.to_str().unwrap();
+    let env = [("HOME", home), ("XDG_RUNTIME_DIR", home)];
+    let source_ref = format!("oci:{}:v1", source.display());
+    let push = |creds: &str| {
+        let args =
+            ["--insecure-policy", "copy", "--dest-tls-verify=false", "--dest-creds", creds, &source_ref, &remote];
+        packyard_tests::client::run(&work.0, "skopeo", &args, &env)
+    };
+    let inspect = |creds: Option<&str>| {
+        let mut args = vec!["inspect", "--raw", "--tls-verify=false"];
+        match creds {
+            Some(creds) => args.extend(["--creds", creds]),
+            None => args.push("--no-creds"),
+        }
+        args.push(&remote);
+        packyard_tests::client::run(&work.0, "skopeo", &args, &env)
+    };
+    let token = |body: Value, path: &str| {
+        let request = client.post(format!("{}{path}", server.base_url)).bearer_auth(&server.admin_token).json(&body);
+        async move {
+            let created: Value = request.send().await.unwrap().json().await.unwrap();
+            created["token"].as_str().unwrap_or_else(|| panic!("{created}")).to_owned()
+        }
+    };
+    let reader =
+        token(json!({"description": "reader", "scopes": ["read_packages"]}), "/v1/organizations/acme/tokens").await;
+    let registry = token(json!({"description": "pull"}), "/v1/organizations/acme/registries/images/tokens").await;
+
+    let denied = push(&format!("ci:{reader}"));
+    assert!(!denied.status.success(), "a read-only token pushed");
+    let said = packyard_tests::client::describe(&denied).to_lowercase();
+    assert!(said.contains("denied") || said.contains("unauthorized"), "{said}");
+    assert!(!push("ci:pky_not_a_token").status.success(), "a wrong token pushed");
+    ok(
+        &work.0,
+        "skopeo",
+        &[
+            "--insecure-policy",
+            "copy",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            &format!("x:{}", server.admin_token),
+            &source_ref,
+            &remote,
+        ],
+        &env,
+    );
+
+    for creds in [None, Some("ci:pky_not_a_token".to_owned())] {
+        let refused = inspect(creds.as_deref());
+        assert!(!refused.status.success(), "pulled with {creds:?}");
+    }
+    for creds in [format!("ci:{registry}"), format!("ci:{reader}")] {
+        let pulled = inspect(Some(&creds));
+        assert!(pulled.status.success(), "{}", packyard_tests::client::describe(&pulled));
+        let manifest = String::from_utf8_lossy(&pulled.stdout).into_owned();
+        assert_eq!(format!("sha256:{}", hex::encode(Sha256::digest(manifest.as_bytes()))), top_digest(&source));
+    }
+}
