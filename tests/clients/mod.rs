@@ -5,4 +5,5 @@ mod curl;
 mod large;
 mod npm;
 mod python;
+mod ruby;
 mod skopeo;
