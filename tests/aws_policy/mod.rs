@@ -159,6 +159,7 @@ async fn exercise(app: &TestApp, states: &Functions, calls: &AwsCalls) {
     }
     ok(app.delete("/v1/organizations/acme/registries/tools").await.status, "delete a registry with packages");
     ok(app.delete("/v1/organizations/acme/registries/images").await.status, "delete a registry with images");
+    ok(app.delete("/v1/organizations/acme/registries/gems").await.status, "delete a registry with gems");
     calls.serving("housekeeping");
     states["housekeeping"]
         .housekeeping

@@ -9,7 +9,7 @@ use crate::domain::registry::Registry;
 use crate::ecosystems::ruby::GemSpec;
 use crate::ecosystems::ruby::index::{GemSummary, IndexedVersion};
 use crate::ecosystems::ruby::info_line;
-use crate::ports::metadata::{Condition, Item, WriteOp, query_all};
+use crate::ports::metadata::{Condition, Item, Query, WriteOp, query_all};
 
 use super::packages::{Packages, lost_race_is_none};
 use super::races;
@@ -72,5 +72,24 @@ impl Packages {
         let partition = keys::gem_index_partition(&registry.id);
         let items = query_all(self.store.as_ref(), partition, keys::GEM_INDEX_PREFIX.to_owned()).await?;
         Ok(items.iter().map(Item::to_value).collect::<std::result::Result<_, _>>()?)
+    }
+}
+
+impl Packages {
+    /// Removes a deleted registry's gem index summaries, a page at a time (housekeeping).
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn purge_gem_index(&self, registry: &Registry) -> Result<()> {
+        loop {
+            let partition = keys::gem_index_partition(&registry.id);
+            let query = Query { pk: partition, sk_prefix: String::new(), after: None, limit: 25, descending: false };
+            let page = self.store.query(&query).await?;
+            if page.items.is_empty() {
+                return Ok(());
+            }
+            let ops = page.items.into_iter().map(|item| WriteOp::delete(item.pk, item.sk, Condition::Always));
+            self.store.write(ops.collect()).await?;
+        }
     }
 }
