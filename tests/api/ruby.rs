@@ -240,3 +240,36 @@ async fn a_public_registry_serves_its_indexes_to_anyone_and_a_private_one_asks_f
     let anonymous_push = app.send(Request::post("/ruby/acme/gems/api/v1/gems").body(Body::from("x")).unwrap()).await;
     assert_eq!(anonymous_push.status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn a_ci_jobs_oidc_token_pushes_as_gem_host_api_key_and_a_registry_token_only_reads() {
+    // Registry tokens are sealed so they can be shown again, which takes a secrets key.
+    let app = TestApp::with_secrets_key().await;
+    let registry = app.create_registry("gems", "ruby").await;
+    let issuer = packyard_tests::oidc::Issuer::start().await;
+    let policy =
+        format!("- iss: {}\n  scopes: [read_packages, write_packages]\n  claims:\n    branch: main\n", issuer.url);
+    let request = Request::put("/v1/organizations/acme/registries/gems/oidc-policy")
+        .header("authorization", format!("Bearer {}", app.admin_token))
+        .header("content-type", "application/yaml")
+        .body(Body::from(policy))
+        .unwrap();
+    assert_eq!(app.send(request).await.status, StatusCode::OK);
+    let audience = format!("packyard:acme:{}", registry["id"].as_str().unwrap());
+    let job = issuer.token(json!({"aud": audience, "branch": "main"}));
+    let pushed = push(&app, "gems", &job, gem_file("acme-ci", "1.0.0", "ruby", &[])).await;
+    assert_eq!(pushed.status, StatusCode::OK, "{}", pushed.text);
+    let events = app.get("/v1/organizations/acme/audit-events").await;
+    let published = events.json["audit_events"].as_array().unwrap().iter().find(|e| e["action"] == "package.published");
+    let actor = published.map(|event| event["actor"]["name"].as_str().unwrap_or_default());
+    assert!(actor.is_some_and(|name| name.starts_with("OIDC ")), "the job is the actor: {}", events.json);
+
+    let created = app.post("/v1/organizations/acme/registries/gems/tokens", json!({"description": "bundler"})).await;
+    let read_token = created.json["token"].as_str().unwrap().to_owned();
+    let basic = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, format!("token:{read_token}"));
+    let request = Request::get("/ruby/acme/gems/info/acme-ci").header("authorization", format!("Basic {basic}"));
+    let read = app.send(request.body(Body::empty()).unwrap()).await;
+    assert!(read.status == StatusCode::OK && read.text.contains("1.0.0 |checksum:"), "{}", read.text);
+    let refused = push(&app, "gems", &read_token, gem_file("acme-ci", "1.1.0", "ruby", &[])).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+}
