@@ -13,6 +13,10 @@ use serde::{Deserialize, Serialize};
 use super::marshal::{Ruby, dump, gzip, spec_tuple};
 use super::{is_prerelease, version_key};
 
+/// The most `/versions` lines a gem keeps before they are compacted into one, which bounds its summary record
+/// (DynamoDB items stop at 400 KB) at the price of one full download of `/versions` per compaction.
+pub const MAX_LINES: usize = 100;
+
 /// One installable (not yanked) version of a gem as the indexes list it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IndexedVersion {
@@ -59,7 +63,13 @@ impl GemSummary {
         let removed = self.versions.iter().map(IndexedVersion::key).filter(|key| !after.contains(key));
         let changes: Vec<String> = added.chain(removed.map(|key| format!("-{key}"))).collect();
         let mut lines = self.lines.clone();
-        lines.push((stamp, format!("{name} {} {info_md5}", changes.join(","))));
+        if lines.len() >= MAX_LINES {
+            // Compacted into one line: the file's prefix changes once, and clients fetch it whole once.
+            let all: Vec<String> = versions.iter().map(IndexedVersion::key).collect();
+            lines = vec![(stamp, format!("{name} {} {info_md5}", all.join(",")))];
+        } else {
+            lines.push((stamp, format!("{name} {} {info_md5}", changes.join(","))));
+        }
         Some(Self { name: name.to_owned(), versions, info_md5, lines })
     }
 }
@@ -208,6 +218,18 @@ mod tests {
         let tail: Vec<&str> = grown.lines().skip(3).map(|l| l.rsplit_once(' ').unwrap().0).collect();
         assert_eq!(tail, ["a 1.1", "b 0.1", "a -1.0"]);
         assert_eq!(info(&yanked.versions), "---\n1.1 |checksum:00\n");
+    }
+
+    #[test]
+    fn a_gem_with_many_changes_is_compacted_into_one_line_of_what_is_installable() {
+        let mut gem = GemSummary::default();
+        for index in 0..=MAX_LINES {
+            let versions = (0..=index).map(|v| version(&format!("1.{v}"))).collect();
+            gem = gem.updated("a", versions, format!("{index:04}")).unwrap();
+        }
+        assert_eq!(gem.lines.len(), 1);
+        let (_, line) = &gem.lines[0];
+        assert!(line.starts_with("a 1.0,1.1,") && line.contains(&format!(",1.{MAX_LINES} ")), "{line}");
     }
 
     #[test]
