@@ -107,7 +107,7 @@ async fn gem_pushes_and_gem_and_bundler_install_from_the_dev_server() {
         ok(&work.0.join("bundled"), "bundle", &["exec", "ruby", "-e", "require 'acme_app'; puts AcmeApp.main"], &env);
     assert_eq!(said.trim(), "hello from acme-greet 1.1 via acme-app");
 
-    // gem yank; a fresh lock (bundler updates its cached index with a Range request) takes 1.0.0, and a
+    // gem yank; a fresh lock (bundler fetches only the end of /versions, `206`) takes 1.0.0, and a
     // Gemfile that asks for the yanked version cannot be locked at all.
     let yanked = run(&work.0, "gem", &["yank", "acme-greet", "-v", "1.1.0", "--host", &host], &push_env);
     assert!(yanked.status.success() && describe(&yanked).contains("Successfully deleted"), "{}", describe(&yanked));
@@ -116,8 +116,11 @@ async fn gem_pushes_and_gem_and_bundler_install_from_the_dev_server() {
     let fresh = fresh.to_str().unwrap();
     env.retain(|(name, _)| !["BUNDLE_PATH", "GEM_HOME", "GEM_PATH"].contains(name));
     env.extend([("GEM_HOME", fresh), ("GEM_PATH", fresh)]);
-    let relocked = bundle(&work.0, "relocked", &gemfile, &["lock"], &env);
+    let relocked = bundle(&work.0, "relocked", &gemfile, &["lock", "--verbose"], &env);
     assert!(relocked.status.success(), "bundle lock failed:\n{}", describe(&relocked));
+    let said = describe(&relocked);
+    let ranged = said.lines().any(|line| line.starts_with("HTTP 206 Partial Content") && line.ends_with("/versions"));
+    assert!(ranged, "bundler did not update its /versions with a Range request:\n{said}");
     let lock = std::fs::read_to_string(work.0.join("relocked/Gemfile.lock")).unwrap();
     assert!(lock.contains("    acme-greet (1.0.0)") && !lock.contains("1.1.0"), "{lock}");
     let pinned = format!("{gemfile}gem \"acme-greet\", \"1.1.0\"\n");
