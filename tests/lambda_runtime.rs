@@ -136,7 +136,9 @@ async fn deployment() -> (Vec<(String, String)>, String) {
     let store = std::sync::Arc::new(DynamoDbStore::new(aws_sdk_dynamodb::Client::new(&dynamodb), &table));
     let router = finish(all_routes(&state), &state.config);
     let app = TestApp::serving(state, store, router).await;
-    for (name, ecosystem) in [("tools", "files"), ("js", "npm"), ("rs", "cargo"), ("py", "python"), ("images", "oci")] {
+    for (name, ecosystem) in
+        [("tools", "files"), ("js", "npm"), ("rs", "cargo"), ("py", "python"), ("images", "oci"), ("gems", "ruby")]
+    {
         app.create_registry(name, ecosystem).await;
     }
     let env = [
@@ -347,6 +349,16 @@ fn expectations() -> Vec<Expectation> {
             "oci.base-anonymous",
             401,
             Box::new(|a: &Answer| assert!(a.header("www-authenticate").starts_with("Basic"), "{a:?}")),
+        ),
+        ("ruby.push", 200, Box::new(|a: &Answer| assert!(a.text().contains("acme-greet (1.0.0)"), "{a:?}"))),
+        ("ruby.push-not-a-gem", 400, Box::new(|a: &Answer| assert!(a.text().contains(".gem"), "{a:?}"))),
+        (
+            "ruby.versions",
+            200,
+            Box::new(|a: &Answer| {
+                assert!(a.text().lines().any(|line| line.starts_with("acme-greet 1.0.0 ")), "{a:?}");
+                assert!(a.header("etag").starts_with('"'), "{a:?}");
+            }),
         ),
         (
             "oci.put-manifest-unknown-blob",

@@ -20,6 +20,9 @@ ensure_system_tools() {
   # The OCI client scenario pushes and pulls images with skopeo and builds them with umoci.
   command -v skopeo >/dev/null || missing+=(skopeo)
   command -v umoci >/dev/null || missing+=(umoci)
+  # The RubyGems client scenario builds, pushes and installs gems with Debian's gem and bundler.
+  command -v gem >/dev/null || missing+=(ruby-full)
+  command -v bundle >/dev/null || missing+=(bundler)
   if ((${#missing[@]} > 0)); then
     [[ $EUID == 0 ]] || rig_die "missing tools; install them with: sudo apt-get install ${missing[*]}"
     rig_say "installing ${missing[*]} (apt-get)"

@@ -15,6 +15,7 @@ pub(crate) mod pypi;
 mod races;
 mod registries;
 mod registry_tokens;
+pub(crate) mod ruby;
 mod teams;
 mod tokens;
 mod uploads;

@@ -6,4 +6,5 @@ mod large;
 mod npm;
 mod oras;
 mod python;
+mod ruby;
 mod skopeo;

@@ -83,6 +83,17 @@ pub fn yanked(registry_id: &str, name: &str) -> (String, String) {
     (package_partition(registry_id), format!("NAME#{name}#YANKED"))
 }
 
+/// A registry's RubyGems index summaries, one per gem (see `service::gem_index`).
+pub fn gem_index_partition(registry_id: &str) -> String {
+    format!("GEMS#{registry_id}")
+}
+
+pub const GEM_INDEX_PREFIX: &str = "GEM#";
+
+pub fn gem_index(registry_id: &str, name: &str) -> (String, String) {
+    (gem_index_partition(registry_id), format!("{GEM_INDEX_PREFIX}{name}"))
+}
+
 /// One name's versions by id, so a name filter lists newest first too.
 pub fn package_name_partition(registry_id: &str, name: &str) -> String {
     format!("PKGNAME#{registry_id}#{name}")

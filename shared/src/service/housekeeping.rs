@@ -63,6 +63,7 @@ impl Housekeeping {
             for job in &page.items {
                 let registry: Registry = job.to_value()?;
                 report.packages_removed += self.purge(&registry).await?;
+                self.packages.purge_gem_index(&registry).await?;
                 loop {
                     let leftovers = self.oci.leftovers(&registry).await?;
                     if leftovers.is_empty() {
