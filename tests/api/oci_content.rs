@@ -217,3 +217,15 @@ async fn a_blob_mounts_from_another_registry_only_where_the_caller_may_read() {
     let (_, bytes) = app.follow(&redirect).await;
     assert_eq!(digest(&bytes), layer, "copied server-side into the registry's own storage");
 }
+
+#[tokio::test]
+async fn a_manifest_referencing_more_than_a_thousand_blobs_is_refused_before_any_is_looked_up() {
+    let app = app().await;
+    let layer = json!({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": digest(b"x"), "size": 1});
+    let manifest = json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest(b"{}"), "size": 2},
+        "layers": vec![layer; 1000]});
+    let refused = put_manifest(&app, REPO, "huge", OCI_MANIFEST, &manifest).await;
+    assert_eq!((refused.status, code(&refused)), (StatusCode::BAD_REQUEST, "MANIFEST_INVALID"), "{}", refused.text);
+    assert!(refused.json["errors"][0]["message"].as_str().unwrap().contains("1001"), "{}", refused.text);
+}

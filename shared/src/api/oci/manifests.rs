@@ -112,7 +112,8 @@ pub(super) async fn list_tags(state: &AppState, repo: &Repo, query: &HashMap<Str
     let (tags, more) = state.oci.tags(&repo.registry, &repo.name, last, limit).await?;
     let full_name = repo.base.trim_start_matches("/v2/").to_owned();
     let mut response = Json(json!({"name": full_name, "tags": tags})).into_response();
-    if let (true, Some(last), Some(n)) = (more, tags.last(), limit) {
+    if let (true, Some(last)) = (more, tags.last()) {
+        let n = limit.unwrap_or(tags.len());
         let link = format!("<{}/tags/list?n={n}&last={last}>; rel=\"next\"", repo.base);
         if let Ok(value) = HeaderValue::from_str(&link) {
             response.headers_mut().insert(header::LINK, value);

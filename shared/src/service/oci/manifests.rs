@@ -23,6 +23,9 @@ use crate::service::races::until_won;
 /// transaction's 100 operations are the manifest, its referrer entry, tag and audit event).
 const GUARDED_BLOBS: usize = 90;
 
+/// The most tags one `tags/list` without `n` answers (about 1 MB of JSON); a `Link` leads to the rest.
+pub const TAGS_MAX: usize = 10_000;
+
 /// What a manifest push is about.
 #[derive(Clone, Copy)]
 struct Push<'a> {
@@ -319,8 +322,8 @@ impl Oci {
         Ok(())
     }
 
-    /// A repository's tags in lexical order after `last`: at most `limit` (all when `None`), and whether
-    /// more follow.
+    /// A repository's tags in lexical order after `last`: at most `limit` (when `None`, all of them up to
+    /// [`TAGS_MAX`]), and whether more follow.
     ///
     /// # Errors
     /// When the store fails.
@@ -334,12 +337,24 @@ impl Oci {
         let prefix = keys::oci_tags_prefix(repository);
         let strip = |sk: &str| sk.strip_prefix(&prefix).unwrap_or(sk).to_owned();
         let Some(limit) = limit else {
-            let mut tags: Vec<String> =
-                self.all(&registry.id, &prefix).await?.iter().map(|(sk, _)| strip(sk)).collect();
-            if let Some(last) = last {
-                tags.retain(|tag| tag.as_str() > last);
+            // All tags, up to a bound that keeps the answer within a Lambda response; past it, a `Link`.
+            let mut tags = Vec::new();
+            let mut after = last.map(|last| format!("{prefix}{last}"));
+            loop {
+                let query = Query {
+                    pk: keys::oci_partition(&registry.id),
+                    sk_prefix: prefix.clone(),
+                    after,
+                    limit: crate::ports::metadata::MAX_PAGE_SIZE,
+                    descending: false,
+                };
+                let page = self.store.query(&query).await?;
+                tags.extend(page.items.iter().map(|item| strip(&item.sk)));
+                match page.next_after() {
+                    Some(next) if tags.len() < TAGS_MAX => after = Some(next.to_owned()),
+                    next => return Ok((tags, next.is_some())),
+                }
             }
-            return Ok((tags, false));
         };
         if limit == 0 {
             return Ok((Vec::new(), false));
