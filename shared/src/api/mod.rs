@@ -4,6 +4,7 @@
 pub mod access;
 pub mod audit_events;
 pub mod cargo;
+pub mod console;
 pub mod context;
 pub mod error;
 pub mod json;
@@ -13,6 +14,7 @@ pub mod packages;
 pub mod pagination;
 pub mod pypi;
 pub mod registries;
+pub mod session;
 pub mod spool;
 pub mod storage;
 pub mod storage_links;
@@ -108,7 +110,7 @@ impl AppState {
 pub type RouteGroup = fn(AppState) -> Router;
 
 /// Every route group, in the order the dev server mounts them.
-pub const ROUTE_GROUPS: [(&str, RouteGroup); 9] = [
+pub const ROUTE_GROUPS: [(&str, RouteGroup); 10] = [
     ("registries", registries::routes),
     ("audit-events", audit_events::routes),
     ("tokens", tokens::routes),
@@ -118,6 +120,7 @@ pub const ROUTE_GROUPS: [(&str, RouteGroup); 9] = [
     ("storage-links", storage_links::routes),
     ("pypi", pypi::routes),
     ("oci", oci::routes),
+    ("console", console::routes),
 ];
 
 /// The layers every group runs under, in Lambda and in the dev server alike: the body limit, JSON answers
