@@ -20,6 +20,10 @@ ensure_system_tools() {
   # The OCI client scenario pushes and pulls images with skopeo and builds them with umoci.
   command -v skopeo >/dev/null || missing+=(skopeo)
   command -v umoci >/dev/null || missing+=(umoci)
+  # The console's end-to-end test drives Debian's Chromium (through npm's playwright-core, which downloads no
+  # browser of its own); the emoji font lets its screenshots show the registries' emoji.
+  command -v chromium >/dev/null || missing+=(chromium chromium-driver)
+  [[ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]] || missing+=(fonts-noto-color-emoji)
   if ((${#missing[@]} > 0)); then
     [[ $EUID == 0 ]] || rig_die "missing tools; install them with: sudo apt-get install ${missing[*]}"
     rig_say "installing ${missing[*]} (apt-get)"
@@ -122,9 +126,17 @@ moto_runs() {
     "$(dirname "$(command -v "$MOTO_SERVER")")/python3" -c 'import moto.server, moto.cloudformation, flask, yaml' 2>/dev/null
 }
 
-# The tests run without a network, so the real-client scenarios' npm packages are installed beforehand.
+# The tests run without a network, so the real-client scenarios' npm packages (and the console's end-to-end
+# test's playwright-core, in tests/console) are installed beforehand.
 ensure_test_clients() {
-  local dir=tests/clients
+  local dir
+  for dir in tests/clients tests/console; do
+    ensure_npm_packages "$dir"
+  done
+}
+
+ensure_npm_packages() {
+  local dir=$1
   [[ -f $dir/package.json ]] || return 0
   if [[ ! -d $dir/node_modules || $dir/package.json -nt $dir/node_modules ||
     ($dir/package-lock.json -nt $dir/node_modules) ]]; then

@@ -132,6 +132,7 @@ async function registriesPage() {
     ? h('ul', { class: 'cards', id: 'registries' }, registries.map(registryCard))
     : notice('No registries yet. Create one for each ecosystem your teams publish to.');
   show(h('div', { class: 'row spread' }, h('h1', {}, 'Registries'), create), list);
+  performance.mark('registries-shown'); // what scripts/bench-console reads
   registries.forEach(countPackages);
 }
 
@@ -290,11 +291,14 @@ async function packagesTab(registry, body) {
 
 async function packagePage(slug, id) {
   const [registry, pkg] = await Promise.all([api('GET', regPath(slug)), api('GET', regPath(slug, `/packages/${id}`))]);
+  const { packages: versions } = await api('GET', regPath(slug, `/packages?per_page=100&name=${encodeURIComponent(pkg.name)}`));
+  const others = h('ul', { class: 'row', id: 'versions', style: 'list-style:none;padding:0' }, versions.map((v) => h('li', {},
+    v.id === pkg.id ? h('span', { class: 'badge ok', 'aria-current': 'page' }, v.version) : h('a', { class: 'badge', href: `#/r/${slug}/p/${v.id}` }, v.version))));
   const files = h('div', { class: 'table-wrap' }, h('table', { id: 'files' },
     h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'File'), h('th', { scope: 'col' }, 'Size'), h('th', { scope: 'col' }, 'Checksums'))),
     h('tbody', {}, pkg.files.map((file) => h('tr', {},
       h('td', {}, h('a', { href: localPath(file.download_url) }, file.filename)),
-      h('td', {}, formatBytes(file.size)),
+      h('td', { class: 'nowrap' }, formatBytes(file.size)),
       h('td', {},
         h('div', {}, 'SHA-256 ', h('code', { class: 'hash' }, file.sha256), copyButton(file.sha256, 'Copy SHA-256')),
         file.sha512 ? h('div', {}, 'SHA-512 ', h('code', { class: 'hash' }, file.sha512), copyButton(file.sha512, 'Copy SHA-512')) : null))))));
@@ -319,6 +323,7 @@ async function packagePage(slug, id) {
     h('p', { class: 'muted' }, 'Published ', formatTime(pkg.created_at), ' by ', h('strong', {}, pkg.creator ? pkg.creator.name : 'unknown'),
       ` · ${formatBytes(pkg.size)}`),
     h('h2', {}, 'Files'), files,
+    h('h2', {}, 'Versions'), others,
     h('h2', {}, 'Install'), installSnippets(registry, pkg.name, 'TOKEN').install,
     h('div', { class: 'actions' }, remove));
 }
