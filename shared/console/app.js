@@ -163,20 +163,25 @@ async function countPackages(registry) {
 function emojiPicker(current) {
   let chosen = current || '';
   const hidden = h('input', { type: 'hidden', name: 'emoji', value: chosen });
-  const search = h('input', { type: 'search', id: 'emoji-search', placeholder: 'Search emoji: rocket, snake, lock…', 'aria-controls': 'emoji-grid' });
+  const search = h('input', { type: 'search', id: 'emoji-search', placeholder: 'Search emoji: rocket, snake, lock…', 'aria-controls': 'emoji-grid', 'aria-describedby': 'emoji-help' });
   const grid = h('div', { class: 'emoji-grid', id: 'emoji-grid', role: 'group', 'aria-label': 'Choices' });
   const render = () => {
     const words = search.value.trim().toLowerCase();
     grid.replaceChildren(...EMOJI.filter(([, code, keywords]) => !words || code.includes(words) || keywords.includes(words))
       .map(([char, code]) => h('button', {
         type: 'button', title: `:${code}:`, 'aria-label': code.replace(/_/g, ' '), 'aria-pressed': String(chosen === `:${code}:`),
-        'data-emoji': code,
-        onclick: () => { chosen = chosen === `:${code}:` ? '' : `:${code}:`; hidden.value = chosen; render(); },
+        'data-emoji': code, tabindex: '-1',
+        onclick: () => { chosen = chosen === `:${code}:` ? '' : `:${code}:`; hidden.value = chosen; render(); grid.querySelector(`[data-emoji="${code}"]`)?.focus(); },
       }, char)));
+    // One stop in the tab order: the chosen emoji, else the first; the arrow keys move within the grid.
+    const stop = grid.querySelector('[aria-pressed="true"]') || grid.firstElementChild;
+    if (stop) stop.tabIndex = 0;
   };
   search.addEventListener('input', render);
+  grid.addEventListener('keydown', rovingFocus);
   render();
-  return h('div', {}, h('label', { for: 'emoji-search' }, 'Emoji ', h('span', { class: 'hint' }, '(optional)')), search, grid, hidden);
+  return h('div', {}, h('label', { for: 'emoji-search' }, 'Emoji ', h('span', { class: 'hint' }, '(optional)')),
+    h('p', { class: 'hint', id: 'emoji-help' }, 'Tab into the grid, move with the arrow keys, choose with Enter.'), search, grid, hidden);
 }
 
 function colorPicker(current) {
@@ -233,6 +238,20 @@ async function registryForm(registry) {
   if (editing) return form;
   show(h('h1', {}, 'Create a registry'), form);
   return form;
+}
+
+/** Arrow keys move focus within a grid of buttons that is a single stop in the tab order. */
+function rovingFocus(event) {
+  const buttons = [...event.currentTarget.querySelectorAll('button')];
+  const at = buttons.indexOf(document.activeElement);
+  if (at < 0) return;
+  const columns = buttons.filter((b) => b.offsetTop === buttons[0].offsetTop).length || 1;
+  const step = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: columns, ArrowUp: -columns, Home: -at, End: buttons.length - 1 - at }[event.key];
+  if (step === undefined) return;
+  event.preventDefault();
+  const next = buttons[Math.min(buttons.length - 1, Math.max(0, at + step))];
+  buttons.forEach((b) => { b.tabIndex = b === next ? 0 : -1; });
+  next.focus();
 }
 
 async function registryPage(slug, tab) {

@@ -73,7 +73,10 @@ async fn sign_in_refuses_a_wrong_token_a_registry_token_and_a_request_without_th
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert!(wrong.headers.get("set-cookie").is_none());
     let registry_token = send(json!({"token": format!("pkr_{}", "0".repeat(64))}), true).await;
-    assert_eq!((registry_token.status, registry_token.json["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("token")));
+    assert_eq!(
+        (registry_token.status, registry_token.json["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("token"))
+    );
     let forged = send(json!({"token": app.admin_token}), false).await;
     assert_eq!((forged.status, forged.error_code()), (StatusCode::FORBIDDEN, "cross_site_request"), "login CSRF");
 }
@@ -98,7 +101,8 @@ async fn the_session_cookie_authenticates_the_rest_api_and_signing_out_clears_it
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
     assert_eq!((created.json["emoji"].as_str(), created.json["color"].as_str()), (Some(":rocket:"), Some("#1a7f37")));
 
-    let out = app.send(with_cookie(Method::DELETE, "/console/session", &token, &[("x-packyard-console", "1")], None)).await;
+    let out =
+        app.send(with_cookie(Method::DELETE, "/console/session", &token, &[("x-packyard-console", "1")], None)).await;
     assert_eq!(out.status, StatusCode::NO_CONTENT);
     let cleared = out.headers["set-cookie"].to_str().unwrap();
     assert!(cleared.starts_with("packyard_session=;") && cleared.contains("Max-Age=0"), "{cleared}");

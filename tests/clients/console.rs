@@ -43,7 +43,17 @@ async fn a_person_signs_in_creates_publishes_installs_links_storage_and_reads_th
     let steps = script.matches("await step(").count();
     assert!(stdout.contains(&format!("console e2e: {steps} steps passed")), "{stdout}");
     assert!(!stdout.contains("not ok"), "{stdout}");
-    for page in ["sign-in", "registries", "registries-phone", "create-registry", "install", "package", "tokens", "storage", "audit"] {
+    for page in [
+        "sign-in",
+        "registries",
+        "registries-phone",
+        "create-registry",
+        "install",
+        "package",
+        "tokens",
+        "storage",
+        "audit",
+    ] {
         assert!(screenshots.join(format!("{page}.png")).is_file(), "no screenshot of {page}");
     }
 }

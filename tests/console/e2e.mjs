@@ -54,9 +54,9 @@ const consoleErrors = [];
 page.on('pageerror', (error) => consoleErrors.push(String(error)));
 page.on('dialog', (dialog) => dialog.dismiss());
 
-async function shot(name) {
+async function shot(name, fullPage = true) {
   await page.evaluate(() => document.getElementById('toast').classList.remove('show'));
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true, animations: 'disabled' });
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage, animations: 'disabled' });
 }
 const heading = () => page.locator('main h1').first().innerText();
 const npmEnv = (userconfig) => ({
@@ -83,6 +83,7 @@ try {
     assert.equal(response.status(), 200);
     assert.match(response.headers()['content-security-policy'], /default-src 'self'/);
     await page.getByRole('heading', { name: 'Sign in to Packyard' }).waitFor();
+    assert.equal(await page.getByRole('navigation', { name: 'Main' }).isVisible(), false, 'no menu before signing in');
     await shot('sign-in');
   });
 
@@ -115,10 +116,21 @@ try {
     await page.getByLabel('Name').fill('Web Apps');
     await page.getByLabel('Ecosystem').selectOption('npm');
     await page.getByLabel('Description').fill('Front-end packages');
-    await page.getByRole('searchbox', { name: 'Emoji (optional)' }).fill('rocket');
+    const search = page.getByRole('searchbox', { name: 'Emoji (optional)' });
+    await search.fill('rocket');
     assert.equal(await page.locator('#emoji-grid button').count(), 1, 'the search narrows the picker');
-    await page.getByRole('button', { name: 'rocket' }).click();
+    await search.fill('');
+    // The grid is one stop in the tab order; the arrow keys move within it and Enter chooses.
+    const focused = () => page.evaluate(() => document.activeElement.dataset.emoji);
+    await search.focus();
+    await page.keyboard.press('Tab');
+    assert.equal(await focused(), 'package');
+    await page.keyboard.press('ArrowRight');
+    assert.equal(await focused(), 'rocket');
+    await page.keyboard.press('Enter');
     assert.equal(await page.getByRole('button', { name: 'rocket' }).getAttribute('aria-pressed'), 'true');
+    await page.keyboard.press('Tab');
+    assert.notEqual(await focused(), 'snake', 'Tab leaves the grid');
     await page.getByRole('button', { name: 'colour #1a7f37' }).click();
     await page.getByRole('button', { name: 'Create registry' }).click();
     await page.getByRole('heading', { name: /Web Apps/ }).waitFor();
@@ -396,7 +408,8 @@ try {
     await page.getByLabel('Actor').selectOption({ label: 'bootstrap admin token' });
     assert.ok((await items.evaluateAll((els) => els.map((el) => el.dataset.action))).includes('package.deleted'));
     await page.getByLabel('Actor').selectOption('');
-    await shot('audit');
+    assert.equal(await page.getByRole('button', { name: 'Load older events' }).isVisible(), false, 'every event is loaded');
+    await shot('audit', false);
   });
 
   await step('on a phone the registry list fits the screen', async () => {

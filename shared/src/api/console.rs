@@ -15,6 +15,8 @@ use super::AppState;
 use super::error::ApiError;
 
 pub fn routes(state: AppState) -> Router {
+    // Compress at start-up (a Lambda's init phase), not in the first visitor's request.
+    LazyLock::force(&PREPARED);
     Router::new()
         .route("/", get(get_page))
         .route("/console/{asset}", get(get_asset))
@@ -30,9 +32,17 @@ struct Asset {
 
 /// Every file the console is made of. `index.html` is served at `/` only.
 const ASSETS: [Asset; 5] = [
-    Asset { name: "index.html", content_type: "text/html; charset=utf-8", text: include_str!("../../console/index.html") },
+    Asset {
+        name: "index.html",
+        content_type: "text/html; charset=utf-8",
+        text: include_str!("../../console/index.html"),
+    },
     Asset { name: "app.css", content_type: "text/css; charset=utf-8", text: include_str!("../../console/app.css") },
-    Asset { name: "app.js", content_type: "text/javascript; charset=utf-8", text: include_str!("../../console/app.js") },
+    Asset {
+        name: "app.js",
+        content_type: "text/javascript; charset=utf-8",
+        text: include_str!("../../console/app.js"),
+    },
     Asset { name: "ui.js", content_type: "text/javascript; charset=utf-8", text: include_str!("../../console/ui.js") },
     Asset {
         name: "install.js",

@@ -58,11 +58,18 @@ fn cookie(value: &str, max_age: u32, secure: bool) -> HeaderValue {
     HeaderValue::from_str(&text).unwrap_or(HeaderValue::from_static("packyard_session=; Max-Age=0"))
 }
 
-async fn create_session(State(state): State<AppState>, parts: Parts, ApiJson(sign_in): ApiJson<SignIn>) -> ApiResult<Response> {
+async fn create_session(
+    State(state): State<AppState>,
+    parts: Parts,
+    ApiJson(sign_in): ApiJson<SignIn>,
+) -> ApiResult<Response> {
     // Even without a cookie yet: a cross-site form must not sign a browser in to someone else's account.
     refuse_cross_site(&parts, state.config.public_url.as_deref())?;
     let secret = sign_in.token.trim();
-    if !secret.starts_with(SECRET_PREFIX) || secret.len() > 200 || !secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+    if !secret.starts_with(SECRET_PREFIX)
+        || secret.len() > 200
+        || !secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid",
