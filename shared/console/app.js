@@ -611,7 +611,7 @@ function setDefaultButton(value, id) {
 function diagnosticView(diagnostic) {
   if (!diagnostic) return h('p', { class: 'muted' }, 'No diagnostic has run yet.');
   return h('div', { class: 'diagnostic' },
-    notice(diagnostic.passed ? 'Diagnostic passed: Packyard can write, read, tag and delete in this bucket.' : 'Diagnostic failed: fix the step below and run it again.', diagnostic.passed ? 'ok' : 'bad'),
+    notice(diagnostic.passed ? 'Diagnostic passed: every step below succeeded, so the link can store packages.' : 'Diagnostic failed: fix the step below and run it again.', diagnostic.passed ? 'ok' : 'bad'),
     h('ol', { class: 'steps' }, diagnostic.steps.map((step) => h('li', { class: step.passed ? 'passed' : 'failed', 'data-step': step.step },
       h('strong', {}, `${step.passed ? '✓' : '✗'} ${step.step.replace(/_/g, ' ')}`), ' ',
       step.aws_error_code ? h('code', {}, step.aws_error_code) : null,
