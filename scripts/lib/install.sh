@@ -23,6 +23,10 @@ ensure_system_tools() {
   # The RubyGems client scenario builds, pushes and installs gems with Debian's gem and bundler.
   command -v gem >/dev/null || missing+=(ruby-full)
   command -v bundle >/dev/null || missing+=(bundler)
+  # The console's end-to-end test drives Debian's Chromium (through npm's playwright-core, which downloads no
+  # browser of its own); the emoji font lets its screenshots show the registries' emoji.
+  command -v chromium >/dev/null || missing+=(chromium chromium-driver)
+  [[ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]] || missing+=(fonts-noto-color-emoji)
   if ((${#missing[@]} > 0)); then
     [[ $EUID == 0 ]] || rig_die "missing tools; install them with: sudo apt-get install ${missing[*]}"
     rig_say "installing ${missing[*]} (apt-get)"
@@ -125,9 +129,17 @@ moto_runs() {
     "$(dirname "$(command -v "$MOTO_SERVER")")/python3" -c 'import moto.server, moto.cloudformation, flask, yaml' 2>/dev/null
 }
 
-# The tests run without a network, so the real-client scenarios' npm packages are installed beforehand.
+# The tests run without a network, so the real-client scenarios' npm packages (and the console's end-to-end
+# test's playwright-core, in tests/console) are installed beforehand.
 ensure_test_clients() {
-  local dir=tests/clients
+  local dir
+  for dir in tests/clients tests/console; do
+    ensure_npm_packages "$dir"
+  done
+}
+
+ensure_npm_packages() {
+  local dir=$1
   [[ -f $dir/package.json ]] || return 0
   if [[ ! -d $dir/node_modules || $dir/package.json -nt $dir/node_modules ||
     ($dir/package-lock.json -nt $dir/node_modules) ]]; then

@@ -3,6 +3,7 @@
 mod access_matrix;
 mod audit_events;
 pub(crate) mod cargo;
+mod console;
 mod errors;
 mod member_management;
 pub(crate) mod npm;

@@ -99,6 +99,7 @@ async fn exercise(app: &TestApp, states: &Functions, calls: &AwsCalls) {
         app.create_registry(name, ecosystem).await;
     }
     ok(app.get("/v1/organizations/acme/registries").await.status, "list registries");
+    sign_in_to_the_console(app).await;
     ok(app.delete("/v1/organizations/acme/registries/gone").await.status, "delete a registry");
     app.token_with(&["read_packages"]).await;
     let registry_token = app.post("/v1/organizations/acme/registries/py/tokens", json!({"description": "ci"})).await;
@@ -166,6 +167,20 @@ async fn exercise(app: &TestApp, states: &Functions, calls: &AwsCalls) {
         .run(chrono::Utc::now() + chrono::Duration::days(1))
         .await
         .expect("housekeeping");
+}
+
+/// Opens the console's page and signs in, as a browser does.
+async fn sign_in_to_the_console(app: &TestApp) {
+    let page = app.send(Request::get("/").header("host", "packyard.test").body(Body::empty()).unwrap()).await;
+    assert_eq!(page.status, StatusCode::OK, "the console's page");
+    let sign_in = Request::post("/console/session")
+        .header("host", "packyard.test")
+        .header("content-type", "application/json")
+        .header("x-packyard-console", "1")
+        .body(Body::from(json!({"token": app.admin_token}).to_string()))
+        .unwrap();
+    let signed_in = app.send(sign_in).await;
+    assert_eq!(signed_in.status, StatusCode::CREATED, "sign in to the console: {}", signed_in.text);
 }
 
 /// Links an AWS bucket (in moto), passes its diagnostic and makes it the default storage.

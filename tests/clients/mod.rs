@@ -1,6 +1,7 @@
 //! Real clients against the dev server binary on a free loopback port.
 
 mod cargo;
+mod console;
 mod curl;
 mod large;
 mod npm;

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod audit_events;
 pub mod cargo;
+pub mod console;
 pub mod context;
 pub mod error;
 pub mod json;
@@ -14,6 +15,7 @@ pub mod pagination;
 pub mod pypi;
 pub mod registries;
 pub mod ruby;
+pub mod session;
 pub mod spool;
 pub mod storage;
 pub mod storage_links;
@@ -109,7 +111,7 @@ impl AppState {
 pub type RouteGroup = fn(AppState) -> Router;
 
 /// Every route group, in the order the dev server mounts them.
-pub const ROUTE_GROUPS: [(&str, RouteGroup); 10] = [
+pub const ROUTE_GROUPS: [(&str, RouteGroup); 11] = [
     ("registries", registries::routes),
     ("audit-events", audit_events::routes),
     ("tokens", tokens::routes),
@@ -120,6 +122,7 @@ pub const ROUTE_GROUPS: [(&str, RouteGroup); 10] = [
     ("pypi", pypi::routes),
     ("oci", oci::routes),
     ("ruby", ruby::routes),
+    ("console", console::routes),
 ];
 
 /// The layers every group runs under, in Lambda and in the dev server alike: the body limit, JSON answers
