@@ -117,8 +117,9 @@ struct TagRecord {
 /// # Errors
 /// Never for a parsed digest and a registry id.
 pub fn blob_key(registry: &Registry, digest: &Digest) -> Result<StorageKey, Error> {
+    // Short enough for stores that name a file after the whole key (s3s-fs), under a linked bucket's path too.
     let name = format!("{}-{}", digest.hex(), ulid::Ulid::new());
-    StorageKey::new(&["oci", registry.id.as_str(), "blobs", "sha256", &name]).map_err(blob_error)
+    StorageKey::new(&["oci", registry.id.as_str(), "blobs", &name]).map_err(blob_error)
 }
 
 #[derive(Clone)]
