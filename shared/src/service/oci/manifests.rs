@@ -99,6 +99,7 @@ impl Oci {
                 }
             }
         };
+        let (total_size, platforms) = self.describe(registry, repository, &parsed, blob.size).await?;
         let manifest = ManifestRecord {
             digest: digest.to_string(),
             media_type: parsed.media_type,
@@ -109,11 +110,14 @@ impl Oci {
             artifact_type: parsed.artifact_type,
             annotations: parsed.annotations,
             created_at: Utc::now(),
+            total_size: Some(total_size),
+            platforms,
         };
         let (pk, sk) = keys::oci_manifest(&registry.id, repository, digest.hex());
         let mut ops = vec![
             Self::blob_op(registry, &blob)?,
             WriteOp::put(Item::from_value(pk, sk, 1, &manifest)?, Condition::Always),
+            Self::repository_op(registry, repository, &manifest)?,
         ];
         if let Some(subject) = &parsed.subject {
             let (pk, sk) = keys::oci_referrer(&registry.id, repository, subject.hex(), digest.hex());
