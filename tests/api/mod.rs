@@ -7,6 +7,7 @@ mod errors;
 mod member_management;
 pub(crate) mod npm;
 pub(crate) mod oci;
+mod oci_packages;
 mod oidc;
 mod packages;
 pub(crate) mod pypi;
