@@ -273,6 +273,20 @@ fn expectations() -> Vec<Expectation> {
                 assert_eq!(a.header("content-length"), "1024", "{a:?}");
             }),
         ),
+        // An oci registry's images through the packages API; `~` and `:` of an image id survive the path.
+        (
+            "packages.list-images",
+            200,
+            Box::new(|a: &Answer| assert_eq!(a.json()["packages"], Value::Array(Vec::new()), "{a:?}")),
+        ),
+        (
+            "packages.get-image-unknown",
+            404,
+            Box::new(|a: &Answer| {
+                management_error(None)(a);
+                assert!(a.json()["error"]["message"].as_str().unwrap_or_default().contains("team~app:v1"), "{a:?}");
+            }),
+        ),
         ("npm.publish", 201, Box::new(json_ok)),
         (
             "npm.publish-malformed",
