@@ -72,6 +72,8 @@ impl Oci {
                 for blob in &parsed.blobs {
                     self.copy_blob(source, destination, blob).await?;
                 }
+                // The image's own tag moves in the destination exactly as a push would move it: where the
+                // destination's tags are immutable, put_manifest refuses a tag that points elsewhere.
                 let reference = match depth {
                     0 => image.reference.clone(),
                     _ => Reference::Digest(Digest::parse(&manifest.digest)?),

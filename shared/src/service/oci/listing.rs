@@ -239,3 +239,16 @@ impl Repositories {
         Ok(self.pending.pop())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_records_from_before_sizes_and_platforms_were_kept_still_read() {
+        let older = serde_json::json!({"digest": "sha256:00", "media_type": "application/vnd.oci.image.manifest.v1+json",
+            "size": 10, "storage": "hosted", "key": "oci/r/blobs/sha256/00", "created_at": "2026-11-01T00:00:00Z"});
+        let record: ManifestRecord = serde_json::from_value(older).unwrap();
+        assert_eq!((record.total_size, record.platforms.len()), (None, 0));
+    }
+}
