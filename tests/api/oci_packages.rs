@@ -273,3 +273,26 @@ async fn copies_are_refused_for_another_ecosystem_an_unknown_image_or_without_pe
     let listed = app.get("/v1/organizations/acme/registries/images-prod/packages").await;
     assert_eq!(listed.json["packages"], json!([]), "nothing was copied by a refused request");
 }
+
+#[tokio::test]
+async fn a_copy_onto_an_immutable_tag_that_points_elsewhere_is_refused_with_409() {
+    let app = app().await;
+    let locked = json!({"name": "images-locked", "ecosystem": "oci", "immutable_tags": true});
+    assert_eq!(app.post("/v1/organizations/acme/registries", locked).await.status, StatusCode::CREATED);
+    let (_, image) = push_image(&app, REPO, "v1").await;
+    let there = "/v2/acme/images-locked/team/app";
+    let (other, _) = push_platform(&app, there, "s390x", None).await;
+    let other = other["digest"].as_str().unwrap();
+    let body: Value = serde_json::from_str(&get_v2(&app, &format!("{there}/manifests/{other}")).await.text).unwrap();
+    put_manifest(&app, there, "v1", OCI_MANIFEST, &body).await;
+
+    let copy = format!("{PACKAGES}/team~app:v1/copy");
+    let refused = app.post(&copy, json!({"destination": "images-locked"})).await;
+    assert_eq!((refused.status, refused.error_code()), (StatusCode::CONFLICT, "conflict"), "{}", refused.json);
+    assert!(refused.error_message().contains(other), "names the digest the tag keeps: {}", refused.json);
+    let kept = get_v2(&app, &format!("{there}/manifests/v1")).await;
+    assert_eq!(digest(kept.text.as_bytes()), other, "the tag still points where it did");
+    let by_digest =
+        app.post(&format!("{PACKAGES}/team~app@{image}/copy"), json!({"destination": "images-locked"})).await;
+    assert_eq!(by_digest.status, StatusCode::CREATED, "the image itself may go there untagged: {}", by_digest.json);
+}

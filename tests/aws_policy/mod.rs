@@ -21,7 +21,7 @@ use packyard_tests::services;
 use serde_json::json;
 use tower::ServiceExt;
 
-use crate::api::{cargo, npm, oci, pypi};
+use crate::api::{cargo, npm, oci, pypi, ruby};
 use crate::storage_links::aws::{launch_stack, moto_s3};
 use crate::storage_links::{LINKS, link_config};
 use policy::Function;
@@ -93,6 +93,7 @@ async fn exercise(app: &TestApp, states: &Functions, calls: &AwsCalls) {
         ("py", "python"),
         ("images", "oci"),
         ("images-prod", "oci"),
+        ("gems", "ruby"),
         ("gone", "files"),
     ];
     for (name, ecosystem) in registries {
@@ -136,6 +137,14 @@ async fn exercise(app: &TestApp, states: &Functions, calls: &AwsCalls) {
         ok(pypi::upload(app, &format!("pkg-{round}.tar.gz"), round.as_bytes(), &[]).await.status, "twine upload");
         ok(app.post(&format!("/pypi/acme/py/yank/pkg/{round}"), json!({})).await.status, "yank a release");
         ok(app.delete(&format!("/pypi/acme/py/yank/pkg/{round}")).await.status, "undo the last yank");
+        let gem = ruby::gem_file("demo", round, "ruby", &[]);
+        ok(ruby::push(app, "gems", &app.admin_token, gem).await.status, "gem push");
+        for index in ["versions", "info/demo", "specs.4.8.gz", &format!("quick/Marshal.4.8/demo-{round}.gemspec.rz")] {
+            ok(app.get(&format!("/ruby/acme/gems/{index}")).await.status, "read a gem index");
+        }
+        let gem_download = app.get(&format!("/ruby/acme/gems/gems/demo-{round}.gem")).await;
+        assert_eq!(gem_download.status, StatusCode::FOUND, "gem download redirects");
+        ok(ruby::yank(app, "gems", &format!("gem_name=demo&version={round}")).await.status, "gem yank");
         let (_, image) = oci::push_image(app, oci::REPO, round).await;
         let token = app.admin_token.clone();
         for (method, reference, what) in
@@ -155,6 +164,7 @@ async fn exercise(app: &TestApp, states: &Functions, calls: &AwsCalls) {
     }
     ok(app.delete("/v1/organizations/acme/registries/tools").await.status, "delete a registry with packages");
     ok(app.delete("/v1/organizations/acme/registries/images").await.status, "delete a registry with images");
+    ok(app.delete("/v1/organizations/acme/registries/gems").await.status, "delete a registry with gems");
     calls.serving("housekeeping");
     states["housekeeping"]
         .housekeeping

@@ -4,5 +4,7 @@ mod cargo;
 mod curl;
 mod large;
 mod npm;
+mod oras;
 mod python;
+mod ruby;
 mod skopeo;

@@ -193,7 +193,7 @@ async fn link_bucket(server: &DevServer, client: &reqwest::Client, bucket: &str)
     services::s3().await.create_bucket().bucket(bucket).send().await.expect("a bucket on the S3 server");
     let links = format!("{}/v1/organizations/acme/storage-links", server.base_url);
     let body = json!({"provider": "s3_compatible", "endpoint": env("PACKYARD_TEST_S3_URL"), "region": "us-east-1",
-        "bucket": bucket, "path": "promoted", "access_key_id": env("PACKYARD_TEST_S3_ACCESS_KEY"),
+        "bucket": bucket, "path": "/", "access_key_id": env("PACKYARD_TEST_S3_ACCESS_KEY"),
         "secret_access_key": env("PACKYARD_TEST_S3_SECRET_KEY"), "path_style": true});
     let link: Value =
         client.post(&links).bearer_auth(&server.admin_token).json(&body).send().await.unwrap().json().await.unwrap();
@@ -212,7 +212,10 @@ async fn an_image_promoted_by_the_rest_copy_to_a_linked_bucket_pulls_with_the_sa
     let server = DevServer::start();
     let client = reqwest::Client::new();
     server.create_registry("images", "oci").await;
-    let bucket = services::unique_name("promoted");
+    // Short: s3s-fs keeps a side file per object named by the base64 of bucket and key, and a long bucket name
+    // with a blob key (`oci/<registry>/blobs/sha256/<hex>-<ulid>`) passes the file system's 255 bytes.
+    let unique = services::unique_name("x");
+    let bucket = format!("promo-{}", &unique[unique.len() - 10..]);
     let link = link_bucket(&server, &client, &bucket).await;
     let registries = format!("{}/v1/organizations/acme/registries", server.base_url);
     let prod = json!({"name": "images-prod", "ecosystem": "oci", "storage": {"link": link}});
@@ -231,7 +234,7 @@ async fn an_image_promoted_by_the_rest_copy_to_a_linked_bucket_pulls_with_the_sa
     assert_eq!(promoted["digest"].as_str(), Some(top_digest(&source).as_str()), "{promoted}");
     assert_eq!(promoted["platforms"].as_array().map(Vec::len), Some(2), "{promoted}");
 
-    let objects = services::s3().await.list_objects_v2().bucket(&bucket).prefix("promoted/oci/").send().await.unwrap();
+    let objects = services::s3().await.list_objects_v2().bucket(&bucket).prefix("oci/").send().await.unwrap();
     // Two layers, two configs, two image manifests and the index, all in the linked bucket.
     assert_eq!(objects.contents().len(), 7, "{:?}", objects.contents());
     let remote = skopeo.remote("images-prod/team/app:v1");
@@ -288,4 +291,133 @@ async fn a_refused_chunk_is_read_so_the_next_request_on_the_connection_is_answer
     })
     .await
     .unwrap();
+}
+
+/// A 1 GiB layer (an uncompressed tar of incompressible bytes, gzipped without compression so it stays
+/// 1 GiB) written straight into the layout, a piece at a time: neither the test nor the server holds it.
+fn write_gib_image(layout: &Path) -> Value {
+    use std::io::Write;
+    const SIZE: u64 = 1 << 30;
+    let path = layout.join("blobs/sha256/layer.partial");
+    let mut gz = flate2::write::GzEncoder::new(
+        std::io::BufWriter::new(std::fs::File::create(&path).unwrap()),
+        flate2::Compression::none(),
+    );
+    let mut diff_id = Sha256::new();
+    let mut tar = |bytes: &[u8]| {
+        diff_id.update(bytes);
+        gz.write_all(bytes).unwrap();
+    };
+    let mut header = tar::Header::new_gnu();
+    header.set_path("disk.img").unwrap();
+    header.set_size(SIZE);
+    header.set_mode(0o644);
+    header.set_cksum();
+    tar(header.as_bytes());
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut piece = vec![0_u8; 8 << 20];
+    for _ in 0..SIZE / piece.len() as u64 {
+        for word in piece.chunks_exact_mut(8) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            word.copy_from_slice(&state.to_le_bytes());
+        }
+        tar(&piece);
+    }
+    tar(&[0_u8; 1024]);
+    let diff_id = format!("sha256:{}", hex::encode(diff_id.finalize()));
+    gz.finish().unwrap().flush().unwrap();
+    let layer_hex = {
+        let mut file = std::fs::File::open(&path).unwrap();
+        let mut hasher = Sha256::new();
+        std::io::copy(&mut file, &mut hasher).unwrap();
+        hex::encode(hasher.finalize())
+    };
+    let size = std::fs::metadata(&path).unwrap().len();
+    std::fs::rename(&path, layout.join("blobs/sha256").join(&layer_hex)).unwrap();
+    let layer = json!({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                       "digest": format!("sha256:{layer_hex}"), "size": size});
+    let config = json!({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+                        "config": {}});
+    let config = write_blob(layout, "application/vnd.oci.image.config.v1+json", config.to_string().as_bytes());
+    let manifest = json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": config, "layers": [layer]});
+    write_blob(layout, OCI_MANIFEST, manifest.to_string().as_bytes())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skopeo_pushes_and_pulls_an_image_with_a_1_gib_layer() {
+    round_trip(&|layout| write_layout(layout, &write_gib_image), false).await;
+}
+
+/// skopeo with each kind of credential: none and a wrong token are refused, a registry token pulls, a
+/// read-only organization token pulls but cannot push, all through the token flow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skopeo_is_refused_or_let_through_by_the_credentials_it_holds() {
+    let server = DevServer::start();
+    let client = reqwest::Client::new();
+    server.create_registry("images", "oci").await;
+    let work = TempDir::new("packyard-skopeo-credentials");
+    let source = work.0.join("source");
+    write_layout(&source, &|layout| write_image(layout, "amd64"));
+    let host = server.base_url.trim_start_matches("http://").trim_end_matches('/');
+    let remote = format!("docker://{host}/acme/images/team/app:v1");
+    let home = work.0.to_str().unwrap();
+    let env = [("HOME", home), ("XDG_RUNTIME_DIR", home)];
+    let source_ref = format!("oci:{}:v1", source.display());
+    let push = |creds: &str| {
+        let args =
+            ["--insecure-policy", "copy", "--dest-tls-verify=false", "--dest-creds", creds, &source_ref, &remote];
+        packyard_tests::client::run(&work.0, "skopeo", &args, &env)
+    };
+    let inspect = |creds: Option<&str>| {
+        let mut args = vec!["inspect", "--raw", "--tls-verify=false"];
+        match creds {
+            Some(creds) => args.extend(["--creds", creds]),
+            None => args.push("--no-creds"),
+        }
+        args.push(&remote);
+        packyard_tests::client::run(&work.0, "skopeo", &args, &env)
+    };
+    let token = |body: Value, path: &str| {
+        let request = client.post(format!("{}{path}", server.base_url)).bearer_auth(&server.admin_token).json(&body);
+        async move {
+            let created: Value = request.send().await.unwrap().json().await.unwrap();
+            created["token"].as_str().unwrap_or_else(|| panic!("{created}")).to_owned()
+        }
+    };
+    let reader =
+        token(json!({"description": "reader", "scopes": ["read_packages"]}), "/v1/organizations/acme/tokens").await;
+    let registry = token(json!({"description": "pull"}), "/v1/organizations/acme/registries/images/tokens").await;
+
+    let denied = push(&format!("ci:{reader}"));
+    assert!(!denied.status.success(), "a read-only token pushed");
+    let said = packyard_tests::client::describe(&denied).to_lowercase();
+    assert!(said.contains("denied") || said.contains("unauthorized"), "{said}");
+    assert!(!push("ci:pky_not_a_token").status.success(), "a wrong token pushed");
+    ok(
+        &work.0,
+        "skopeo",
+        &[
+            "--insecure-policy",
+            "copy",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            &format!("x:{}", server.admin_token),
+            &source_ref,
+            &remote,
+        ],
+        &env,
+    );
+
+    for creds in [None, Some("ci:pky_not_a_token".to_owned())] {
+        let refused = inspect(creds.as_deref());
+        assert!(!refused.status.success(), "pulled with {creds:?}");
+    }
+    for creds in [format!("ci:{registry}"), format!("ci:{reader}")] {
+        let pulled = inspect(Some(&creds));
+        assert!(pulled.status.success(), "{}", packyard_tests::client::describe(&pulled));
+        let manifest = String::from_utf8_lossy(&pulled.stdout).into_owned();
+        assert_eq!(format!("sha256:{}", hex::encode(Sha256::digest(manifest.as_bytes()))), top_digest(&source));
+    }
 }

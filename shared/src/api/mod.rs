@@ -14,6 +14,7 @@ pub mod packages;
 pub mod pagination;
 pub mod pypi;
 pub mod registries;
+pub mod ruby;
 pub mod spool;
 pub mod storage;
 pub mod storage_links;
@@ -109,7 +110,7 @@ impl AppState {
 pub type RouteGroup = fn(AppState) -> Router;
 
 /// Every route group, in the order the dev server mounts them.
-pub const ROUTE_GROUPS: [(&str, RouteGroup); 9] = [
+pub const ROUTE_GROUPS: [(&str, RouteGroup); 10] = [
     ("registries", registries::routes),
     ("audit-events", audit_events::routes),
     ("tokens", tokens::routes),
@@ -119,6 +120,7 @@ pub const ROUTE_GROUPS: [(&str, RouteGroup); 9] = [
     ("storage-links", storage_links::routes),
     ("pypi", pypi::routes),
     ("oci", oci::routes),
+    ("ruby", ruby::routes),
 ];
 
 /// The layers every group runs under, in Lambda and in the dev server alike: the body limit, JSON answers

@@ -217,10 +217,11 @@ pub enum Ecosystem {
     Python,
     Cargo,
     Oci,
+    Ruby,
 }
 
 impl Ecosystem {
-    pub const ALL: [Self; 5] = [Self::Files, Self::Npm, Self::Python, Self::Cargo, Self::Oci];
+    pub const ALL: [Self; 6] = [Self::Files, Self::Npm, Self::Python, Self::Cargo, Self::Oci, Self::Ruby];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -229,6 +230,7 @@ impl Ecosystem {
             Self::Python => "python",
             Self::Cargo => "cargo",
             Self::Oci => "oci",
+            Self::Ruby => "ruby",
         }
     }
 }

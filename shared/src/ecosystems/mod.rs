@@ -6,3 +6,4 @@ pub mod npm;
 pub mod npm_attachment;
 pub mod oci;
 pub mod python;
+pub mod ruby;

@@ -12,6 +12,10 @@ pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.
 pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 const MANIFEST_TYPES: [&str; 4] = [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST];
 
+/// The most blobs and manifests one manifest may reference: each is checked when it is pushed (Docker images
+/// stop at 127 layers; an index of a thousand platforms is far past any real one).
+pub const MAX_REFERENCES: usize = 1000;
+
 /// The largest manifest accepted, as most registries do.
 pub const MANIFEST_MAX_BYTES: usize = 4 * 1024 * 1024;
 
@@ -377,6 +381,12 @@ pub fn parse_manifest(content_type: Option<&str>, bytes: &[u8]) -> Result<Parsed
         .as_str()
         .or_else(|| if index { None } else { document["config"]["mediaType"].as_str() })
         .map(str::to_owned);
+    if blobs.len() + manifests.len() > MAX_REFERENCES {
+        return Err(invalid(format!(
+            "the manifest references {} blobs and manifests; at most {MAX_REFERENCES} are accepted",
+            blobs.len() + manifests.len()
+        )));
+    }
     let annotations = document.get("annotations").filter(|value| value.is_object()).cloned();
     Ok(ParsedManifest {
         media_type: media_type.to_owned(),

@@ -99,27 +99,27 @@ impl Packages {
         Ok(package)
     }
 
-    /// Copies the object `from` in storage `origin` of `org` to `key` in `target`, the store of storage
-    /// `storage`, and returns its size. Within one storage the store copies it itself; across storages (a
-    /// registry that moved to a linked bucket, say) the bytes stream through, a buffer at a time.
+    /// Copies one stored object of `source_org` into `target`, the storage `storage`, at `key`, and returns
+    /// its size. Within one storage the store copies it itself (S3 `CopyObject`); across storages (a registry
+    /// that moved to a linked bucket, say) the bytes stream through, a buffer at a time.
     ///
     /// # Errors
     /// What reading or storing fails with.
-    pub(crate) async fn copy_object(
+    pub async fn copy_object(
         &self,
-        org: &OrgSlug,
-        (origin, from): (&StorageRef, &StorageKey),
-        (storage, target): (&StorageRef, &Arc<dyn BlobStore>),
-        key: &StorageKey,
+        source_org: &OrgSlug,
+        (from_storage, from): (&StorageRef, &StorageKey),
+        (storage, target, key): (&StorageRef, &Arc<dyn BlobStore>, &StorageKey),
     ) -> Result<u64> {
-        let copied = match origin == storage {
+        let copied = match from_storage == storage {
             true => target.copy_within(from, key).await.map_err(blob_error)?,
             false => None,
         };
         match copied {
             Some(size) => Ok(size),
             None => {
-                let body = self.blobs(org, origin).await?.get_stream(from).await.map_err(blob_error)?;
+                let origin = self.blobs(source_org, from_storage).await?;
+                let body = origin.get_stream(from).await.map_err(blob_error)?;
                 target.put_stream(key, body).await.map_err(blob_error)
             }
         }
@@ -152,7 +152,7 @@ impl Packages {
                 let from = StorageKey::parse(&file.key).map_err(blob_error)?;
                 let key = file_key(&destination.id, &ulid::Ulid::new().to_string(), &file.filename)?;
                 let size =
-                    self.copy_object(&source.organization, (&file.storage, &from), (&storage, &target), &key).await?;
+                    self.copy_object(&source.organization, (&file.storage, &from), (&storage, &target, &key)).await?;
                 Ok::<_, Error>(PackageFile { size, storage: storage.clone(), key: key.to_string(), ..file.clone() })
             }
             .await;

@@ -7,19 +7,15 @@
 use std::collections::BTreeSet;
 
 use bytes::Bytes;
-use chrono::Utc;
 use serde_json::json;
 
 use super::listing::Image;
-use super::{BlobRecord, ManifestRecord, Oci, OciResult, blob_key, refuse};
+use super::{ManifestRecord, Oci, OciResult, refuse};
 use crate::domain::audit::{Target, diff};
 use crate::domain::error::Error;
 use crate::domain::registry::Registry;
 use crate::ecosystems::oci::{Code, Digest, ImageRef, ParsedManifest, Reference, parse_manifest};
-use crate::ports::blob::{BlobError, StorageKey};
-use crate::ports::metadata::{Condition, Item, StoreError, WriteOp};
 use crate::service::Acting;
-use crate::service::packages::blob_error;
 
 /// How deep indexes may nest in a copy; an index of images is one level, nesting is rare beyond two.
 const MAX_DEPTH: usize = 4;
@@ -70,7 +66,7 @@ impl Oci {
                     continue;
                 }
                 for blob in &parsed.blobs {
-                    self.copy_blob(source, destination, blob).await?;
+                    self.give_blob(source, destination, blob).await?;
                 }
                 // The image's own tag moves in the destination exactly as a push would move it: where the
                 // destination's tags are immutable, put_manifest refuses a tag that points elsewhere.
@@ -111,30 +107,12 @@ impl Oci {
         Ok((manifest, bytes, parsed))
     }
 
-    /// Gives the destination the source's blob, unless it has it: copied within one storage, else streamed.
-    async fn copy_blob(&self, source: &Registry, destination: &Registry, digest: &Digest) -> OciResult<()> {
-        if self.blob(destination, digest).await?.is_some() {
-            return Ok(());
-        }
-        let Some(from) = self.blob(source, digest).await? else {
+    /// Gives the destination the source's blob, unless it has it (see [`Self::copy_blob`]).
+    async fn give_blob(&self, source: &Registry, destination: &Registry, digest: &Digest) -> OciResult<()> {
+        let Some(blob) = self.blob(source, digest).await? else {
             return refuse(Code::BlobUnknown, format!("blob {digest} is not in registry {}", source.slug));
         };
-        let (storage, target) = self.packages.storage_for(destination).await?;
-        let (origin_key, key) = (StorageKey::parse(&from.key).map_err(blob_error)?, blob_key(destination, digest)?);
-        let origin = (&from.storage, &origin_key);
-        let size = self.packages.copy_object(&source.organization, origin, (&storage, &target), &key).await?;
-        if size != from.size {
-            let _ = target.delete(&key).await;
-            let broken = std::io::Error::other(format!("blob {digest} copied as {size} bytes, not {}", from.size));
-            return Err(blob_error(BlobError::backend(broken)).into());
-        }
-        let record =
-            BlobRecord { digest: digest.to_string(), size, storage, key: key.to_string(), created_at: Utc::now() };
-        let (pk, sk) = crate::domain::keys::oci_blob(&destination.id, digest.hex());
-        // Another copy or push may have recorded the same bytes at the same key meanwhile: either record holds.
-        match self.store.write(vec![WriteOp::put(Item::from_value(pk, sk, 1, &record)?, Condition::NotExists)]).await {
-            Ok(()) | Err(StoreError::ConditionFailed { .. }) => Ok(()),
-            Err(error) => Err(error.into()),
-        }
+        self.copy_blob(source, &blob, destination).await?;
+        Ok(())
     }
 }

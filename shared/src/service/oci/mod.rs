@@ -5,6 +5,7 @@
 //! `oci/<registry id>/blobs/sha256/<hex>`; uploads in progress are in [`uploads`].
 
 mod copy;
+pub mod gc;
 pub mod listing;
 mod manifests;
 pub mod uploads;
@@ -21,7 +22,7 @@ use crate::domain::keys;
 use crate::domain::registry::Registry;
 use crate::domain::storage::StorageRef;
 use crate::ecosystems::oci::{Code, Digest, Platform, Refusal};
-use crate::ports::blob::StorageKey;
+use crate::ports::blob::{BlobStore, StorageKey};
 use crate::ports::metadata::{Condition, Item, MetadataStore, Query, StoreError, WriteOp};
 
 /// Why an OCI operation did not happen: the protocol refused it, or Packyard failed.
@@ -53,6 +54,9 @@ pub struct BlobRecord {
     pub storage: StorageRef,
     pub key: String,
     pub created_at: DateTime<Utc>,
+    /// Since when no manifest may use it; garbage collection removes it [`gc::GRACE`] later.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_since: Option<DateTime<Utc>>,
 }
 
 /// A manifest of a repository. Its bytes are also a blob of the registry.
@@ -69,6 +73,9 @@ pub struct ManifestRecord {
     pub artifact_type: Option<String>,
     #[serde(default)]
     pub annotations: Option<Value>,
+    /// The registry blobs it references (config and layers), which garbage collection keeps.
+    #[serde(default)]
+    pub blobs: Vec<String>,
     pub created_at: DateTime<Utc>,
     /// The manifest and all it references, worked out at push (see [`listing`]); absent on older records.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -79,6 +86,21 @@ pub struct ManifestRecord {
 }
 
 impl ManifestRecord {
+    /// The blobs it keeps alive: those it references and its own bytes, each once.
+    ///
+    /// # Errors
+    /// Never for a record this service wrote.
+    pub fn used_blobs(&self) -> Result<Vec<Digest>, Refusal> {
+        let mut used = vec![Digest::parse(&self.digest)?];
+        for blob in &self.blobs {
+            let blob = Digest::parse(blob)?;
+            if !used.contains(&blob) {
+                used.push(blob);
+            }
+        }
+        Ok(used)
+    }
+
     /// The descriptor the referrers API lists for this manifest.
     pub fn descriptor(&self) -> Value {
         let mut descriptor = json!({"mediaType": self.media_type, "digest": self.digest, "size": self.size});
@@ -97,12 +119,14 @@ struct TagRecord {
     digest: String,
 }
 
-/// The key of a blob's bytes in its storage.
+/// A new key for a blob's bytes in its storage: the digest and a unique suffix, so bytes that garbage
+/// collection removes after their record never belong to a later upload of the same digest.
 ///
 /// # Errors
 /// Never for a parsed digest and a registry id.
 pub fn blob_key(registry: &Registry, digest: &Digest) -> Result<StorageKey, Error> {
-    StorageKey::new(&["oci", registry.id.as_str(), "blobs", "sha256", digest.hex()]).map_err(blob_error)
+    let name = format!("{}-{}", digest.hex(), ulid::Ulid::new());
+    StorageKey::new(&["oci", registry.id.as_str(), "blobs", "sha256", &name]).map_err(blob_error)
 }
 
 #[derive(Clone)]
@@ -138,10 +162,70 @@ impl Oci {
         Ok(blobs.presign_get(&key, DOWNLOAD_URL_TTL).await.map_err(blob_error)?)
     }
 
-    fn blob_op(registry: &Registry, blob: &BlobRecord) -> OciResult<WriteOp> {
+    /// Gives `destination` the blob `blob` of `source` (another registry of the organization): its bytes are
+    /// copied server-side into the destination's storage and recorded there, or the destination's own record
+    /// when it has the blob already.
+    ///
+    /// # Errors
+    /// What reading or storing fails with.
+    pub async fn copy_blob(
+        &self,
+        source: &Registry,
+        blob: &BlobRecord,
+        destination: &Registry,
+    ) -> OciResult<BlobRecord> {
+        let digest = Digest::parse(&blob.digest)?;
+        if let Some(existing) = self.blob(destination, &digest).await? {
+            self.touch(destination, &digest).await?;
+            return Ok(existing);
+        }
+        let (storage, target) = self.packages.storage_for(destination).await?;
+        let key = blob_key(destination, &digest)?;
+        let from = StorageKey::parse(&blob.key).map_err(blob_error)?;
+        let size =
+            self.packages.copy_object(&source.organization, (&blob.storage, &from), (&storage, &target, &key)).await?;
+        let copied = BlobRecord {
+            digest: blob.digest.clone(),
+            size,
+            storage,
+            key: key.to_string(),
+            created_at: Utc::now(),
+            idle_since: None,
+        };
+        self.record_new_blob(destination, &copied, &target, &key).await
+    }
+
+    /// Records a blob whose bytes were just stored at `key`, queued for garbage collection in case no
+    /// manifest ever uses it. When another upload of the same digest recorded it first, that one is kept
+    /// and these bytes go.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub(crate) async fn record_new_blob(
+        &self,
+        registry: &Registry,
+        blob: &BlobRecord,
+        blobs: &Arc<dyn BlobStore>,
+        key: &StorageKey,
+    ) -> OciResult<BlobRecord> {
         let digest = Digest::parse(&blob.digest)?;
         let (pk, sk) = keys::oci_blob(&registry.id, digest.hex());
-        Ok(WriteOp::put(Item::from_value(pk, sk, 1, blob)?, Condition::Always))
+        let ops = vec![
+            WriteOp::put(Item::from_value(pk, sk, 1, blob)?, Condition::NotExists),
+            Self::candidate_op((&registry.organization, &registry.id), &digest, blob.created_at + gc::GRACE)?,
+        ];
+        match self.store.write(ops).await {
+            Ok(()) => Ok(blob.clone()),
+            Err(StoreError::ConditionFailed { op: 0 }) => {
+                if let Err(error) = blobs.retire(key).await {
+                    tracing::warn!(error = %error, "could not remove the duplicate bytes at {key}");
+                }
+                self.blob(registry, &digest).await?.ok_or_else(|| {
+                    Error::Conflict(format!("blob {digest} was removed while it was uploaded; upload it again")).into()
+                })
+            }
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// Every item of the registry's OCI partition under `prefix`, with its sort key.
