@@ -106,7 +106,9 @@ fn fixtures() -> Vec<String> {
 /// A table, a bucket and the acme organization with registries of each kind, and a value for every variable
 /// the functions may get (see [`environment_of`]), pointed at the emulators through `AWS_ENDPOINT_URL_*`.
 async fn deployment() -> (Vec<(String, String)>, String) {
-    let (table, bucket) = (services::unique_name("runtime"), services::unique_name("runtime"));
+    // A short bucket name: s3s-fs keeps a side file per object named by the base64 of bucket and key, and an
+    // OCI blob's key (`oci/<registry>/blobs/sha256/<hex>-<ulid>`) with `runtime-<ulid>` passes 255 bytes.
+    let (table, bucket) = (services::unique_name("runtime"), services::unique_name("rt"));
     let access_key = std::env::var("PACKYARD_TEST_S3_ACCESS_KEY").expect("the S3 server's access key");
     let secret_key = std::env::var("PACKYARD_TEST_S3_SECRET_KEY").expect("the S3 server's secret key");
     let dynamodb_url = std::env::var("PACKYARD_TEST_DYNAMODB_URL").expect("DynamoDB Local");
@@ -313,6 +315,20 @@ fn expectations() -> Vec<Expectation> {
             Box::new(|a: &Answer| {
                 assert!(a.body.is_empty(), "{a:?}");
                 assert_eq!(a.header("content-length"), "1024", "{a:?}");
+            }),
+        ),
+        // An oci registry's images through the packages API; `~` and `:` of an image id survive the path.
+        (
+            "packages.list-images",
+            200,
+            Box::new(|a: &Answer| assert_eq!(a.json()["packages"], Value::Array(Vec::new()), "{a:?}")),
+        ),
+        (
+            "packages.get-image-unknown",
+            404,
+            Box::new(|a: &Answer| {
+                management_error(None)(a);
+                assert!(a.json()["error"]["message"].as_str().unwrap_or_default().contains("team~app:v1"), "{a:?}");
             }),
         ),
         ("npm.publish", 201, Box::new(json_ok)),

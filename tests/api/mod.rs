@@ -9,6 +9,7 @@ mod member_management;
 pub(crate) mod npm;
 pub(crate) mod oci;
 mod oci_content;
+mod oci_packages;
 mod oci_token;
 mod oidc;
 mod packages;

@@ -92,6 +92,7 @@ async fn exercise(app: &TestApp, states: &Functions, calls: &AwsCalls) {
         ("rs", "cargo"),
         ("py", "python"),
         ("images", "oci"),
+        ("images-prod", "oci"),
         ("gems", "ruby"),
         ("gone", "files"),
     ];
@@ -153,6 +154,10 @@ async fn exercise(app: &TestApp, states: &Functions, calls: &AwsCalls) {
             let path = format!("{}/manifests/{reference}", oci::REPO);
             ok(oci::oci(app, method, &path, Some(&token), &[], Body::empty()).await.status, what);
         }
+        let images = "/v1/organizations/acme/registries/images/packages";
+        ok(app.get(images).await.status, "list images");
+        let promote = app.post(&format!("{images}/team~app@{image}/copy"), json!({"destination": "images-prod"})).await;
+        ok(promote.status, "copy an image");
         ok(app.get("/v1/organizations/acme/audit-events").await.status, "audit events");
         if round == "1.0.0" {
             link_default_storage(app).await;

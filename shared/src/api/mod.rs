@@ -10,6 +10,7 @@ pub mod error;
 pub mod json;
 pub mod npm;
 pub mod oci;
+mod oci_packages;
 pub mod packages;
 pub mod pagination;
 pub mod pypi;

@@ -193,3 +193,16 @@ pub fn oci_referrers_prefix(repository: &str, subject_hex: &str) -> String {
 pub fn oci_referrer(registry_id: &str, repository: &str, subject_hex: &str, digest_hex: &str) -> (String, String) {
     (oci_partition(registry_id), format!("{}{digest_hex}", oci_referrers_prefix(repository, subject_hex)))
 }
+
+/// Every record of one repository (manifests `M#`, referrers `R#`, tags `T#`) sorts under this prefix.
+pub fn oci_repository_records_prefix(repository: &str) -> String {
+    format!("REPO#{repository}#")
+}
+
+/// A repository's summary, so that a registry's repositories list without reading what they hold. Not under
+/// `REPO#`, whose prefix scans must see only a repository's own records.
+pub const OCI_REPOSITORY_PREFIX: &str = "REPOSITORY#";
+
+pub fn oci_repository(registry_id: &str, repository: &str) -> (String, String) {
+    (oci_partition(registry_id), format!("{OCI_REPOSITORY_PREFIX}{repository}"))
+}

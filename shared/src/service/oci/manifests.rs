@@ -12,7 +12,7 @@ use crate::domain::error::Error;
 use crate::domain::keys;
 use crate::domain::registry::Registry;
 use crate::domain::storage::StorageRef;
-use crate::ecosystems::oci::{Code, Digest, ParsedManifest, Reference, Refusal};
+use crate::ecosystems::oci::{Code, Digest, ParsedManifest, Platform, Reference, Refusal};
 use crate::ports::blob::{BlobStore, StorageKey};
 use crate::ports::metadata::{Condition, Item, MAX_WRITE_OPS, Query, StoreError, WriteOp};
 use crate::service::Acting;
@@ -36,6 +36,8 @@ struct Push<'a> {
     parsed: &'a ParsedManifest,
     digest: &'a Digest,
     bytes: &'a Bytes,
+    /// Its total size and platforms, for listings (see [`super::listing`]).
+    described: &'a (u64, Vec<Platform>),
 }
 
 /// A manifest's bytes stored for a push, before their blob is recorded.
@@ -118,7 +120,17 @@ impl Oci {
                 Some(Stored { blobs, key, storage })
             }
         };
-        let push = Push { acting, registry, repository, reference, parsed: &parsed, digest: &digest, bytes: &bytes };
+        let described = self.describe(registry, repository, &parsed, bytes.len() as u64).await?;
+        let push = Push {
+            acting,
+            registry,
+            repository,
+            reference,
+            parsed: &parsed,
+            digest: &digest,
+            bytes: &bytes,
+            described: &described,
+        };
         let outcome = until_won(|| self.try_put_manifest(&push, stored.as_ref())).await;
         if let Some(stored) = &stored {
             let kept = matches!(&outcome, Ok(Some(manifest)) if manifest.key == stored.key.to_string());
@@ -135,7 +147,7 @@ impl Oci {
 
     /// One attempt at [`Self::put_manifest`]: `None` when another request changed a blob it uses first.
     async fn try_put_manifest(&self, push: &Push<'_>, stored: Option<&Stored>) -> OciResult<Option<ManifestRecord>> {
-        let Push { acting, registry, repository, reference, parsed, digest, bytes } = *push;
+        let Push { acting, registry, repository, reference, parsed, digest, bytes, described } = *push;
         let now = Utc::now();
         let mut used = vec![digest.clone()];
         for blob in &parsed.blobs {
@@ -197,9 +209,11 @@ impl Oci {
             annotations: parsed.annotations.clone(),
             blobs: used[1..].iter().map(ToString::to_string).collect(),
             created_at: now,
+            total_size: Some(described.0),
+            platforms: described.1.clone(),
         };
         let references = Self::reference_ops(registry, repository, digest, &used, now)?;
-        if ops.len() + references.len() + 4 <= MAX_WRITE_OPS {
+        if ops.len() + references.len() + 5 <= MAX_WRITE_OPS {
             ops.extend(references);
         } else {
             // Written first: a reference whose manifest never lands only delays collection (see `gc`).
@@ -209,6 +223,7 @@ impl Oci {
         }
         let (pk, sk) = keys::oci_manifest(&registry.id, repository, digest.hex());
         ops.push(WriteOp::put(Item::from_value(pk, sk, 1, &manifest)?, Condition::Always));
+        ops.push(Self::repository_op(registry, repository, &manifest)?);
         if let Some(subject) = &parsed.subject {
             let (pk, sk) = keys::oci_referrer(&registry.id, repository, subject.hex(), digest.hex());
             ops.push(WriteOp::put(Item::from_value(pk, sk, 1, &manifest)?, Condition::Always));

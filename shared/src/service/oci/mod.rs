@@ -4,7 +4,9 @@
 //! manifests go to the registry's storage through the same resolution packages use, under
 //! `oci/<registry id>/blobs/sha256/<hex>`; uploads in progress are in [`uploads`].
 
+mod copy;
 pub mod gc;
+pub mod listing;
 mod manifests;
 pub mod uploads;
 
@@ -19,7 +21,7 @@ use crate::domain::error::Error;
 use crate::domain::keys;
 use crate::domain::registry::Registry;
 use crate::domain::storage::StorageRef;
-use crate::ecosystems::oci::{Code, Digest, Refusal};
+use crate::ecosystems::oci::{Code, Digest, Platform, Refusal};
 use crate::ports::blob::{BlobStore, StorageKey};
 use crate::ports::metadata::{Condition, Item, MetadataStore, Query, StoreError, WriteOp};
 
@@ -75,6 +77,12 @@ pub struct ManifestRecord {
     #[serde(default)]
     pub blobs: Vec<String>,
     pub created_at: DateTime<Utc>,
+    /// The manifest and all it references, worked out at push (see [`listing`]); absent on older records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_size: Option<u64>,
+    /// Where the image runs: its config's platform, or an index's manifests' platforms.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub platforms: Vec<Platform>,
 }
 
 impl ManifestRecord {
