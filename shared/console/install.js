@@ -94,3 +94,20 @@ register('files', ({ base, org, slug, token, pkg }) => {
     ],
   };
 });
+
+register('ruby', ({ base, host, org, slug, token, pkg }) => {
+  const source = `${base}/ruby/${org}/${slug}/`;
+  const withToken = source.replace(/^(https?:\/\/)/, `$1token:${token}@`);
+  const gem = pkg || 'my-gem';
+  return {
+    install: [
+      { title: 'Bundler credentials', text: `bundle config set --global ${source} token:${token}\n`, note: 'Keeps the token out of the Gemfile and Gemfile.lock. In CI, set BUNDLE_ followed by the host in capitals, dots as __, to token:<token>.' },
+      { title: 'Gemfile', text: `source "${source}"\ngem "${gem}"\n` },
+      { title: 'gem install', text: `gem install ${gem} --clear-sources --source ${withToken}\n` },
+    ],
+    publish: [
+      { title: 'gem push', text: `GEM_HOST_API_KEY=${token} gem push --host ${base}/ruby/${org}/${slug} ${gem}-1.0.0.gem\n`, note: 'The token needs the write_packages scope.' },
+      { title: 'gem yank', text: `GEM_HOST_API_KEY=${token} gem yank ${gem} -v 1.0.0 --host ${base}/ruby/${org}/${slug}\n` },
+    ],
+  };
+});
