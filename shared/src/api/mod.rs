@@ -7,6 +7,7 @@ pub mod cargo;
 pub mod context;
 pub mod error;
 pub mod json;
+pub mod maven;
 pub mod npm;
 pub mod oci;
 pub mod packages;
@@ -108,7 +109,7 @@ impl AppState {
 pub type RouteGroup = fn(AppState) -> Router;
 
 /// Every route group, in the order the dev server mounts them.
-pub const ROUTE_GROUPS: [(&str, RouteGroup); 9] = [
+pub const ROUTE_GROUPS: [(&str, RouteGroup); 10] = [
     ("registries", registries::routes),
     ("audit-events", audit_events::routes),
     ("tokens", tokens::routes),
@@ -118,6 +119,7 @@ pub const ROUTE_GROUPS: [(&str, RouteGroup); 9] = [
     ("storage-links", storage_links::routes),
     ("pypi", pypi::routes),
     ("oci", oci::routes),
+    ("maven", maven::routes),
 ];
 
 /// The layers every group runs under, in Lambda and in the dev server alike: the body limit, JSON answers

@@ -217,10 +217,11 @@ pub enum Ecosystem {
     Python,
     Cargo,
     Oci,
+    Maven,
 }
 
 impl Ecosystem {
-    pub const ALL: [Self; 5] = [Self::Files, Self::Npm, Self::Python, Self::Cargo, Self::Oci];
+    pub const ALL: [Self; 6] = [Self::Files, Self::Npm, Self::Python, Self::Cargo, Self::Oci, Self::Maven];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -229,6 +230,7 @@ impl Ecosystem {
             Self::Python => "python",
             Self::Cargo => "cargo",
             Self::Oci => "oci",
+            Self::Maven => "maven",
         }
     }
 }
@@ -298,7 +300,7 @@ mod tests {
 
     #[test]
     fn unknown_ecosystems_name_the_supported_ones() {
-        let error = Ecosystem::try_from("maven".to_owned()).unwrap_err();
+        let error = Ecosystem::try_from("conda".to_owned()).unwrap_err();
         assert!(error.0.contains("npm, python"), "{error}");
         assert_eq!(serde_json::to_string(&Ecosystem::Npm).unwrap(), "\"npm\"");
     }
