@@ -3,6 +3,7 @@
 mod cargo;
 mod curl;
 mod large;
+mod maven;
 mod npm;
 mod python;
 mod skopeo;
