@@ -215,3 +215,56 @@ async fn maven_versions_are_listed_copied_deleted_and_audited_through_the_packag
         assert!(actions.contains(&action), "{action} missing from {actions:?}");
     }
 }
+
+#[tokio::test]
+async fn every_credential_kind_deploys_or_reads_as_far_as_it_may() {
+    // Registry tokens are sealed with the secrets key.
+    let app = TestApp::with_secrets_key().await;
+    let registry = app.create_registry("jv", "maven").await;
+    assert_eq!(deploy(&app, "com/acme/greet/1.0/greet-1.0.jar", b"x").await.status, StatusCode::CREATED);
+    let metadata = "com/acme/greet/maven-metadata.xml";
+
+    // A registry token reads its own private registry, as a Basic password, and deploys nothing.
+    let registry_token = app
+        .post("/v1/organizations/acme/registries/jv/tokens", json!({"description": "ci reader"}))
+        .await
+        .json["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(maven(&app, Method::GET, metadata, Some(&registry_token), b"").await.status, StatusCode::OK);
+    let refused = maven(&app, Method::PUT, "com/acme/greet/2.0/greet-2.0.jar", Some(&registry_token), b"x").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{refused:?}");
+    assert_eq!(maven(&app, Method::GET, metadata, None, b"").await.status, StatusCode::UNAUTHORIZED);
+
+    // A CI job's OIDC token deploys when the registry's policy says so, and is audited as that job.
+    let issuer = packyard_tests::oidc::Issuer::start().await;
+    let policy =
+        format!("- iss: {}\n  scopes: [read_packages, write_packages]\n  claims:\n    pipeline: build\n", issuer.url);
+    let saved = app
+        .send(
+            Request::put("/v1/organizations/acme/registries/jv/oidc-policy")
+                .header("authorization", format!("Bearer {}", app.admin_token))
+                .header("content-type", "application/yaml")
+                .body(Body::from(policy))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{saved:?}");
+    let audience = format!("packyard:acme:{}", registry["id"].as_str().unwrap());
+    let job = issuer.token(json!({"aud": audience, "pipeline": "build"}));
+    let from_ci = maven(&app, Method::PUT, "com/acme/greet/2.0/greet-2.0.jar", Some(&job), b"from CI").await;
+    assert_eq!(from_ci.status, StatusCode::CREATED, "{from_ci:?}");
+    let other_job = issuer.token(json!({"aud": audience, "pipeline": "other"}));
+    let refused = maven(&app, Method::PUT, "com/acme/greet/3.0/greet-3.0.jar", Some(&other_job), b"x").await;
+    assert!(refused.status.is_client_error() && !refused.error_message().is_empty(), "{refused:?}");
+
+    // Made public, the registry resolves anonymously; deploying still needs a token, and Maven is asked for it.
+    let public = app.patch("/v1/organizations/acme/registries/jv", json!({"public": true})).await;
+    assert_eq!(public.status, StatusCode::OK, "{public:?}");
+    let anonymous = maven(&app, Method::GET, metadata, None, b"").await;
+    assert!(anonymous.status == StatusCode::OK && anonymous.text.contains("<release>2.0</release>"), "{anonymous:?}");
+    let anonymous_deploy = maven(&app, Method::PUT, "com/acme/greet/4.0/greet-4.0.jar", None, b"x").await;
+    assert_eq!(anonymous_deploy.status, StatusCode::UNAUTHORIZED);
+    assert!(anonymous_deploy.headers["www-authenticate"].to_str().unwrap().starts_with("Basic"));
+}
