@@ -17,7 +17,12 @@ fn basic(token: &str) -> String {
 
 /// A request as Maven sends it: Basic auth with the token as the password (from `settings.xml`).
 pub(crate) async fn maven(app: &TestApp, method: Method, path: &str, token: Option<&str>, body: &[u8]) -> Reply {
-    let mut request = Request::builder().method(method).uri(format!("{REPO}/{path}")).header("host", "packyard.test");
+    maven_at(app, REPO, method, path, token, body).await
+}
+
+/// The same against another repository (`/maven/{org}/{registry}`).
+async fn maven_at(app: &TestApp, repo: &str, method: Method, path: &str, token: Option<&str>, body: &[u8]) -> Reply {
+    let mut request = Request::builder().method(method).uri(format!("{repo}/{path}")).header("host", "packyard.test");
     if let Some(token) = token {
         request = request.header("authorization", basic(token));
     }
@@ -160,14 +165,8 @@ async fn client_mistakes_get_a_4xx_naming_the_problem() {
     assert_eq!(forbidden.status, StatusCode::FORBIDDEN, "{forbidden:?}");
     let deleted = maven(&app, Method::DELETE, "com/acme/greet/1.0/greet-1.0.jar", Some(&token), b"").await;
     assert_eq!(deleted.status, StatusCode::METHOD_NOT_ALLOWED, "{deleted:?}");
-    let elsewhere = app
-        .send(
-            Request::get("/maven/acme/py/com/acme/greet/maven-metadata.xml")
-                .header("authorization", basic(&token))
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
+    let elsewhere =
+        maven_at(&app, "/maven/acme/py", Method::GET, "com/acme/greet/maven-metadata.xml", Some(&token), b"").await;
     assert_eq!(elsewhere.status, StatusCode::NOT_FOUND, "{elsewhere:?}");
     assert!(elsewhere.error_message().contains("not Maven"), "{elsewhere:?}");
 }
@@ -190,14 +189,8 @@ async fn maven_versions_are_listed_copied_deleted_and_audited_through_the_packag
     let copied = app.post(&format!("{packages}/{id}/copy"), json!({"destination": "jv-stable"})).await;
     assert_eq!(copied.status, StatusCode::CREATED, "{:?}", copied.json);
     let token = app.admin_token.clone();
-    let stable = app
-        .send(
-            Request::get("/maven/acme/jv-stable/com/acme/greet/maven-metadata.xml")
-                .header("authorization", basic(&token))
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
+    let metadata_path = "com/acme/greet/maven-metadata.xml";
+    let stable = maven_at(&app, "/maven/acme/jv-stable", Method::GET, metadata_path, Some(&token), b"").await;
     assert!(stable.text.contains("<release>1.0.0</release>"), "{stable:?}");
 
     // Deleted, it leaves the metadata; its file name stays spent (a release is never replaced).
