@@ -202,8 +202,13 @@ pub fn file_name(coordinates: &Coordinates) -> Result<FileName, InvalidValue> {
         (None, Some(extension)) => (None, extension),
         (None, None) => return Err(mismatch()),
     };
+    // An extension starts with a letter: `greet-1.0.1.jar` in folder `1.0` is another version's file, not
+    // version 1.0 with extension `1.jar`.
     if extension.is_empty() || extension.ends_with('.') {
         return Err(invalid(format!("file {filename:?} has no extension")));
+    }
+    if !extension.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return Err(mismatch());
     }
     Ok(FileName { build, classifier, extension: extension.to_owned() })
 }
@@ -405,6 +410,8 @@ mod tests {
             "greet/1.0/greet-1.0.jar",
             "com/acme/greet/1.0/other-1.0.jar",
             "com/acme/greet/1.0/greet-1.1.jar",
+            "com/acme/greet/1.0/greet-1.0.1.jar",
+            "com/acme/greet/1.0/greet-1.0-20261129.120000-1.jar",
             "com/../greet/1.0/greet-1.0.jar",
             "com/acme/greet/1.0/greet-1.0",
             "com/acme/greet/1.0-SNAPSHOT/greet-1.0-2026.jar",
