@@ -58,7 +58,8 @@ async fn a_deployed_release_resolves_by_rendered_metadata_checksums_head_and_red
     let jar = b"a jar's bytes".as_slice();
     let path = "com/acme/greet/1.0.0/greet-1.0.0.jar";
     assert_eq!(deploy(&app, path, jar).await.status, StatusCode::CREATED);
-    assert_eq!(deploy(&app, "com/acme/greet/1.0.0/greet-1.0.0.pom", b"<project/>").await.status, StatusCode::CREATED);
+    let pom = b"<project><groupId>com.acme</groupId><artifactId>greet</artifactId><version>1.0.0</version></project>";
+    assert_eq!(deploy(&app, "com/acme/greet/1.0.0/greet-1.0.0.pom", pom).await.status, StatusCode::CREATED);
     assert_eq!(deploy(&app, "com/acme/greet/1.1.0/greet-1.1.0.jar", b"newer").await.status, StatusCode::CREATED);
     // The client's own metadata is taken and dropped: what is served is rendered from what is stored.
     let lie = b"<metadata><versioning><latest>9.9</latest></versioning></metadata>";
@@ -146,6 +147,16 @@ async fn client_mistakes_get_a_4xx_naming_the_problem() {
             put("com/acme/greet/1.0/greet-1.0.jar.sha1", b"00", Some(token.clone())).await,
             StatusCode::NOT_FOUND,
             "not_found",
+        ),
+        (
+            put(
+                "com/acme/greet/1.0/greet-1.0.pom",
+                b"<project><artifactId>other</artifactId></project>",
+                Some(token.clone()),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+            "invalid_pom",
         ),
         (put("com/acme/greet/1.0/greet-1.0.jar", b"x", None).await, StatusCode::UNAUTHORIZED, "unauthenticated"),
     ];

@@ -30,8 +30,8 @@ use crate::domain::package::{Digests, Package, PackageFile};
 use crate::domain::registry::Registry;
 use crate::domain::token::Scope;
 use crate::ecosystems::maven::{
-    Checksum, Coordinates, FileName, METADATA, SNAPSHOT, Target, artifact_metadata, file_name, is_snapshot,
-    package_name, parse_path, snapshot_builds, snapshot_metadata,
+    Checksum, Coordinates, FileName, METADATA, POM_LIMIT, SNAPSHOT, Target, artifact_metadata, check_pom, file_name,
+    is_snapshot, package_name, parse_path, snapshot_builds, snapshot_metadata,
 };
 use crate::service::publish::ReceivedFile;
 
@@ -184,6 +184,9 @@ impl Request<'_> {
         let spooled = spool(body.into_data_stream(), config.max_body_bytes as u64, &config.spool_dir)
             .await
             .map_err(ApiError::from)?;
+        if file_name(&coordinates).is_ok_and(|name| name.extension == "pom" && name.classifier.is_none()) {
+            check_deployed_pom(&spooled, &coordinates).await?;
+        }
         let md5 = md5_of(&spooled).await?;
         let received = ReceivedFile {
             filename: coordinates.filename.clone(),
@@ -336,6 +339,25 @@ fn newest_snapshot_file<'p>(package: &'p Package, coordinates: &Coordinates) -> 
     let value = found.build.as_ref()?.value(base);
     let classifier = found.classifier.as_ref().map(|c| format!("-{c}")).unwrap_or_default();
     package.file(&format!("{}-{value}{classifier}.{}", coordinates.artifact_id, found.extension))
+}
+
+/// Refuses a pom that names other coordinates than its path, before anything is stored.
+async fn check_deployed_pom(spooled: &Spooled, coordinates: &Coordinates) -> MavenResult<()> {
+    let invalid = |message: String| ApiError::bad_request("invalid_pom", message);
+    if spooled.size > POM_LIMIT {
+        return Err(
+            invalid(format!("{} is larger than the {POM_LIMIT} bytes a pom may be", coordinates.filename)).into()
+        );
+    }
+    let coordinates = coordinates.clone();
+    Ok(spooled
+        .read_with(move |input| {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::Read::take(input, POM_LIMIT), &mut bytes)
+                .map_err(|error| ApiError::internal(&error))?;
+            check_pom(&String::from_utf8_lossy(&bytes), &coordinates).map_err(|e| invalid(e.0))
+        })
+        .await?)
 }
 
 /// The MD5 of a spooled body, read off the async threads.
