@@ -41,18 +41,24 @@ async fn every_event_fixture_gets_its_expected_answer_through_the_lambda_path() 
     let app = TestApp::new().await;
     app.create_registry("py", "python").await;
     app.create_registry("images", "oci").await;
+    app.create_registry("gems", "ruby").await;
     // In order: the good cases build on each other, each bad case sits beside its good twin. The third column
     // is the field a JSON error names, or a phrase a plain-text error (the Python upload API's) contains.
     // An OCI error names its spec code there.
-    let expectations: [(&str, u16, Option<&str>); 16] = [
+    let expectations: [(&str, u16, Option<&str>); 24] = [
         ("registries.create", 201, None),
         ("registries.create-invalid-color", 422, Some("color")),
         ("registries.create-malformed", 400, None),
         ("registries.list", 200, None),
+        ("registries.list-session-cookie", 200, None),
         ("registries.get", 200, None),
         ("registries.update", 200, None),
         ("registries.update-ecosystem", 422, Some("ecosystem")),
         ("registries.delete", 204, None),
+        ("console.page", 200, None),
+        ("console.sign-in", 201, None),
+        ("console.sign-in-cross-site", 403, None),
+        ("console.session-cookie", 200, None),
         ("tokens.create", 201, None),
         ("tokens.create-unknown-scope", 422, Some("scopes[0]")),
         ("audit-events.list", 200, None),
@@ -61,6 +67,9 @@ async fn every_event_fixture_gets_its_expected_answer_through_the_lambda_path() 
         ("oci.base", 200, None),
         ("oci.base-anonymous", 401, Some("UNAUTHORIZED")),
         ("oci.put-manifest-unknown-blob", 400, Some("MANIFEST_BLOB_UNKNOWN")),
+        ("ruby.push", 200, None),
+        ("ruby.push-not-a-gem", 400, Some(".gem")),
+        ("ruby.versions", 200, None),
     ];
     for (fixture, status, field) in expectations {
         let (actual, body, text) = invoke_text(&app, fixture).await;

@@ -26,6 +26,8 @@ const TOKEN_PLACEHOLDER: &str = "PACKYARD_TOKEN";
 struct Answer {
     status: u16,
     headers: Map<String, Value>,
+    /// The `Set-Cookie` values, which payload 2.0 carries in a list of their own.
+    cookies: Vec<String>,
     body: Vec<u8>,
 }
 
@@ -50,15 +52,22 @@ impl Answer {
 }
 
 /// Checks the response has API Gateway's shape (every header a string, cookies a list, a body that is base64
-/// exactly when flagged) and decodes it.
+/// exactly when flagged) and decodes it. Only the console's sign-in sets a cookie.
 fn answer(fixture: &str, outcome: Outcome) -> Answer {
     let Outcome::Response(response) = outcome else { panic!("{fixture}: the handler failed: {outcome:?}") };
     let status = response["statusCode"].as_u64().unwrap_or_else(|| panic!("{fixture}: no statusCode: {response}"));
     let headers = response["headers"].as_object().cloned().unwrap_or_default();
     assert!(headers.values().all(Value::is_string), "{fixture}: API Gateway takes one string per header: {response}");
+    let cookies: Vec<String> = response
+        .get("cookies")
+        .map(|cookies| cookies.as_array().unwrap_or_else(|| panic!("{fixture}: cookies must be a list: {response}")))
+        .into_iter()
+        .flatten()
+        .map(|cookie| cookie.as_str().expect("a cookie is a string").to_owned())
+        .collect();
     assert!(
-        response.get("cookies").is_none_or(|cookies| cookies.as_array().is_some_and(|c| c.is_empty())),
-        "{fixture}: Packyard sets no cookies: {response}"
+        cookies.is_empty() || fixture.starts_with("console."),
+        "{fixture}: only the console's session sets cookies: {response}"
     );
     let text = response["body"].as_str().unwrap_or_default();
     let body = if response["isBase64Encoded"] == true {
@@ -66,7 +75,7 @@ fn answer(fixture: &str, outcome: Outcome) -> Answer {
     } else {
         text.as_bytes().to_vec()
     };
-    Answer { status: u16::try_from(status).unwrap(), headers, body }
+    Answer { status: u16::try_from(status).unwrap(), headers, cookies, body }
 }
 
 fn event(fixture: &str, token: &str) -> Value {
@@ -97,7 +106,9 @@ fn fixtures() -> Vec<String> {
 /// A table, a bucket and the acme organization with registries of each kind, and a value for every variable
 /// the functions may get (see [`environment_of`]), pointed at the emulators through `AWS_ENDPOINT_URL_*`.
 async fn deployment() -> (Vec<(String, String)>, String) {
-    let (table, bucket) = (services::unique_name("runtime"), services::unique_name("runtime"));
+    // A short bucket name: s3s-fs keeps a side file per object named by the base64 of bucket and key, and an
+    // OCI blob's key (`oci/<registry>/blobs/sha256/<hex>-<ulid>`) with `runtime-<ulid>` passes 255 bytes.
+    let (table, bucket) = (services::unique_name("runtime"), services::unique_name("rt"));
     let access_key = std::env::var("PACKYARD_TEST_S3_ACCESS_KEY").expect("the S3 server's access key");
     let secret_key = std::env::var("PACKYARD_TEST_S3_SECRET_KEY").expect("the S3 server's secret key");
     let dynamodb_url = std::env::var("PACKYARD_TEST_DYNAMODB_URL").expect("DynamoDB Local");
@@ -136,9 +147,15 @@ async fn deployment() -> (Vec<(String, String)>, String) {
     let store = std::sync::Arc::new(DynamoDbStore::new(aws_sdk_dynamodb::Client::new(&dynamodb), &table));
     let router = finish(all_routes(&state), &state.config);
     let app = TestApp::serving(state, store, router).await;
-    for (name, ecosystem) in
-        [("tools", "files"), ("js", "npm"), ("rs", "cargo"), ("py", "python"), ("images", "oci"), ("jv", "maven")]
-    {
+    for (name, ecosystem) in [
+        ("tools", "files"),
+        ("js", "npm"),
+        ("rs", "cargo"),
+        ("py", "python"),
+        ("images", "oci"),
+        ("gems", "ruby"),
+        ("jv", "maven"),
+    ] {
         app.create_registry(name, ecosystem).await;
     }
     let env = [
@@ -230,10 +247,41 @@ fn expectations() -> Vec<Expectation> {
         ("registries.create-invalid-color", 422, Box::new(management_error(Some("color")))),
         ("registries.create-malformed", 400, Box::new(management_error(None))),
         ("registries.list", 200, Box::new(json_ok)),
+        // The console's session cookie, which API Gateway hands over in the event's `cookies` list.
+        (
+            "registries.list-session-cookie",
+            200,
+            Box::new(|a: &Answer| assert!(a.json()["registries"].as_array().is_some(), "{a:?}")),
+        ),
         ("registries.get", 200, Box::new(json_ok)),
         ("registries.update", 200, Box::new(json_ok)),
         ("registries.update-ecosystem", 422, Box::new(management_error(Some("ecosystem")))),
         ("registries.delete", 204, Box::new(empty)),
+        (
+            "console.page",
+            200,
+            Box::new(|a: &Answer| {
+                assert_eq!(a.header("content-type"), "text/html; charset=utf-8", "{a:?}");
+                assert_eq!(a.header("content-encoding"), "gzip", "{a:?}");
+                let mut page = String::new();
+                std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(a.body.as_slice()), &mut page)
+                    .expect("a gzipped page");
+                assert!(page.starts_with("<!doctype html>"), "{page}");
+            }),
+        ),
+        (
+            "console.sign-in",
+            201,
+            Box::new(|a: &Answer| {
+                assert_eq!(a.json()["organization"], "acme", "{a:?}");
+                let cookie = a.cookies.first().map(String::as_str).unwrap_or_default();
+                assert!(cookie.starts_with("packyard_session=pky_"), "{a:?}");
+                assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+                assert!(cookie.ends_with("; Secure"), "API Gateway is HTTPS only: {cookie}");
+            }),
+        ),
+        ("console.sign-in-cross-site", 403, Box::new(management_error(None))),
+        ("console.session-cookie", 200, Box::new(|a: &Answer| assert_eq!(a.json()["organization"], "acme", "{a:?}"))),
         ("tokens.create", 201, Box::new(|a: &Answer| assert!(a.json()["token"].is_string(), "{a:?}"))),
         ("tokens.create-unknown-scope", 422, Box::new(management_error(Some("scopes[0]")))),
         // Sealed with the key read through PACKYARD_SECRETS_KEY_ARN: a 503 if the template stops giving it.
@@ -273,6 +321,20 @@ fn expectations() -> Vec<Expectation> {
             Box::new(|a: &Answer| {
                 assert!(a.body.is_empty(), "{a:?}");
                 assert_eq!(a.header("content-length"), "1024", "{a:?}");
+            }),
+        ),
+        // An oci registry's images through the packages API; `~` and `:` of an image id survive the path.
+        (
+            "packages.list-images",
+            200,
+            Box::new(|a: &Answer| assert_eq!(a.json()["packages"], Value::Array(Vec::new()), "{a:?}")),
+        ),
+        (
+            "packages.get-image-unknown",
+            404,
+            Box::new(|a: &Answer| {
+                management_error(None)(a);
+                assert!(a.json()["error"]["message"].as_str().unwrap_or_default().contains("team~app:v1"), "{a:?}");
             }),
         ),
         ("npm.publish", 201, Box::new(json_ok)),
@@ -362,7 +424,26 @@ fn expectations() -> Vec<Expectation> {
         (
             "oci.base-anonymous",
             401,
-            Box::new(|a: &Answer| assert!(a.header("www-authenticate").starts_with("Basic"), "{a:?}")),
+            // The function has the secrets key, so it signs registry tokens: the challenge leads to /v2/token on
+            // the API's own host.
+            Box::new(|a: &Answer| {
+                let challenge = a.header("www-authenticate");
+                assert!(
+                    challenge
+                        .starts_with("Bearer realm=\"https://abc123.execute-api.us-east-1.amazonaws.com/v2/token\""),
+                    "{a:?}"
+                );
+            }),
+        ),
+        ("ruby.push", 200, Box::new(|a: &Answer| assert!(a.text().contains("acme-greet (1.0.0)"), "{a:?}"))),
+        ("ruby.push-not-a-gem", 400, Box::new(|a: &Answer| assert!(a.text().contains(".gem"), "{a:?}"))),
+        (
+            "ruby.versions",
+            200,
+            Box::new(|a: &Answer| {
+                assert!(a.text().lines().any(|line| line.starts_with("acme-greet 1.0.0 ")), "{a:?}");
+                assert!(a.header("etag").starts_with('"'), "{a:?}");
+            }),
         ),
         (
             "oci.put-manifest-unknown-blob",

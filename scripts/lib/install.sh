@@ -20,6 +20,13 @@ ensure_system_tools() {
   # The OCI client scenario pushes and pulls images with skopeo and builds them with umoci.
   command -v skopeo >/dev/null || missing+=(skopeo)
   command -v umoci >/dev/null || missing+=(umoci)
+  # The RubyGems client scenario builds, pushes and installs gems with Debian's gem and bundler.
+  command -v gem >/dev/null || missing+=(ruby-full)
+  command -v bundle >/dev/null || missing+=(bundler)
+  # The console's end-to-end test drives Debian's Chromium (through npm's playwright-core, which downloads no
+  # browser of its own); the emoji font lets its screenshots show the registries' emoji.
+  command -v chromium >/dev/null || missing+=(chromium chromium-driver)
+  [[ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]] || missing+=(fonts-noto-color-emoji)
   if ((${#missing[@]} > 0)); then
     [[ $EUID == 0 ]] || rig_die "missing tools; install them with: sudo apt-get install ${missing[*]}"
     rig_say "installing ${missing[*]} (apt-get)"
@@ -122,9 +129,17 @@ moto_runs() {
     "$(dirname "$(command -v "$MOTO_SERVER")")/python3" -c 'import moto.server, moto.cloudformation, flask, yaml' 2>/dev/null
 }
 
-# The tests run without a network, so the real-client scenarios' npm packages are installed beforehand.
+# The tests run without a network, so the real-client scenarios' npm packages (and the console's end-to-end
+# test's playwright-core, in tests/console) are installed beforehand.
 ensure_test_clients() {
-  local dir=tests/clients
+  local dir
+  for dir in tests/clients tests/console; do
+    ensure_npm_packages "$dir"
+  done
+}
+
+ensure_npm_packages() {
+  local dir=$1
   [[ -f $dir/package.json ]] || return 0
   if [[ ! -d $dir/node_modules || $dir/package.json -nt $dir/node_modules ||
     ($dir/package-lock.json -nt $dir/node_modules) ]]; then
@@ -138,21 +153,26 @@ ensure_test_clients() {
   fi
 }
 
-# Sets PACKYARD_TWINE and PACKYARD_UV: twine and uv for the Python real-client tests, from a virtualenv of their
+# Sets PACKYARD_TWINE, PACKYARD_UV and PACKYARD_CLIENTS_PYTHON (with oras, the ORAS Python SDK, for the OCI
+# artifact tests): the Python real clients, from a virtualenv of their
 # own in the cache (not the linters' one: aws-sam-cli pins what twine's dependencies would move). The tests run
 # without a network, so they are installed here, before; pip and the virtualenvs the tests make need nothing more.
 ensure_python_clients() {
   local venv="$PACKYARD_CACHE/python-clients"
-  PACKYARD_TWINE=$venv/bin/twine PACKYARD_UV=$venv/bin/uv
+  PACKYARD_TWINE=$venv/bin/twine PACKYARD_UV=$venv/bin/uv PACKYARD_CLIENTS_PYTHON=$venv/bin/python
   python_clients_run && return
-  rig_say "installing twine and uv (pip) into $venv"
+  rig_say "installing twine, uv and oras (pip) into $venv"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check twine uv >&2
-  python_clients_run || rig_die "twine or uv does not run after installing them into $venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check twine uv "oras==$ORAS_PY_VERSION" >&2
+  python_clients_run || rig_die "twine, uv or oras does not run after installing them into $venv"
 }
 
+# oras-py's API moves between minor versions; the artifact test is written against this one.
+ORAS_PY_VERSION=0.2.43
+
 python_clients_run() {
-  "$PACKYARD_TWINE" --version >/dev/null 2>&1 && "$PACKYARD_UV" --version >/dev/null 2>&1
+  "$PACKYARD_TWINE" --version >/dev/null 2>&1 && "$PACKYARD_UV" --version >/dev/null 2>&1 &&
+    "$PACKYARD_CLIENTS_PYTHON" -c "import oras.client" >/dev/null 2>&1
 }
 
 # The Maven packages the Maven client scenario runs: Maven itself, the plugins a jar build and `mvn deploy` use

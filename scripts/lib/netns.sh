@@ -3,7 +3,7 @@
 # Local, s3s-fs and moto on free loopback ports, hands their addresses to the tests in PACKYARD_TEST_* variables, and
 # runs `cargo test --workspace --offline` with this script's arguments. The servers are stopped on any exit.
 # Expects from scripts/test: PACKYARD_RIG_DIR (logs and S3 data), DYNAMODB_LOCAL_DIR, S3S_FS and MOTO_SERVER;
-# PACKYARD_TWINE and PACKYARD_UV (the Python clients) pass through to the tests.
+# PACKYARD_TWINE, PACKYARD_UV and PACKYARD_CLIENTS_PYTHON (the Python clients) pass through to the tests.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."

@@ -4,11 +4,14 @@
 pub mod adapters;
 pub mod api;
 pub mod config;
+#[cfg(feature = "embedded")]
 pub mod devserver;
 pub mod domain;
 pub mod ecosystems;
 pub mod lambda;
 pub mod ports;
+#[cfg(feature = "cli")]
 pub mod push;
+#[cfg(feature = "embedded")]
 pub mod server;
 pub mod service;

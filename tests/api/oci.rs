@@ -9,10 +9,10 @@ use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
 pub(crate) const REPO: &str = "/v2/acme/images/team/app";
-const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub(crate) const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub(crate) const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 
-fn digest(bytes: &[u8]) -> String {
+pub(crate) fn digest(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
@@ -45,16 +45,16 @@ pub(crate) async fn oci(
     app.send(request.body(body.into()).unwrap()).await
 }
 
-fn code(reply: &Reply) -> &str {
+pub(crate) fn code(reply: &Reply) -> &str {
     reply.json["errors"][0]["code"].as_str().unwrap_or_default()
 }
 
-fn header<'a>(reply: &'a Reply, name: &str) -> &'a str {
+pub(crate) fn header<'a>(reply: &'a Reply, name: &str) -> &'a str {
     reply.headers.get(name).map_or("", |value| value.to_str().unwrap())
 }
 
 /// Pushes a blob in two PATCH chunks and a final PUT, and returns its digest.
-async fn push_blob(app: &TestApp, repo: &str, bytes: &[u8]) -> String {
+pub(crate) async fn push_blob(app: &TestApp, repo: &str, bytes: &[u8]) -> String {
     let token = app.admin_token.clone();
     let started = oci(app, Method::POST, &format!("{repo}/blobs/uploads/"), Some(&token), &[], Body::empty()).await;
     assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.text);
@@ -77,13 +77,13 @@ async fn push_blob(app: &TestApp, repo: &str, bytes: &[u8]) -> String {
     digest
 }
 
-fn image_manifest(config: &str, config_size: usize, layer: &str, layer_size: usize) -> Value {
+pub(crate) fn image_manifest(config: &str, config_size: usize, layer: &str, layer_size: usize) -> Value {
     json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config, "size": config_size},
            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer, "size": layer_size}]})
 }
 
-async fn put_manifest(app: &TestApp, repo: &str, reference: &str, media_type: &str, body: &Value) -> Reply {
+pub(crate) async fn put_manifest(app: &TestApp, repo: &str, reference: &str, media_type: &str, body: &Value) -> Reply {
     let token = app.admin_token.clone();
     let path = format!("{repo}/manifests/{reference}");
     oci(app, Method::PUT, &path, Some(&token), &[("content-type", media_type)], body.to_string()).await

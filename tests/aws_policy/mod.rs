@@ -21,7 +21,7 @@ use packyard_tests::services;
 use serde_json::json;
 use tower::ServiceExt;
 
-use crate::api::{cargo, maven, npm, oci, pypi};
+use crate::api::{cargo, maven, npm, oci, pypi, ruby};
 use crate::storage_links::aws::{launch_stack, moto_s3};
 use crate::storage_links::{LINKS, link_config};
 use policy::Function;
@@ -92,6 +92,8 @@ async fn exercise(app: &TestApp, states: &Functions, calls: &AwsCalls) {
         ("rs", "cargo"),
         ("py", "python"),
         ("images", "oci"),
+        ("images-prod", "oci"),
+        ("gems", "ruby"),
         ("jv", "maven"),
         ("gone", "files"),
     ];
@@ -99,6 +101,7 @@ async fn exercise(app: &TestApp, states: &Functions, calls: &AwsCalls) {
         app.create_registry(name, ecosystem).await;
     }
     ok(app.get("/v1/organizations/acme/registries").await.status, "list registries");
+    sign_in_to_the_console(app).await;
     ok(app.delete("/v1/organizations/acme/registries/gone").await.status, "delete a registry");
     app.token_with(&["read_packages"]).await;
     let registry_token = app.post("/v1/organizations/acme/registries/py/tokens", json!({"description": "ci"})).await;
@@ -143,6 +146,14 @@ async fn exercise(app: &TestApp, states: &Functions, calls: &AwsCalls) {
         ok(metadata.await.status, "resolve maven-metadata.xml");
         let download = maven::maven(app, http::Method::GET, &jar, Some(&token), b"").await;
         assert_eq!(download.status, StatusCode::FOUND, "a jar download redirects");
+        let gem = ruby::gem_file("demo", round, "ruby", &[]);
+        ok(ruby::push(app, "gems", &app.admin_token, gem).await.status, "gem push");
+        for index in ["versions", "info/demo", "specs.4.8.gz", &format!("quick/Marshal.4.8/demo-{round}.gemspec.rz")] {
+            ok(app.get(&format!("/ruby/acme/gems/{index}")).await.status, "read a gem index");
+        }
+        let gem_download = app.get(&format!("/ruby/acme/gems/gems/demo-{round}.gem")).await;
+        assert_eq!(gem_download.status, StatusCode::FOUND, "gem download redirects");
+        ok(ruby::yank(app, "gems", &format!("gem_name=demo&version={round}")).await.status, "gem yank");
         let (_, image) = oci::push_image(app, oci::REPO, round).await;
         let token = app.admin_token.clone();
         for (method, reference, what) in
@@ -151,6 +162,10 @@ async fn exercise(app: &TestApp, states: &Functions, calls: &AwsCalls) {
             let path = format!("{}/manifests/{reference}", oci::REPO);
             ok(oci::oci(app, method, &path, Some(&token), &[], Body::empty()).await.status, what);
         }
+        let images = "/v1/organizations/acme/registries/images/packages";
+        ok(app.get(images).await.status, "list images");
+        let promote = app.post(&format!("{images}/team~app@{image}/copy"), json!({"destination": "images-prod"})).await;
+        ok(promote.status, "copy an image");
         ok(app.get("/v1/organizations/acme/audit-events").await.status, "audit events");
         if round == "1.0.0" {
             link_default_storage(app).await;
@@ -158,12 +173,27 @@ async fn exercise(app: &TestApp, states: &Functions, calls: &AwsCalls) {
     }
     ok(app.delete("/v1/organizations/acme/registries/tools").await.status, "delete a registry with packages");
     ok(app.delete("/v1/organizations/acme/registries/images").await.status, "delete a registry with images");
+    ok(app.delete("/v1/organizations/acme/registries/gems").await.status, "delete a registry with gems");
     calls.serving("housekeeping");
     states["housekeeping"]
         .housekeeping
         .run(chrono::Utc::now() + chrono::Duration::days(1))
         .await
         .expect("housekeeping");
+}
+
+/// Opens the console's page and signs in, as a browser does.
+async fn sign_in_to_the_console(app: &TestApp) {
+    let page = app.send(Request::get("/").header("host", "packyard.test").body(Body::empty()).unwrap()).await;
+    assert_eq!(page.status, StatusCode::OK, "the console's page");
+    let sign_in = Request::post("/console/session")
+        .header("host", "packyard.test")
+        .header("content-type", "application/json")
+        .header("x-packyard-console", "1")
+        .body(Body::from(json!({"token": app.admin_token}).to_string()))
+        .unwrap();
+    let signed_in = app.send(sign_in).await;
+    assert_eq!(signed_in.status, StatusCode::CREATED, "sign in to the console: {}", signed_in.text);
 }
 
 /// Links an AWS bucket (in moto), passes its diagnostic and makes it the default storage.

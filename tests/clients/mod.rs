@@ -1,9 +1,12 @@
 //! Real clients against the dev server binary on a free loopback port.
 
 mod cargo;
+mod console;
 mod curl;
 mod large;
 mod maven;
 mod npm;
+mod oras;
 mod python;
+mod ruby;
 mod skopeo;

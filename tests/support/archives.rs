@@ -83,3 +83,37 @@ pub fn cargo_publish_body(metadata: &Value, crate_file: &[u8]) -> Vec<u8> {
     body.extend_from_slice(crate_file);
     body
 }
+
+/// A `.gem` as `gem build` lays it out: a plain tar of `metadata.gz` (the YAML gemspec, with rubygems'
+/// tags), `data.tar.gz` and `checksums.yaml.gz`. `platform` is `ruby` for a pure-Ruby gem; `deps` are runtime
+/// dependencies (name, requirement such as `~> 1.0`).
+pub fn gem_file(name: &str, version: &str, platform: &str, deps: &[(&str, &str)]) -> Vec<u8> {
+    let dependencies: String = deps
+        .iter()
+        .map(|(dep, requirement)| {
+            let (op, number) = requirement.split_once(' ').unwrap_or((">=", requirement));
+            format!(
+                "- !ruby/object:Gem::Dependency\n  name: {dep}\n  requirement: !ruby/object:Gem::Requirement\n    requirements:\n    - - \"{op}\"\n      - !ruby/object:Gem::Version\n        version: '{number}'\n  type: :runtime\n  prerelease: false\n"
+            )
+        })
+        .collect();
+    let gemspec = format!(
+        "--- !ruby/object:Gem::Specification\nname: {name}\nversion: !ruby/object:Gem::Version\n  version: {version}\nplatform: {platform}\nauthors:\n- Acme\ndate: 2026-11-29 00:00:00.000000000 Z\ndependencies:{}\n{dependencies}summary: {name} for tests\nrubygems_version: 3.3.15\nspecification_version: 4\n",
+        if deps.is_empty() { " []" } else { "" }
+    );
+    let gzip = |bytes: &[u8]| {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(bytes).expect("gzip");
+        gz.finish().expect("gzip")
+    };
+    let metadata = gzip(gemspec.as_bytes());
+    let data = tar_gz(&[("lib/gem.rb", b"# a gem\n")]);
+    let sha = |bytes: &[u8]| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes));
+    let checksums =
+        gzip(format!("---\nSHA256:\n  metadata.gz: {}\n  data.tar.gz: {}\n", sha(&metadata), sha(&data)).as_bytes());
+    let mut builder = tar::Builder::new(Vec::new());
+    for (path, contents) in [("metadata.gz", &metadata), ("data.tar.gz", &data), ("checksums.yaml.gz", &checksums)] {
+        append(&mut builder, path, contents);
+    }
+    builder.into_inner().expect("tar")
+}

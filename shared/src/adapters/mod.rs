@@ -6,7 +6,9 @@ pub mod dynamodb;
 pub mod link_clients;
 pub mod link_credentials;
 pub mod link_template;
+#[cfg(feature = "embedded")]
 pub mod local_blob;
 pub mod s3;
 pub mod session_bound;
+#[cfg(feature = "embedded")]
 pub mod sqlite;

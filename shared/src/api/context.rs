@@ -1,5 +1,5 @@
 //! Per-request context: the request id and source address (from API Gateway in Lambda, from the socket
-//! in the dev server), and the caller a bearer token authenticates.
+//! in the dev server), and the caller a bearer token (or the console's session cookie) authenticates.
 
 use std::net::SocketAddr;
 
@@ -150,13 +150,72 @@ fn credential(parts: &Parts) -> Result<Option<String>, ApiError> {
     ))
 }
 
+/// The console's session cookie: it holds the API token pasted at sign-in (see `api::console`).
+pub const SESSION_COOKIE: &str = "packyard_session";
+
+/// The header the console's scripts send on every request. A cross-site form cannot send it, and a
+/// cross-site script cannot without a CORS preflight that Packyard never grants.
+pub const CONSOLE_HEADER: &str = "x-packyard-console";
+
+/// The API token in the console's session cookie, if the request carries one.
+pub fn session_cookie(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, value)| *name == SESSION_COOKIE && !value.is_empty())
+        .map(|(_, value)| value.to_owned())
+}
+
+/// Refuses a state-changing request that a page of another site could have made. The session cookie is
+/// `SameSite=Strict`, so browsers do not send it cross-site; this is the second lock: an unsafe method
+/// must carry [`CONSOLE_HEADER`], and an `Origin`, when sent, must be this host or `public_url` (what
+/// CloudFront's clients see when it fronts the API under another host name).
+///
+/// # Errors
+/// 403 naming what is missing.
+pub fn refuse_cross_site(parts: &Parts, public_url: Option<&str>) -> Result<(), ApiError> {
+    if parts.method.is_safe() {
+        return Ok(());
+    }
+    let refuse = |message: &str| Err(ApiError::new(axum::http::StatusCode::FORBIDDEN, "cross_site_request", message));
+    if parts.headers.get(CONSOLE_HEADER).and_then(|value| value.to_str().ok()) != Some("1") {
+        return refuse(
+            "a change made with the console's session cookie must carry the header X-Packyard-Console: 1; \
+             other clients send their token in the Authorization header",
+        );
+    }
+    let text = |name: &str| parts.headers.get(name).and_then(|value| value.to_str().ok());
+    if let Some(origin) = text(header::ORIGIN.as_str()) {
+        let host = text("x-forwarded-host").or_else(|| text(header::HOST.as_str())).or(parts.uri.host());
+        let origin_host = origin.split_once("://").map(|(_, rest)| rest);
+        let public = public_url.map(|url| url.trim_end_matches('/'));
+        if (host.is_none() || origin_host != host) && public != Some(origin) {
+            return refuse("the request's Origin is not this console's address");
+        }
+    }
+    Ok(())
+}
+
 impl Caller {
-    /// The caller when the request carries credentials; `None` when it carries none.
+    /// The caller when the request carries credentials; `None` when it carries none. The
+    /// `Authorization` header wins over the console's session cookie.
     ///
     /// # Errors
-    /// 401 for credentials that are malformed or not valid.
+    /// 401 for credentials that are malformed or not valid; 403 for a cookie on a cross-site change.
     pub async fn optional(parts: &Parts, state: &AppState) -> Result<Option<Self>, ApiError> {
-        let Some(secret) = credential(parts)? else { return Ok(None) };
+        let secret = match credential(parts)? {
+            Some(secret) => secret,
+            None => match session_cookie(&parts.headers) {
+                Some(secret) => {
+                    refuse_cross_site(parts, state.config.public_url.as_deref())?;
+                    secret
+                }
+                None => return Ok(None),
+            },
+        };
         let origin = parts.extensions.get::<RequestMeta>().map_or_else(
             || Origin { request_id: super::error::current_request_id(), source_ip: "unknown".into() },
             |meta| meta.origin.clone(),

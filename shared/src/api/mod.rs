@@ -4,16 +4,20 @@
 pub mod access;
 pub mod audit_events;
 pub mod cargo;
+pub mod console;
 pub mod context;
 pub mod error;
 pub mod json;
 pub mod maven;
 pub mod npm;
 pub mod oci;
+mod oci_packages;
 pub mod packages;
 pub mod pagination;
 pub mod pypi;
 pub mod registries;
+pub mod ruby;
+pub mod session;
 pub mod spool;
 pub mod storage;
 pub mod storage_links;
@@ -109,7 +113,7 @@ impl AppState {
 pub type RouteGroup = fn(AppState) -> Router;
 
 /// Every route group, in the order the dev server mounts them.
-pub const ROUTE_GROUPS: [(&str, RouteGroup); 10] = [
+pub const ROUTE_GROUPS: [(&str, RouteGroup); 12] = [
     ("registries", registries::routes),
     ("audit-events", audit_events::routes),
     ("tokens", tokens::routes),
@@ -119,6 +123,8 @@ pub const ROUTE_GROUPS: [(&str, RouteGroup); 10] = [
     ("storage-links", storage_links::routes),
     ("pypi", pypi::routes),
     ("oci", oci::routes),
+    ("ruby", ruby::routes),
+    ("console", console::routes),
     ("maven", maven::routes),
 ];
 

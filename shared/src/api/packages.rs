@@ -1,5 +1,6 @@
 //! `/v1/organizations/{org}/registries/{registry}/packages`: publish (direct and presigned), list, get,
-//! download (a redirect to a presigned URL), copy to another registry, delete.
+//! download (a redirect to a presigned URL), copy to another registry, delete. An `oci` registry's images
+//! answer here too (see [`super::oci_packages`]).
 
 use std::collections::HashMap;
 
@@ -18,6 +19,7 @@ use super::access::registry_for;
 use super::context::Caller;
 use super::error::{ApiError, ApiResult};
 use super::json::ApiJson;
+use super::oci_packages;
 use super::pagination::{PageRequest, base_url};
 use super::spool::{SpoolError, Spooled, spool};
 use crate::domain::error::Error;
@@ -202,6 +204,9 @@ async fn list_packages(
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
     let registry = registry_for(&state, caller.as_ref(), &org, &registry, Scope::ReadPackages).await?;
+    if registry.ecosystem == Ecosystem::Oci {
+        return oci_packages::list(&state, &org, &registry, &query, &headers).await;
+    }
     let page = PageRequest::from_query(&query)?;
     let name = query.get("name").map(String::as_str);
     let (packages, next) = state.packages.list(&registry, name, page.after.clone(), page.per_page).await?;
@@ -222,6 +227,9 @@ async fn get_package(
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
     let registry = registry_for(&state, caller.as_ref(), &org, &registry, Scope::ReadPackages).await?;
+    if registry.ecosystem == Ecosystem::Oci {
+        return oci_packages::get(&state, &org, &registry, &id, &headers).await;
+    }
     let package = state.packages.get(&registry, &id).await?;
     Ok(Json(package_view(&base_url(state.config.public_url.as_deref(), &headers), &org, &registry, &package)))
 }
@@ -232,6 +240,9 @@ async fn delete_package(
     Path((org, registry, id)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
     let registry = registry_for(&state, Some(&caller), &org, &registry, Scope::DeletePackages).await?;
+    if registry.ecosystem == Ecosystem::Oci {
+        return oci_packages::delete(&state, &caller, &registry, &id).await;
+    }
     let package = state.packages.get(&registry, &id).await?;
     state.packages.delete(&caller.acting(), &registry, &package).await?;
     tracing::info!(registry.slug = %registry.slug, package.name = %package.name, "deleted {}@{}", package.name, package.version);
@@ -279,6 +290,9 @@ async fn file_by_id(
     query: &HashMap<String, String>,
 ) -> ApiResult<(Registry, PackageFile)> {
     let registry = registry_for(state, caller, org, registry, Scope::ReadPackages).await?;
+    if registry.ecosystem == Ecosystem::Oci {
+        return Err(oci_packages::pull_instead(org, &registry, id));
+    }
     let package = state.packages.get(&registry, id).await?;
     let file = pick_file(&package, query)?.clone();
     Ok((registry, file))
@@ -360,6 +374,9 @@ async fn copy_package(
             ),
         }
         .into());
+    }
+    if source.ecosystem == Ecosystem::Oci {
+        return oci_packages::copy(&state, &caller, &org, (&source, &destination), &id, &headers).await;
     }
     let package = state.packages.get(&source, &id).await?;
     let copied = state.packages.copy(&caller.acting(), &source, &destination, package).await?;

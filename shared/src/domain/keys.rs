@@ -83,6 +83,17 @@ pub fn yanked(registry_id: &str, name: &str) -> (String, String) {
     (package_partition(registry_id), format!("NAME#{name}#YANKED"))
 }
 
+/// A registry's RubyGems index summaries, one per gem (see `service::gem_index`).
+pub fn gem_index_partition(registry_id: &str) -> String {
+    format!("GEMS#{registry_id}")
+}
+
+pub const GEM_INDEX_PREFIX: &str = "GEM#";
+
+pub fn gem_index(registry_id: &str, name: &str) -> (String, String) {
+    (gem_index_partition(registry_id), format!("{GEM_INDEX_PREFIX}{name}"))
+}
+
 /// One name's versions by id, so a name filter lists newest first too.
 pub fn package_name_partition(registry_id: &str, name: &str) -> String {
     format!("PKGNAME#{registry_id}#{name}")
@@ -145,6 +156,22 @@ pub fn oci_upload_expiry(expires_at_unix: i64, upload_id: &str) -> (String, Stri
     (OCI_UPLOAD_EXPIRY_PARTITION.to_owned(), format!("{expires_at_unix:012}#{upload_id}"))
 }
 
+/// Which manifests use a blob: one item per blob, repository and manifest, under the blob's digest.
+pub fn oci_refs_prefix(blob_hex: &str) -> String {
+    format!("REF#{blob_hex}#")
+}
+
+pub fn oci_ref(registry_id: &str, blob_hex: &str, repository: &str, manifest_hex: &str) -> (String, String) {
+    (oci_partition(registry_id), format!("{}{repository}#{manifest_hex}", oci_refs_prefix(blob_hex)))
+}
+
+/// Blobs to look at again for garbage collection, by the time they are due, oldest first.
+pub const OCI_GC_PARTITION: &str = "OCIGC";
+
+pub fn oci_gc(due_unix: i64, registry_id: &str, blob_hex: &str) -> (String, String) {
+    (OCI_GC_PARTITION.to_owned(), format!("{due_unix:012}#{registry_id}#{blob_hex}"))
+}
+
 pub fn oci_manifest(registry_id: &str, repository: &str, digest_hex: &str) -> (String, String) {
     (oci_partition(registry_id), format!("REPO#{repository}#M#{digest_hex}"))
 }
@@ -165,4 +192,17 @@ pub fn oci_referrers_prefix(repository: &str, subject_hex: &str) -> String {
 
 pub fn oci_referrer(registry_id: &str, repository: &str, subject_hex: &str, digest_hex: &str) -> (String, String) {
     (oci_partition(registry_id), format!("{}{digest_hex}", oci_referrers_prefix(repository, subject_hex)))
+}
+
+/// Every record of one repository (manifests `M#`, referrers `R#`, tags `T#`) sorts under this prefix.
+pub fn oci_repository_records_prefix(repository: &str) -> String {
+    format!("REPO#{repository}#")
+}
+
+/// A repository's summary, so that a registry's repositories list without reading what they hold. Not under
+/// `REPO#`, whose prefix scans must see only a repository's own records.
+pub const OCI_REPOSITORY_PREFIX: &str = "REPOSITORY#";
+
+pub fn oci_repository(registry_id: &str, repository: &str) -> (String, String) {
+    (oci_partition(registry_id), format!("{OCI_REPOSITORY_PREFIX}{repository}"))
 }

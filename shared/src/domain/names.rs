@@ -217,11 +217,12 @@ pub enum Ecosystem {
     Python,
     Cargo,
     Oci,
+    Ruby,
     Maven,
 }
 
 impl Ecosystem {
-    pub const ALL: [Self; 6] = [Self::Files, Self::Npm, Self::Python, Self::Cargo, Self::Oci, Self::Maven];
+    pub const ALL: [Self; 7] = [Self::Files, Self::Npm, Self::Python, Self::Cargo, Self::Oci, Self::Ruby, Self::Maven];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -230,6 +231,7 @@ impl Ecosystem {
             Self::Python => "python",
             Self::Cargo => "cargo",
             Self::Oci => "oci",
+            Self::Ruby => "ruby",
             Self::Maven => "maven",
         }
     }

@@ -22,6 +22,9 @@ pub struct Registry {
     /// Where new files go; `None` follows the organization's default. Files remember their own storage.
     #[serde(default)]
     pub storage: Option<StorageRef>,
+    /// OCI registries only: a pushed tag can never point at another manifest (ECR's `IMMUTABLE`).
+    #[serde(default)]
+    pub immutable_tags: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -41,6 +44,8 @@ pub struct NewRegistry {
     /// `"hosted"` or `{"link": "<id>"}`; absent follows the organization's default.
     #[serde(default)]
     pub storage: Option<StorageRef>,
+    #[serde(default)]
+    pub immutable_tags: Option<bool>,
 }
 
 /// A partial update. `Some(None)` clears an optional field; an absent field stays as it is.
@@ -60,6 +65,8 @@ pub struct RegistryPatch {
     /// `null` returns the registry to the organization's default storage.
     #[serde(default, deserialize_with = "present")]
     pub storage: Option<Option<StorageRef>>,
+    #[serde(default)]
+    pub immutable_tags: Option<bool>,
     /// Accepted only to answer with a clear error: the ecosystem is fixed at creation.
     #[serde(default)]
     pub ecosystem: Option<serde_json::Value>,

@@ -84,6 +84,16 @@ impl SecretsKey {
         hex::encode(bytes)
     }
 
+    /// A key for one other purpose (signing registry tokens, say), derived so that it reveals nothing of
+    /// this key or of the keys for other purposes.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        use hmac::Mac;
+        let mut mac =
+            <hmac::Hmac<Sha256> as Mac>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable!("any key length"));
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     /// Seals `secret`, bound to `context` (a record id), so a ciphertext moved to another record won't open.
     pub fn seal(&self, secret: &SecretText, context: &str) -> Sealed {
         let mut nonce = [0_u8; 12];

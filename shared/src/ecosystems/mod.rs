@@ -7,3 +7,4 @@ pub mod npm;
 pub mod npm_attachment;
 pub mod oci;
 pub mod python;
+pub mod ruby;

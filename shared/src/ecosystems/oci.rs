@@ -12,6 +12,10 @@ pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.
 pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 const MANIFEST_TYPES: [&str; 4] = [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST];
 
+/// The most blobs and manifests one manifest may reference: each is checked when it is pushed (Docker images
+/// stop at 127 layers; an index of a thousand platforms is far past any real one).
+pub const MAX_REFERENCES: usize = 1000;
+
 /// The largest manifest accepted, as most registries do.
 pub const MANIFEST_MAX_BYTES: usize = 4 * 1024 * 1024;
 
@@ -157,6 +161,42 @@ impl Reference {
     }
 }
 
+/// An image of a registry as the REST packages API names it, in one URL path segment: the repository with
+/// `/` written as `~` (which repository names never hold), then `:tag` or `@sha256:<hex>`, as in
+/// `team~app:v1` or `team~app@sha256:…`. A `/` is read as `/` too, for clients that percent-encode it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRef {
+    pub repository: String,
+    pub reference: Reference,
+}
+
+impl ImageRef {
+    pub fn id(&self) -> String {
+        let repository = self.repository.replace('/', "~");
+        match &self.reference {
+            Reference::Tag(tag) => format!("{repository}:{tag}"),
+            Reference::Digest(digest) => format!("{repository}@{digest}"),
+        }
+    }
+
+    /// Reads an id [`Self::id`] wrote; `None` for anything else.
+    pub fn parse_id(id: &str) -> Option<Self> {
+        let (repository, reference) = match id.split_once('@') {
+            Some((repository, digest)) => (repository, Reference::Digest(Digest::parse(digest).ok()?)),
+            None => {
+                let (repository, tag) = id.split_once(':')?;
+                match Reference::parse(tag).ok()? {
+                    tag @ Reference::Tag(_) => (repository, tag),
+                    Reference::Digest(_) => return None,
+                }
+            }
+        };
+        let repository = repository.replace('~', "/");
+        check_repository(&repository).ok()?;
+        Some(Self { repository, reference })
+    }
+}
+
 /// Checks a repository name inside a registry (`team/app`): lowercase components joined by `/`, each
 /// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`, so it can never hold `#` (the store's separator) or climb a path.
 ///
@@ -240,6 +280,39 @@ pub struct ParsedManifest {
     /// The artifact type the referrers API reports: `artifactType`, else the config's media type.
     pub artifact_type: Option<String>,
     pub annotations: Option<Value>,
+    /// An image manifest's config, whose blob names the image's platform.
+    pub config: Option<Config>,
+    /// The platforms an index's manifests declare, each once, in order.
+    pub platforms: Vec<Platform>,
+}
+
+/// An image manifest's config descriptor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub digest: Digest,
+    pub media_type: String,
+}
+
+/// The config media types that hold an image's `os` and `architecture`.
+pub const IMAGE_CONFIG_TYPES: [&str; 2] =
+    ["application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json"];
+
+/// Where an image runs: an index descriptor's `platform`, or the `os`, `architecture` and `variant` of an
+/// image config.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Platform {
+    pub os: String,
+    pub architecture: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+}
+
+impl Platform {
+    /// The platform an object with `os` and `architecture` (and maybe `variant`) names, if it does.
+    pub fn of(value: &Value) -> Option<Self> {
+        let text = |field: &str| value[field].as_str().filter(|text| !text.is_empty()).map(str::to_owned);
+        Some(Self { os: text("os")?, architecture: text("architecture")?, variant: text("variant") })
+    }
 }
 
 fn invalid(message: impl Into<String>) -> Refusal {
@@ -279,18 +352,23 @@ pub fn parse_manifest(content_type: Option<&str>, bytes: &[u8]) -> Result<Parsed
         None => Err(invalid(format!("{what} has no digest"))),
     };
     let list = |field: &str| document[field].as_array().cloned().unwrap_or_default();
-    let (mut blobs, mut manifests) = (Vec::new(), Vec::new());
+    let (mut blobs, mut manifests, mut platforms, mut config) = (Vec::new(), Vec::new(), Vec::new(), None);
     let index = media_type == OCI_INDEX || media_type == DOCKER_LIST;
     if index {
         for descriptor in document["manifests"].as_array().ok_or_else(|| invalid("an index needs manifests"))? {
             manifests.push(digest_of(descriptor, "a manifest of the index")?);
+            if let Some(platform) = Platform::of(&descriptor["platform"]).filter(|p| !platforms.contains(p)) {
+                platforms.push(platform);
+            }
         }
     } else {
-        let config = &document["config"];
-        if !config.is_object() {
+        let descriptor = &document["config"];
+        if !descriptor.is_object() {
             return Err(invalid("an image manifest needs a config descriptor"));
         }
-        blobs.push(digest_of(config, "the config")?);
+        let digest = digest_of(descriptor, "the config")?;
+        blobs.push(digest.clone());
+        config = Some(Config { digest, media_type: descriptor["mediaType"].as_str().unwrap_or_default().to_owned() });
         for layer in list("layers") {
             blobs.push(digest_of(&layer, "a layer")?);
         }
@@ -303,12 +381,29 @@ pub fn parse_manifest(content_type: Option<&str>, bytes: &[u8]) -> Result<Parsed
         .as_str()
         .or_else(|| if index { None } else { document["config"]["mediaType"].as_str() })
         .map(str::to_owned);
+    if blobs.len() + manifests.len() > MAX_REFERENCES {
+        return Err(invalid(format!(
+            "the manifest references {} blobs and manifests; at most {MAX_REFERENCES} are accepted",
+            blobs.len() + manifests.len()
+        )));
+    }
     let annotations = document.get("annotations").filter(|value| value.is_object()).cloned();
-    Ok(ParsedManifest { media_type: media_type.to_owned(), blobs, manifests, subject, artifact_type, annotations })
+    Ok(ParsedManifest {
+        media_type: media_type.to_owned(),
+        blobs,
+        manifests,
+        subject,
+        artifact_type,
+        annotations,
+        config,
+        platforms,
+    })
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     const D: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -342,8 +437,38 @@ mod tests {
     }
 
     #[test]
+    fn image_ids_round_trip_and_refuse_anything_else() {
+        for id in ["team~app:v1", &format!("team~app@{D}"), "app:latest"] {
+            assert_eq!(ImageRef::parse_id(id).unwrap().id(), id);
+        }
+        assert_eq!(ImageRef::parse_id("team~app:v1").unwrap().repository, "team/app");
+        // A client that percent-encodes the slash (`team%2Fapp:v1`) reaches the same image.
+        assert_eq!(ImageRef::parse_id("team/app:v1").unwrap().id(), "team~app:v1");
+        for bad in ["app", "app:", "app@sha256:abc", "App:v1", "~app:v1", "01J00000000000000000000000"] {
+            assert_eq!(ImageRef::parse_id(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn platforms_come_from_an_index_and_a_config_from_a_manifest() {
+        let platform = |arch: &str| json!({"os": "linux", "architecture": arch});
+        let index = json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
+            {"digest": D, "size": 1, "platform": platform("amd64")}, {"digest": D, "size": 1, "platform": platform("amd64")},
+            {"digest": D, "size": 1, "platform": {"os": "linux", "architecture": "arm", "variant": "v7"}}, {"digest": D, "size": 1}]});
+        let parsed = parse_manifest(Some(OCI_INDEX), index.to_string().as_bytes()).unwrap();
+        let shown: Vec<_> =
+            parsed.platforms.iter().map(|p| format!("{}/{}/{:?}", p.os, p.architecture, p.variant)).collect();
+        assert_eq!(shown, ["linux/amd64/None", "linux/arm/Some(\"v7\")"]);
+        assert_eq!(parsed.config, None);
+        let image = json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": IMAGE_CONFIG_TYPES[0], "digest": D, "size": 0}, "layers": []});
+        let config = parse_manifest(None, image.to_string().as_bytes()).unwrap().config.unwrap();
+        assert_eq!((config.digest.as_str(), config.media_type.as_str()), (D, IMAGE_CONFIG_TYPES[0]));
+    }
+
+    #[test]
     fn a_manifest_names_its_blobs_subject_and_artifact_type() {
-        let body = serde_json::json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+        let body = json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
             "config": {"mediaType": "application/x.sbom", "digest": D, "size": 0},
             "layers": [{"mediaType": "x", "digest": D, "size": 0}], "subject": {"digest": D, "size": 1}});
         let parsed = parse_manifest(Some(OCI_MANIFEST), body.to_string().as_bytes()).unwrap();

@@ -197,3 +197,20 @@ pub trait MetadataStore: Send + Sync {
     /// concurrent transaction interfered, [`StoreError::Invalid`] for a batch [`validate_write`] refuses.
     async fn write(&self, ops: Vec<WriteOp>) -> Result<(), StoreError>;
 }
+
+/// Every item of a partition under `sk_prefix`, in sort-key order, a page at a time.
+///
+/// # Errors
+/// [`StoreError::Backend`] when the backend fails.
+pub async fn query_all(store: &dyn MetadataStore, pk: String, sk_prefix: String) -> Result<Vec<Item>, StoreError> {
+    let mut items = Vec::new();
+    let mut query = Query { pk, sk_prefix, after: None, limit: MAX_PAGE_SIZE, descending: false };
+    loop {
+        let page = store.query(&query).await?;
+        query.after = page.next_after().map(str::to_owned);
+        items.extend(page.items);
+        if query.after.is_none() {
+            return Ok(items);
+        }
+    }
+}

@@ -23,6 +23,8 @@ pub struct Report {
     pub registries_purged: usize,
     pub packages_removed: usize,
     pub oci_blobs_removed: usize,
+    /// Blobs no manifest used for [`super::oci::gc::GRACE`] after they were found unused.
+    pub oci_blobs_collected: usize,
 }
 
 #[derive(Clone)]
@@ -44,7 +46,8 @@ impl Housekeeping {
     /// When the store fails; what was done before stays done.
     pub async fn run(&self, now: DateTime<Utc>) -> Result<Report> {
         let uploads_swept = self.uploads.sweep(now).await? + self.oci.sweep(now).await?;
-        let mut report = Report { uploads_swept, ..Report::default() };
+        let oci_blobs_collected = self.oci.collect(now).await?;
+        let mut report = Report { uploads_swept, oci_blobs_collected, ..Report::default() };
         loop {
             let jobs = Query {
                 pk: keys::DELETION_PARTITION.into(),
@@ -60,6 +63,7 @@ impl Housekeeping {
             for job in &page.items {
                 let registry: Registry = job.to_value()?;
                 report.packages_removed += self.purge(&registry).await?;
+                self.packages.purge_gem_index(&registry).await?;
                 loop {
                     let leftovers = self.oci.leftovers(&registry).await?;
                     if leftovers.is_empty() {

@@ -2,6 +2,7 @@
 //! atomic [`MetadataStore::write`](crate::ports::metadata::MetadataStore::write).
 
 pub mod audit_log;
+pub mod gem_index;
 pub mod housekeeping;
 pub mod link_diagnostic;
 pub mod oci;
@@ -31,7 +32,7 @@ use crate::ports::metadata::{Condition, Item, WriteOp};
 
 /// A ULID that sorts after every other this process made, so events of one request chain stay in order
 /// even within a millisecond.
-fn next_event_id() -> String {
+pub(crate) fn next_event_id() -> String {
     static GENERATOR: std::sync::Mutex<Option<ulid::Generator>> = std::sync::Mutex::new(None);
     let mut generator = GENERATOR.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let generator = generator.get_or_insert_with(ulid::Generator::new);

@@ -184,7 +184,10 @@ impl Packages {
             self.discard_files(&registry.organization, &package.files).await;
         }
         match published? {
-            Some(()) => Ok(package),
+            Some(()) => {
+                self.reindex(registry, &package.name).await;
+                Ok(package)
+            }
             None => {
                 Err(Error::Conflict(format!("{} was changed by many requests at the same time; retry", package.name)))
             }
@@ -341,7 +344,9 @@ impl Packages {
         })?;
         races::until_won(|| self.try_set_yanked(acting, registry, &package, reason))
             .await?
-            .ok_or_else(|| Error::Conflict(format!("{name} changed at the same time; retry")))
+            .ok_or_else(|| Error::Conflict(format!("{name} changed at the same time; retry")))?;
+        self.reindex(registry, name).await;
+        Ok(())
     }
 
     /// One attempt at [`Self::set_yanked`]: `None` when another request changed the yanked versions meanwhile.
@@ -466,6 +471,7 @@ impl Packages {
         races::until_won(|| self.try_delete(acting, registry, package))
             .await?
             .ok_or_else(|| Error::Conflict(format!("{} changed at the same time; retry", package.name)))?;
+        self.reindex(registry, &package.name).await;
         self.retire_files(&registry.organization, &package.files).await;
         Ok(())
     }

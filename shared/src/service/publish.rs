@@ -5,15 +5,18 @@
 //! the version (create-only), and leave no file behind when anything refuses.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde_json::Value;
 
 use super::Acting;
 use super::packages::{NewVersion, Packages, blob_error, file_key};
 use crate::domain::error::{Error, Result};
+use crate::domain::names::OrgSlug;
 use crate::domain::package::{Digests, DistTags, Package, PackageFile};
 use crate::domain::registry::Registry;
-use crate::ports::blob::{StorageKey, file_stream};
+use crate::domain::storage::StorageRef;
+use crate::ports::blob::{BlobStore, StorageKey, file_stream};
 use crate::ports::metadata::StoreError;
 
 /// A file as a protocol route received it: spooled to `path`, counted and hashed, not yet stored.
@@ -96,6 +99,32 @@ impl Packages {
         Ok(package)
     }
 
+    /// Copies one stored object of `source_org` into `target`, the storage `storage`, at `key`, and returns
+    /// its size. Within one storage the store copies it itself (S3 `CopyObject`); across storages (a registry
+    /// that moved to a linked bucket, say) the bytes stream through, a buffer at a time.
+    ///
+    /// # Errors
+    /// What reading or storing fails with.
+    pub async fn copy_object(
+        &self,
+        source_org: &OrgSlug,
+        (from_storage, from): (&StorageRef, &StorageKey),
+        (storage, target, key): (&StorageRef, &Arc<dyn BlobStore>, &StorageKey),
+    ) -> Result<u64> {
+        let copied = match from_storage == storage {
+            true => target.copy_within(from, key).await.map_err(blob_error)?,
+            false => None,
+        };
+        match copied {
+            Some(size) => Ok(size),
+            None => {
+                let origin = self.blobs(source_org, from_storage).await?;
+                let body = origin.get_stream(from).await.map_err(blob_error)?;
+                target.put_stream(key, body).await.map_err(blob_error)
+            }
+        }
+    }
+
     /// Copies (promotes) a version into another registry of the same ecosystem: each file is copied by the
     /// store when both registries use one storage (S3 `CopyObject`), or streams from its storage into the
     /// destination's, the version is recorded there with the dist-tags that pointed at it,
@@ -122,20 +151,8 @@ impl Packages {
             let stored = async {
                 let from = StorageKey::parse(&file.key).map_err(blob_error)?;
                 let key = file_key(&destination.id, &ulid::Ulid::new().to_string(), &file.filename)?;
-                // Within one storage the store copies the object itself; across storages (a registry that
-                // moved to a linked bucket, say) the bytes stream through, a buffer at a time.
-                let copied = match file.storage == storage {
-                    true => target.copy_within(&from, &key).await.map_err(blob_error)?,
-                    false => None,
-                };
-                let size = match copied {
-                    Some(size) => size,
-                    None => {
-                        let origin = self.blobs(&source.organization, &file.storage).await?;
-                        let body = origin.get_stream(&from).await.map_err(blob_error)?;
-                        target.put_stream(&key, body).await.map_err(blob_error)?
-                    }
-                };
+                let size =
+                    self.copy_object(&source.organization, (&file.storage, &from), (&storage, &target, &key)).await?;
                 Ok::<_, Error>(PackageFile { size, storage: storage.clone(), key: key.to_string(), ..file.clone() })
             }
             .await;

@@ -8,14 +8,15 @@ use serde_json::Value;
 use crate::domain::audit::{Target, diff};
 use crate::domain::error::{Error, Result};
 use crate::domain::keys;
-use crate::domain::names::{OrgSlug, RegistrySlug};
+use crate::domain::names::{Ecosystem, OrgSlug, RegistrySlug};
 use crate::domain::registry::{NewRegistry, Registry, RegistryPatch};
 use crate::ports::metadata::{Condition, Item, MetadataStore, Query, StoreError, WriteOp};
 
 use super::Acting;
 
 /// The fields an audit event compares.
-const AUDITED_FIELDS: [&str; 8] = ["name", "slug", "ecosystem", "description", "emoji", "color", "public", "storage"];
+const AUDITED_FIELDS: [&str; 9] =
+    ["name", "slug", "ecosystem", "description", "emoji", "color", "public", "storage", "immutable_tags"];
 
 /// The outcome of an update: the registry as it now is, and its old slug when a rename moved it.
 #[derive(Debug)]
@@ -56,6 +57,17 @@ fn concurrent_change(org: &OrgSlug, slug: &RegistrySlug) -> Error {
     ))
 }
 
+/// Whether tags are immutable: only OCI registries have movable tags to freeze.
+fn tag_rule(ecosystem: Ecosystem, immutable_tags: Option<bool>) -> Result<bool> {
+    match immutable_tags {
+        Some(true) if ecosystem != Ecosystem::Oci => Err(Error::Invalid {
+            field: Some("immutable_tags".into()),
+            message: format!("immutable_tags applies to oci registries; {ecosystem} versions are immutable already"),
+        }),
+        value => Ok(value.unwrap_or(false)),
+    }
+}
+
 impl Registries {
     pub fn new(store: Arc<dyn MetadataStore>) -> Self {
         Self { store }
@@ -67,6 +79,7 @@ impl Registries {
     /// [`Error::Conflict`] when the slug is taken, [`Error::Invalid`] when the name yields no slug.
     pub async fn create(&self, acting: &Acting, org: &OrgSlug, new: NewRegistry) -> Result<Registry> {
         let slug = RegistrySlug::from_name(&new.name).map_err(|error| Error::invalid("name", error))?;
+        let immutable_tags = tag_rule(new.ecosystem, new.immutable_tags)?;
         let now = Utc::now();
         let registry = Registry {
             id: ulid::Ulid::new().to_string(),
@@ -79,6 +92,7 @@ impl Registries {
             color: new.color,
             public: false,
             storage: new.storage,
+            immutable_tags,
             created_at: now,
             updated_at: now,
         };
@@ -173,6 +187,9 @@ impl Registries {
         }
         if let Some(storage) = patch.storage {
             updated.storage = storage;
+        }
+        if patch.immutable_tags.is_some() {
+            updated.immutable_tags = tag_rule(current.ecosystem, patch.immutable_tags)?;
         }
         let changes = diff(&to_json(&current), &to_json(&updated), &AUDITED_FIELDS);
         if changes.is_empty() {

@@ -301,7 +301,7 @@ pub fn stack_name(id: &LinkId) -> String {
     format!("packyardStorageLink-{id}")
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "embedded"))]
 mod tests {
     use std::sync::Arc;
 

@@ -10,7 +10,10 @@ use axum::response::{IntoResponse, Response};
 
 use super::{OciResult, Repo, empty, refused, stream};
 use crate::api::AppState;
+use crate::domain::names::Ecosystem;
+use crate::domain::token::Scope;
 use crate::ecosystems::oci::{Code, Digest};
+use crate::service::oci::BlobRecord;
 use crate::service::oci::uploads::Upload;
 
 /// The smallest chunk clients are asked to send (except the last), so an upload is not thousands of objects.
@@ -24,6 +27,10 @@ pub(super) async fn get_blob(state: &AppState, repo: &Repo, digest: &str, head: 
         .await?
         .ok_or_else(|| refused(Code::BlobUnknown, format!("blob {digest} is not in this registry")))?;
     if head {
+        // A client checking the blob exists is about to push a manifest that uses it.
+        if blob.idle_since.is_some() {
+            state.oci.touch(&repo.registry, &digest).await?;
+        }
         let mut response = empty(StatusCode::OK, &[("docker-content-digest", blob.digest.clone())]);
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_LENGTH, HeaderValue::from(blob.size));
@@ -72,8 +79,8 @@ pub(super) async fn post_upload(
 ) -> OciResult {
     if let Some(mount) = query.get("mount") {
         let digest = Digest::parse(mount)?;
-        if state.oci.blob(&repo.registry, &digest).await?.is_some() {
-            return Ok(created(repo, digest.as_str()));
+        if let Some(blob) = mount_blob(state, repo, &digest, query.get("from")).await? {
+            return Ok(created(repo, &blob.digest));
         }
     }
     let upload = state.oci.start_upload(&repo.registry, &repo.name).await?;
@@ -86,6 +93,46 @@ pub(super) async fn post_upload(
         }
         None => Ok(upload_status(StatusCode::ACCEPTED, repo, &upload)),
     }
+}
+
+/// A cross-repository mount: the registry's blobs serve every repository of it, and `from=` may name a
+/// repository of another OCI registry of the organization the caller may read, whose blob is then copied
+/// server-side. `None` (the client uploads instead, as the spec has it) when there is nothing to mount.
+async fn mount_blob(
+    state: &AppState,
+    repo: &Repo,
+    digest: &Digest,
+    from: Option<&String>,
+) -> OciResult<Option<BlobRecord>> {
+    if let Some(blob) = state.oci.blob(&repo.registry, digest).await? {
+        state.oci.touch(&repo.registry, digest).await?;
+        return Ok(Some(blob));
+    }
+    let Some((org, registry, name)) = from.and_then(|from| {
+        let mut segments = from.splitn(3, '/');
+        Some((segments.next()?, segments.next()?, segments.next()?))
+    }) else {
+        return Ok(None);
+    };
+    if org != repo.registry.organization.as_str() || registry == repo.registry.slug.as_str() {
+        return Ok(None);
+    }
+    // A source the caller may not read, or that is not an OCI registry, mounts nothing (and says nothing).
+    let Ok(source) = repo.asking.registry(state, (org, registry, name), Scope::ReadPackages).await else {
+        return Ok(None);
+    };
+    if source.ecosystem != Ecosystem::Oci {
+        return Ok(None);
+    }
+    let Some(blob) = state.oci.blob(&source, digest).await? else { return Ok(None) };
+    Ok(Some(state.oci.copy_blob(&source, &blob, &repo.registry).await?))
+}
+
+/// `DELETE /blobs/<digest>`: a blob no manifest of the registry uses.
+pub(super) async fn delete_blob(state: &AppState, repo: &Repo, digest: &str) -> OciResult {
+    let digest = Digest::parse(digest)?;
+    state.oci.delete_blob(&repo.acting()?, &repo.registry, &repo.name, &digest).await?;
+    Ok(StatusCode::ACCEPTED.into_response())
 }
 
 /// The start of a `Content-Range: <start>-<end>` (some clients write `bytes <start>-<end>/<total>`).

@@ -12,11 +12,27 @@ use super::{OciResult, Repo, empty, refused};
 use crate::api::AppState;
 use crate::ecosystems::oci::{Code, Digest, MANIFEST_MAX_BYTES, OCI_INDEX, Reference, parse_manifest};
 
-pub(super) async fn get_manifest(state: &AppState, repo: &Repo, reference: &str, head: bool) -> OciResult {
+pub(super) async fn get_manifest(
+    state: &AppState,
+    repo: &Repo,
+    reference: &str,
+    headers: &HeaderMap,
+    head: bool,
+) -> OciResult {
     let unknown = || refused(Code::ManifestUnknown, format!("{} has no manifest {reference:?}", repo.name));
     // A reference that could never name a manifest names none: 404, as the spec's pull tests expect.
     let reference = Reference::parse(reference).map_err(|_| unknown())?;
     let manifest = state.oci.manifest(&repo.registry, &repo.name, &reference).await?.ok_or_else(unknown)?;
+    if !accepts(headers, &manifest.media_type) {
+        // Manifests are served as pushed, never converted; a client that cannot read this kind learns which it is.
+        return Err(refused(
+            Code::ManifestUnknown,
+            format!(
+                "{} is a {}, which the request's Accept header does not list",
+                manifest.digest, manifest.media_type
+            ),
+        ));
+    }
     let body =
         if head { Body::empty() } else { Body::from(state.oci.manifest_bytes(&repo.registry, &manifest).await?) };
     let mut response = (StatusCode::OK, body).into_response();
@@ -32,6 +48,19 @@ pub(super) async fn get_manifest(state: &AppState, repo: &Repo, reference: &str,
     }
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(manifest.size));
     Ok(response)
+}
+
+/// Whether the `Accept` headers allow a media type: no header, a wildcard or the type itself.
+fn accepts(headers: &HeaderMap, media_type: &str) -> bool {
+    let mut listed = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|entry| entry.split(';').next().unwrap_or_default().trim())
+        .filter(|entry| !entry.is_empty())
+        .peekable();
+    listed.peek().is_none() || listed.any(|entry| entry == "*/*" || entry.eq_ignore_ascii_case(media_type))
 }
 
 pub(super) async fn put_manifest(
@@ -83,7 +112,8 @@ pub(super) async fn list_tags(state: &AppState, repo: &Repo, query: &HashMap<Str
     let (tags, more) = state.oci.tags(&repo.registry, &repo.name, last, limit).await?;
     let full_name = repo.base.trim_start_matches("/v2/").to_owned();
     let mut response = Json(json!({"name": full_name, "tags": tags})).into_response();
-    if let (true, Some(last), Some(n)) = (more, tags.last(), limit) {
+    if let (true, Some(last)) = (more, tags.last()) {
+        let n = limit.unwrap_or(tags.len());
         let link = format!("<{}/tags/list?n={n}&last={last}>; rel=\"next\"", repo.base);
         if let Ok(value) = HeaderValue::from_str(&link) {
             response.headers_mut().insert(header::LINK, value);

@@ -5,6 +5,7 @@
 
 mod blobs;
 mod manifests;
+pub mod token;
 
 use std::collections::HashMap;
 
@@ -19,10 +20,11 @@ use serde_json::json;
 
 use super::AppState;
 use super::access::registry_for;
-use super::context::Caller;
+use super::context::{Caller, RequestMeta};
 use super::error::{ApiError, reshape, shaped};
+use crate::domain::audit::Origin;
 use crate::domain::error::Error;
-use crate::domain::names::Ecosystem;
+use crate::domain::names::{Ecosystem, OrgSlug, RegistrySlug};
 use crate::domain::registry::Registry;
 use crate::domain::token::Scope;
 use crate::ecosystems::oci::{Code, Endpoint, Refusal, check_repository, parse_path};
@@ -33,10 +35,12 @@ pub fn routes(state: AppState) -> Router {
     Router::new()
         .route("/v2", any(get_base))
         .route("/v2/", any(get_base))
+        .route("/v2/token", axum::routing::get(token::issue).post(token::issue))
         .route("/v2/{*path}", any(oci))
         .layer(axum::middleware::from_fn(api_version))
         .layer(axum::middleware::from_fn(drain_unread))
         .layer(axum::middleware::from_fn(reshape::<OciError>))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), token::challenge))
         .with_state(state)
 }
 
@@ -53,6 +57,8 @@ pub struct OciError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// A registry token lacked the action: the challenge says so (see [`token::challenge`]).
+    insufficient_scope: bool,
 }
 
 impl From<Refusal> for OciError {
@@ -61,6 +67,7 @@ impl From<Refusal> for OciError {
             status: StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::BAD_REQUEST),
             code: refusal.code.as_str(),
             message: refusal.message,
+            insufficient_scope: false,
         }
     }
 }
@@ -76,7 +83,7 @@ impl From<ApiError> for OciError {
             status if status.is_server_error() => "UNKNOWN",
             _ => Code::Unsupported.as_str(),
         };
-        Self { status: error.status, code, message: error.message }
+        Self { status: error.status, code, message: error.message, insufficient_scope: false }
     }
 }
 
@@ -100,10 +107,8 @@ impl IntoResponse for OciError {
         let body = json!({"errors": [{"code": self.code, "message": self.message,
                                       "detail": {"request_id": super::error::current_request_id()}}]});
         let mut response = (self.status, axum::Json(body)).into_response();
-        if self.status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"packyard\""));
+        if self.insufficient_scope {
+            response.extensions_mut().insert(token::InsufficientScope);
         }
         shaped(response)
     }
@@ -118,24 +123,95 @@ fn refused(code: Code, message: impl Into<String>) -> OciError {
 /// `GET /v2/`: 200 with valid credentials, else 401 with the challenge that makes clients send theirs.
 async fn get_base(State(state): State<AppState>, request: Request) -> OciResult {
     let (parts, _) = request.into_parts();
-    match Caller::optional(&parts, &state).await? {
-        Some(_) => Ok(axum::Json(json!({})).into_response()),
-        None => Err(refused(Code::Unauthorized, "send a Packyard token as the password (docker login)")),
+    match Asking::from_parts(&parts, &state).await? {
+        Asking::Nobody => Err(refused(Code::Unauthorized, "send a Packyard token as the password (docker login)")),
+        _ => Ok(axum::Json(json!({})).into_response()),
     }
 }
 
-/// What a handler works on: the registry, the repository, the caller and the path prefix of its URLs.
+/// Who is asking: nobody, the holder of Packyard credentials, or of a registry token from `/v2/token`.
+pub(super) enum Asking {
+    Nobody,
+    Caller(Caller),
+    Token(token::Grant, Origin),
+}
+
+impl Asking {
+    async fn from_parts(parts: &axum::http::request::Parts, state: &AppState) -> OciResult<Self> {
+        let bearer = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")))
+            .map(str::trim);
+        if let Some(jwt) = bearer.filter(|jwt| token::is_registry_token(jwt)) {
+            let origin = parts.extensions.get::<RequestMeta>().map_or_else(
+                || Origin { request_id: super::error::current_request_id(), source_ip: "unknown".into() },
+                |meta| meta.origin.clone(),
+            );
+            return Ok(Self::Token(token::verify(state, jwt)?, origin));
+        }
+        Ok(Caller::optional(parts, state).await?.map_or(Self::Nobody, Self::Caller))
+    }
+
+    /// The registry `org/slug` where the asker may act with `scope` on `repository`.
+    pub(super) async fn registry(
+        &self,
+        state: &AppState,
+        (org, slug, repository): (&str, &str, &str),
+        scope: Scope,
+    ) -> OciResult<Registry> {
+        let grant = match self {
+            Self::Nobody => return Ok(registry_for(state, None, org, slug, scope).await?),
+            Self::Caller(caller) => return Ok(registry_for(state, Some(caller), org, slug, scope).await?),
+            Self::Token(grant, _) => grant,
+        };
+        let unknown = || refused(Code::NameUnknown, format!("registry {org}/{slug} not found"));
+        let (Ok(org_slug), Ok(registry_slug)) = (OrgSlug::try_from(org), RegistrySlug::try_from(slug)) else {
+            return Err(unknown());
+        };
+        let registry = match state.registries.get(&org_slug, &registry_slug).await {
+            Ok((registry, _)) => registry,
+            Err(Error::NotFound(_)) => return Err(unknown()),
+            Err(error) => return Err(error.into()),
+        };
+        let public_pull = registry.public && scope == Scope::ReadPackages;
+        if public_pull || grant.allows(&format!("{org}/{slug}/{repository}"), &registry.id, token::action_for(scope)) {
+            return Ok(registry);
+        }
+        // 403 with the challenge (RFC 6750's insufficient_scope): clients fetch a token for the scope named.
+        Err(OciError {
+            status: StatusCode::FORBIDDEN,
+            code: Code::Denied.as_str(),
+            message: format!(
+                "the registry token does not allow {} on {org}/{slug}/{repository}",
+                token::action_for(scope)
+            ),
+            insufficient_scope: true,
+        })
+    }
+
+    fn acting(&self) -> Option<Acting> {
+        match self {
+            Self::Nobody => None,
+            Self::Caller(caller) => Some(caller.acting()),
+            Self::Token(grant, origin) => Some(grant.acting(origin.clone())),
+        }
+    }
+}
+
+/// What a handler works on: the registry, the repository, who asks and the path prefix of its URLs.
 pub(super) struct Repo {
     pub registry: Registry,
     pub name: String,
     /// `/v2/{org}/{registry}/{name}`, for `Location` headers.
     pub base: String,
-    pub caller: Option<Caller>,
+    pub asking: Asking,
 }
 
 impl Repo {
     fn acting(&self) -> OciResult<Acting> {
-        self.caller.as_ref().map(Caller::acting).ok_or_else(|| refused(Code::Unauthorized, "send a token"))
+        self.asking.acting().ok_or_else(|| refused(Code::Unauthorized, "send a token"))
     }
 }
 
@@ -154,8 +230,8 @@ async fn oci(
         Method::DELETE => Scope::DeletePackages,
         _ => Scope::WritePackages,
     };
-    let caller = Caller::optional(&parts, &state).await?;
-    let registry = registry_for(&state, caller.as_ref(), route.org, route.registry, scope).await?;
+    let asking = Asking::from_parts(&parts, &state).await?;
+    let registry = asking.registry(&state, (route.org, route.registry, &route.repository), scope).await?;
     if registry.ecosystem != Ecosystem::Oci {
         return Err(refused(
             Code::NameUnknown,
@@ -164,22 +240,20 @@ async fn oci(
     }
     check_repository(&route.repository)?;
     let base = format!("/v2/{}/{}/{}", route.org, registry.slug, route.repository);
-    let repo = Repo { registry, name: route.repository, base, caller };
+    let repo = Repo { registry, name: route.repository, base, asking };
     let headers = &parts.headers;
     match (method, route.endpoint) {
         (method @ (Method::GET | Method::HEAD), Endpoint::Blob(digest)) => {
             blobs::get_blob(&state, &repo, digest, method == Method::HEAD).await
         }
-        (Method::DELETE, Endpoint::Blob(_)) => {
-            Err(refused(Code::Unsupported, "blobs are shared by the registry's repositories and are not deleted"))
-        }
+        (Method::DELETE, Endpoint::Blob(digest)) => blobs::delete_blob(&state, &repo, digest).await,
         (Method::POST, Endpoint::UploadStart) => blobs::post_upload(&state, &repo, &query, body).await,
         (Method::PATCH, Endpoint::Upload(id)) => blobs::patch_upload(&state, &repo, id, headers, body).await,
         (Method::PUT, Endpoint::Upload(id)) => blobs::put_upload(&state, &repo, id, &query, body).await,
         (Method::GET, Endpoint::Upload(id)) => blobs::get_upload(&state, &repo, id).await,
         (Method::DELETE, Endpoint::Upload(id)) => blobs::delete_upload(&state, &repo, id).await,
         (method @ (Method::GET | Method::HEAD), Endpoint::Manifest(reference)) => {
-            manifests::get_manifest(&state, &repo, reference, method == Method::HEAD).await
+            manifests::get_manifest(&state, &repo, reference, headers, method == Method::HEAD).await
         }
         (Method::PUT, Endpoint::Manifest(reference)) => {
             manifests::put_manifest(&state, &repo, reference, headers, body).await

@@ -4,6 +4,9 @@
 //! manifests go to the registry's storage through the same resolution packages use, under
 //! `oci/<registry id>/blobs/sha256/<hex>`; uploads in progress are in [`uploads`].
 
+mod copy;
+pub mod gc;
+pub mod listing;
 mod manifests;
 pub mod uploads;
 
@@ -18,8 +21,8 @@ use crate::domain::error::Error;
 use crate::domain::keys;
 use crate::domain::registry::Registry;
 use crate::domain::storage::StorageRef;
-use crate::ecosystems::oci::{Code, Digest, Refusal};
-use crate::ports::blob::StorageKey;
+use crate::ecosystems::oci::{Code, Digest, Platform, Refusal};
+use crate::ports::blob::{BlobStore, StorageKey};
 use crate::ports::metadata::{Condition, Item, MetadataStore, Query, StoreError, WriteOp};
 
 /// Why an OCI operation did not happen: the protocol refused it, or Packyard failed.
@@ -51,6 +54,9 @@ pub struct BlobRecord {
     pub storage: StorageRef,
     pub key: String,
     pub created_at: DateTime<Utc>,
+    /// Since when no manifest may use it; garbage collection removes it [`gc::GRACE`] later.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_since: Option<DateTime<Utc>>,
 }
 
 /// A manifest of a repository. Its bytes are also a blob of the registry.
@@ -67,10 +73,34 @@ pub struct ManifestRecord {
     pub artifact_type: Option<String>,
     #[serde(default)]
     pub annotations: Option<Value>,
+    /// The registry blobs it references (config and layers), which garbage collection keeps.
+    #[serde(default)]
+    pub blobs: Vec<String>,
     pub created_at: DateTime<Utc>,
+    /// The manifest and all it references, worked out at push (see [`listing`]); absent on older records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_size: Option<u64>,
+    /// Where the image runs: its config's platform, or an index's manifests' platforms.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub platforms: Vec<Platform>,
 }
 
 impl ManifestRecord {
+    /// The blobs it keeps alive: those it references and its own bytes, each once.
+    ///
+    /// # Errors
+    /// Never for a record this service wrote.
+    pub fn used_blobs(&self) -> Result<Vec<Digest>, Refusal> {
+        let mut used = vec![Digest::parse(&self.digest)?];
+        for blob in &self.blobs {
+            let blob = Digest::parse(blob)?;
+            if !used.contains(&blob) {
+                used.push(blob);
+            }
+        }
+        Ok(used)
+    }
+
     /// The descriptor the referrers API lists for this manifest.
     pub fn descriptor(&self) -> Value {
         let mut descriptor = json!({"mediaType": self.media_type, "digest": self.digest, "size": self.size});
@@ -89,12 +119,15 @@ struct TagRecord {
     digest: String,
 }
 
-/// The key of a blob's bytes in its storage.
+/// A new key for a blob's bytes in its storage: the digest and a unique suffix, so bytes that garbage
+/// collection removes after their record never belong to a later upload of the same digest.
 ///
 /// # Errors
 /// Never for a parsed digest and a registry id.
 pub fn blob_key(registry: &Registry, digest: &Digest) -> Result<StorageKey, Error> {
-    StorageKey::new(&["oci", registry.id.as_str(), "blobs", "sha256", digest.hex()]).map_err(blob_error)
+    // Short enough for stores that name a file after the whole key (s3s-fs), under a linked bucket's path too.
+    let name = format!("{}-{}", digest.hex(), ulid::Ulid::new());
+    StorageKey::new(&["oci", registry.id.as_str(), "blobs", &name]).map_err(blob_error)
 }
 
 #[derive(Clone)]
@@ -130,10 +163,70 @@ impl Oci {
         Ok(blobs.presign_get(&key, DOWNLOAD_URL_TTL).await.map_err(blob_error)?)
     }
 
-    fn blob_op(registry: &Registry, blob: &BlobRecord) -> OciResult<WriteOp> {
+    /// Gives `destination` the blob `blob` of `source` (another registry of the organization): its bytes are
+    /// copied server-side into the destination's storage and recorded there, or the destination's own record
+    /// when it has the blob already.
+    ///
+    /// # Errors
+    /// What reading or storing fails with.
+    pub async fn copy_blob(
+        &self,
+        source: &Registry,
+        blob: &BlobRecord,
+        destination: &Registry,
+    ) -> OciResult<BlobRecord> {
+        let digest = Digest::parse(&blob.digest)?;
+        if let Some(existing) = self.blob(destination, &digest).await? {
+            self.touch(destination, &digest).await?;
+            return Ok(existing);
+        }
+        let (storage, target) = self.packages.storage_for(destination).await?;
+        let key = blob_key(destination, &digest)?;
+        let from = StorageKey::parse(&blob.key).map_err(blob_error)?;
+        let size =
+            self.packages.copy_object(&source.organization, (&blob.storage, &from), (&storage, &target, &key)).await?;
+        let copied = BlobRecord {
+            digest: blob.digest.clone(),
+            size,
+            storage,
+            key: key.to_string(),
+            created_at: Utc::now(),
+            idle_since: None,
+        };
+        self.record_new_blob(destination, &copied, &target, &key).await
+    }
+
+    /// Records a blob whose bytes were just stored at `key`, queued for garbage collection in case no
+    /// manifest ever uses it. When another upload of the same digest recorded it first, that one is kept
+    /// and these bytes go.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub(crate) async fn record_new_blob(
+        &self,
+        registry: &Registry,
+        blob: &BlobRecord,
+        blobs: &Arc<dyn BlobStore>,
+        key: &StorageKey,
+    ) -> OciResult<BlobRecord> {
         let digest = Digest::parse(&blob.digest)?;
         let (pk, sk) = keys::oci_blob(&registry.id, digest.hex());
-        Ok(WriteOp::put(Item::from_value(pk, sk, 1, blob)?, Condition::Always))
+        let ops = vec![
+            WriteOp::put(Item::from_value(pk, sk, 1, blob)?, Condition::NotExists),
+            Self::candidate_op((&registry.organization, &registry.id), &digest, blob.created_at + gc::GRACE)?,
+        ];
+        match self.store.write(ops).await {
+            Ok(()) => Ok(blob.clone()),
+            Err(StoreError::ConditionFailed { op: 0 }) => {
+                if let Err(error) = blobs.retire(key).await {
+                    tracing::warn!(error = %error, "could not remove the duplicate bytes at {key}");
+                }
+                self.blob(registry, &digest).await?.ok_or_else(|| {
+                    Error::Conflict(format!("blob {digest} was removed while it was uploaded; upload it again")).into()
+                })
+            }
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// Every item of the registry's OCI partition under `prefix`, with its sort key.

@@ -223,22 +223,26 @@ impl Oci {
             return refuse(Code::DigestInvalid, format!("the uploaded bytes have digest {actual}, not {digest}"));
         }
         let blob = match self.blob(registry, digest).await? {
-            Some(blob) => blob,
+            Some(blob) => {
+                self.touch(registry, digest).await?;
+                blob
+            }
             None => {
                 let key = blob_key(registry, digest)?;
                 let size = blobs
                     .put_stream(&key, chained(Arc::clone(&blobs), upload.chunks.clone()))
                     .await
                     .map_err(blob_error)?;
+                let now = Utc::now();
                 let blob = BlobRecord {
                     digest: digest.to_string(),
                     size,
                     storage: upload.storage.clone(),
                     key: key.to_string(),
-                    created_at: Utc::now(),
+                    created_at: now,
+                    idle_since: None,
                 };
-                self.store.write(vec![Self::blob_op(registry, &blob)?]).await?;
-                blob
+                self.record_new_blob(registry, &blob, &blobs, &key).await?
             }
         };
         self.discard(&upload).await;

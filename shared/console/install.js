@@ -1,0 +1,96 @@
+// Install and publish instructions per ecosystem, with the registry's real URL. Each ecosystem is one entry
+// of INSTRUCTIONS; an ecosystem added later (maven, ruby, debian, rpm) registers its own with `register`.
+// `token` is the placeholder TOKEN until the person asks for a real one to be filled in.
+
+const INSTRUCTIONS = new Map();
+
+/**
+ * Adds or replaces the instructions for `ecosystem`: `build({base, host, org, slug, token, pkg})` returns
+ * `{install: [{title, text, note?}], publish: [...]}`.
+ */
+export function register(ecosystem, build) {
+  INSTRUCTIONS.set(ecosystem, build);
+}
+
+/** The instructions for a registry, or null for an ecosystem nobody registered yet. */
+export function instructions(ecosystem, context) {
+  const build = INSTRUCTIONS.get(ecosystem);
+  return build ? build(context) : null;
+}
+
+register('npm', ({ base, host, org, slug, token, pkg }) => {
+  const url = `${base}/npm/${org}/${slug}/`;
+  const npmrc = `registry=${url}\n${url.replace(/^https?:/, '')}:_authToken=${token}\n`;
+  return {
+    install: [
+      { title: '.npmrc', text: npmrc, note: 'In the project folder (or ~/.npmrc). For one scope only, write @scope:registry= instead of registry=.' },
+      { title: 'Install', text: `npm install ${pkg || '<package>'}\n` },
+    ],
+    publish: [
+      { title: '.npmrc for publishing', text: npmrc, note: 'The token needs the write_packages scope.' },
+      { title: 'Publish', text: 'npm publish\n' },
+    ],
+  };
+});
+
+register('python', ({ base, org, slug, token, pkg }) => {
+  const scheme = base.startsWith('https:') ? 'https' : 'http';
+  const rest = base.replace(/^https?:\/\//, '');
+  const index = `${scheme}://__token__:${token}@${rest}/pypi/${org}/${slug}/simple/`;
+  return {
+    install: [
+      { title: 'pip.conf', text: `[global]\nindex-url = ${index}\n`, note: 'Or export PIP_INDEX_URL with the same URL.' },
+      { title: 'uv.toml', text: `[[index]]\nname = "${org}-${slug}"\nurl = "${index}"\ndefault = true\n` },
+      { title: 'Install', text: `pip install ${pkg || '<project>'}\n` },
+    ],
+    publish: [
+      { title: '.pypirc', text: `[distutils]\nindex-servers = packyard\n\n[packyard]\nrepository = ${base}/pypi/${org}/${slug}/legacy/\nusername = __token__\npassword = ${token}\n` },
+      { title: 'Publish with twine', text: 'twine upload --repository packyard dist/*\n' },
+      { title: 'Publish with uv', text: `uv publish --publish-url ${base}/pypi/${org}/${slug}/legacy/ --username __token__ --password ${token} dist/*\n` },
+    ],
+  };
+});
+
+register('cargo', ({ base, org, slug, token, pkg }) => {
+  const config = `[registries.${slug}]\nindex = "sparse+${base}/cargo/${org}/${slug}/index/"\ncredential-provider = ["cargo:token"]\n`;
+  const env = `export CARGO_REGISTRIES_${slug.toUpperCase().replace(/-/g, '_')}_TOKEN=${token}\n`;
+  return {
+    install: [
+      { title: '.cargo/config.toml', text: config },
+      { title: 'Token', text: env },
+      { title: 'Cargo.toml', text: `[dependencies]\n${pkg || 'my-crate'} = { version = "*", registry = "${slug}" }\n` },
+    ],
+    publish: [
+      { title: '.cargo/config.toml', text: config },
+      { title: 'Publish', text: `${env}cargo publish --registry ${slug}\n`, note: `Mark the crate publish = ["${slug}"] in its Cargo.toml.` },
+    ],
+  };
+});
+
+register('oci', ({ host, base, org, slug, token, pkg }) => {
+  const image = `${host}/${org}/${slug}/${pkg || 'app'}`;
+  const tls = base.startsWith('https:') ? '' : ' --src-tls-verify=false';
+  return {
+    install: [
+      { title: 'docker', text: `echo ${token} | docker login ${host} -u token --password-stdin\ndocker pull ${image}:latest\n` },
+      { title: 'skopeo', text: `skopeo copy --src-creds token:${token}${tls} docker://${image}:latest oci:./image:latest\n` },
+    ],
+    publish: [
+      { title: 'docker', text: `echo ${token} | docker login ${host} -u token --password-stdin\ndocker tag app:latest ${image}:latest\ndocker push ${image}:latest\n` },
+      { title: 'skopeo', text: `skopeo copy --dest-creds token:${token}${tls.replace('src', 'dest')} oci:./image:latest docker://${image}:latest\n` },
+    ],
+  };
+});
+
+register('files', ({ base, org, slug, token, pkg }) => {
+  const file = pkg || 'tool-1.2.3.tar.gz';
+  return {
+    install: [
+      { title: 'Download with curl', text: `curl -fL -H "Authorization: Bearer ${token}" -O ${base}/files/${org}/${slug}/${file}\n` },
+    ],
+    publish: [
+      { title: 'Upload with curl', text: `curl -f -H "Authorization: Bearer ${token}" -F file=@${file} ${base}/v1/organizations/${org}/registries/${slug}/packages\n` },
+      { title: 'Upload with packyard push', text: `export PACKYARD_URL=${base} PACKYARD_TOKEN=${token}\npackyard push --org ${org} --registry ${slug} ${file}\n`, note: 'Any size: the bytes go straight to storage.' },
+    ],
+  };
+});
