@@ -147,9 +147,15 @@ async fn deployment() -> (Vec<(String, String)>, String) {
     let store = std::sync::Arc::new(DynamoDbStore::new(aws_sdk_dynamodb::Client::new(&dynamodb), &table));
     let router = finish(all_routes(&state), &state.config);
     let app = TestApp::serving(state, store, router).await;
-    for (name, ecosystem) in
-        [("tools", "files"), ("js", "npm"), ("rs", "cargo"), ("py", "python"), ("images", "oci"), ("gems", "ruby")]
-    {
+    for (name, ecosystem) in [
+        ("tools", "files"),
+        ("js", "npm"),
+        ("rs", "cargo"),
+        ("py", "python"),
+        ("images", "oci"),
+        ("gems", "ruby"),
+        ("jv", "maven"),
+    ] {
         app.create_registry(name, ecosystem).await;
     }
     let env = [
@@ -397,6 +403,20 @@ fn expectations() -> Vec<Expectation> {
                     "{url}"
                 );
             }),
+        ),
+        ("maven.deploy-jar", 201, Box::new(|_: &Answer| {})),
+        ("maven.deploy-checksum", 201, Box::new(|_: &Answer| {})),
+        (
+            "maven.deploy-wrong-checksum",
+            400,
+            Box::new(|a: &Answer| assert_eq!(a.json()["error"]["code"], "checksum_mismatch", "{a:?}")),
+        ),
+        ("maven.metadata", 200, Box::new(|a: &Answer| assert!(a.text().contains("<release>1.0.0</release>"), "{a:?}"))),
+        ("maven.download-jar", 302, Box::new(|a: &Answer| assert!(!a.header("location").is_empty(), "{a:?}"))),
+        (
+            "maven.metadata-anonymous",
+            401,
+            Box::new(|a: &Answer| assert!(a.header("www-authenticate").starts_with("Basic"), "{a:?}")),
         ),
         ("storage-links.create-invalid-kms-key", 422, Box::new(management_error(Some("kms_key_arn")))),
         ("storage-links.list", 200, Box::new(json_ok)),

@@ -174,3 +174,21 @@ python_clients_run() {
   "$PACKYARD_TWINE" --version >/dev/null 2>&1 && "$PACKYARD_UV" --version >/dev/null 2>&1 &&
     "$PACKYARD_CLIENTS_PYTHON" -c "import oras.client" >/dev/null 2>&1
 }
+
+# The Maven packages the Maven client scenario runs: Maven itself, the plugins a jar build and `mvn deploy` use
+# (Debian puts them in /usr/share/maven-repo, which the test uses as `central`; their versions are pinned in
+# tests/clients/maven.rs), and Gradle for one resolve. Debian's, since the tests reach no Maven repository.
+MAVEN_PACKAGES=(maven maven-debian-helper libmaven-compiler-plugin-java libmaven-resources-plugin-java
+  libmaven-jar-plugin-java libsurefire-java libmaven-install-plugin-java libmaven-deploy-plugin-java gradle)
+
+ensure_maven_clients() {
+  local missing=() package
+  for package in "${MAVEN_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
+  done
+  ((${#missing[@]} == 0)) && return
+  [[ $EUID == 0 ]] || rig_die "missing Maven packages; install them with: sudo apt-get install ${missing[*]}"
+  rig_say "installing ${missing[*]} (apt-get)"
+  apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}

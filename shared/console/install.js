@@ -82,6 +82,24 @@ register('oci', ({ host, base, org, slug, token, pkg }) => {
   };
 });
 
+register('maven', ({ base, org, slug, token, pkg }) => {
+  const url = `${base}/maven/${org}/${slug}`;
+  const [groupId, artifactId] = (pkg || 'com.example:artifact').split(':');
+  const settings = `<!-- ~/.m2/settings.xml -->\n<settings>\n  <servers>\n    <server>\n      <id>${slug}</id>\n      <username>token</username>\n      <password>${token}</password>\n    </server>\n  </servers>\n</settings>\n`;
+  return {
+    install: [
+      { title: 'settings.xml', text: settings, note: 'Maven sends these credentials after the registry asks for them (a Bearer header in <httpHeaders> works too).' },
+      { title: 'pom.xml', text: `<repositories>\n  <repository>\n    <id>${slug}</id>\n    <url>${url}</url>\n    <snapshots><enabled>true</enabled></snapshots>\n  </repository>\n</repositories>\n<dependencies>\n  <dependency>\n    <groupId>${groupId}</groupId>\n    <artifactId>${artifactId || 'artifact'}</artifactId>\n    <version>LATEST-VERSION</version>\n  </dependency>\n</dependencies>\n` },
+      { title: 'Gradle', text: `repositories {\n  maven {\n    url '${url}'\n    credentials { username 'token'; password '${token}' }\n  }\n}\n` },
+    ],
+    publish: [
+      { title: 'settings.xml', text: settings, note: 'The token needs the write_packages scope.' },
+      { title: 'pom.xml', text: `<distributionManagement>\n  <repository><id>${slug}</id><url>${url}</url></repository>\n  <snapshotRepository><id>${slug}</id><url>${url}</url></snapshotRepository>\n</distributionManagement>\n` },
+      { title: 'Deploy', text: 'mvn deploy\n', note: 'A release version is deployed once; a -SNAPSHOT takes new builds.' },
+    ],
+  };
+});
+
 register('files', ({ base, org, slug, token, pkg }) => {
   const file = pkg || 'tool-1.2.3.tar.gz';
   return {

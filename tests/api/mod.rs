@@ -5,6 +5,7 @@ mod audit_events;
 pub(crate) mod cargo;
 mod console;
 mod errors;
+pub(crate) mod maven;
 mod member_management;
 pub(crate) mod npm;
 pub(crate) mod oci;

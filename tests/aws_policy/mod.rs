@@ -21,7 +21,7 @@ use packyard_tests::services;
 use serde_json::json;
 use tower::ServiceExt;
 
-use crate::api::{cargo, npm, oci, pypi, ruby};
+use crate::api::{cargo, maven, npm, oci, pypi, ruby};
 use crate::storage_links::aws::{launch_stack, moto_s3};
 use crate::storage_links::{LINKS, link_config};
 use policy::Function;
@@ -94,6 +94,7 @@ async fn exercise(app: &TestApp, states: &Functions, calls: &AwsCalls) {
         ("images", "oci"),
         ("images-prod", "oci"),
         ("gems", "ruby"),
+        ("jv", "maven"),
         ("gone", "files"),
     ];
     for (name, ecosystem) in registries {
@@ -138,6 +139,13 @@ async fn exercise(app: &TestApp, states: &Functions, calls: &AwsCalls) {
         ok(pypi::upload(app, &format!("pkg-{round}.tar.gz"), round.as_bytes(), &[]).await.status, "twine upload");
         ok(app.post(&format!("/pypi/acme/py/yank/pkg/{round}"), json!({})).await.status, "yank a release");
         ok(app.delete(&format!("/pypi/acme/py/yank/pkg/{round}")).await.status, "undo the last yank");
+        let jar = format!("com/acme/greet/{round}/greet-{round}.jar");
+        assert_eq!(maven::deploy(app, &jar, round.as_bytes()).await.status, StatusCode::CREATED, "mvn deploy");
+        let token = app.admin_token.clone();
+        let metadata = maven::maven(app, http::Method::GET, "com/acme/greet/maven-metadata.xml", Some(&token), b"");
+        ok(metadata.await.status, "resolve maven-metadata.xml");
+        let download = maven::maven(app, http::Method::GET, &jar, Some(&token), b"").await;
+        assert_eq!(download.status, StatusCode::FOUND, "a jar download redirects");
         let gem = ruby::gem_file("demo", round, "ruby", &[]);
         ok(ruby::push(app, "gems", &app.admin_token, gem).await.status, "gem push");
         for index in ["versions", "info/demo", "specs.4.8.gz", &format!("quick/Marshal.4.8/demo-{round}.gemspec.rz")] {

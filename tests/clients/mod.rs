@@ -4,6 +4,7 @@ mod cargo;
 mod console;
 mod curl;
 mod large;
+mod maven;
 mod npm;
 mod oras;
 mod python;

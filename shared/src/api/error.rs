@@ -104,6 +104,22 @@ impl IntoResponse for ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// Puts `message` in the status line as its reason phrase: twine and Maven show the status line, not the
+/// body, unless run verbosely (PyPI does the same).
+pub fn reason_phrase(response: &mut Response, message: &str) {
+    let phrase: String = message.chars().filter(|c| c.is_ascii_graphic() || *c == ' ').take(200).collect();
+    if let Ok(phrase) = hyper::ext::ReasonPhrase::try_from(phrase) {
+        response.extensions_mut().insert(phrase);
+    }
+}
+
+/// On a 401, a Basic challenge, so clients that send credentials only when asked (pip, Maven) send them.
+pub fn basic_challenge(response: &mut Response) {
+    if response.status() == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"packyard\""));
+    }
+}
+
 /// Marks a response whose error body Packyard wrote in its route group's shape, so [`reshape`] keeps it.
 #[derive(Debug, Clone, Copy)]
 pub struct Shaped;

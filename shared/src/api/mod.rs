@@ -8,6 +8,7 @@ pub mod console;
 pub mod context;
 pub mod error;
 pub mod json;
+pub mod maven;
 pub mod npm;
 pub mod oci;
 mod oci_packages;
@@ -112,7 +113,7 @@ impl AppState {
 pub type RouteGroup = fn(AppState) -> Router;
 
 /// Every route group, in the order the dev server mounts them.
-pub const ROUTE_GROUPS: [(&str, RouteGroup); 11] = [
+pub const ROUTE_GROUPS: [(&str, RouteGroup); 12] = [
     ("registries", registries::routes),
     ("audit-events", audit_events::routes),
     ("tokens", tokens::routes),
@@ -124,6 +125,7 @@ pub const ROUTE_GROUPS: [(&str, RouteGroup); 11] = [
     ("oci", oci::routes),
     ("ruby", ruby::routes),
     ("console", console::routes),
+    ("maven", maven::routes),
 ];
 
 /// The layers every group runs under, in Lambda and in the dev server alike: the body limit, JSON answers

@@ -218,10 +218,11 @@ pub enum Ecosystem {
     Cargo,
     Oci,
     Ruby,
+    Maven,
 }
 
 impl Ecosystem {
-    pub const ALL: [Self; 6] = [Self::Files, Self::Npm, Self::Python, Self::Cargo, Self::Oci, Self::Ruby];
+    pub const ALL: [Self; 7] = [Self::Files, Self::Npm, Self::Python, Self::Cargo, Self::Oci, Self::Ruby, Self::Maven];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -231,6 +232,7 @@ impl Ecosystem {
             Self::Cargo => "cargo",
             Self::Oci => "oci",
             Self::Ruby => "ruby",
+            Self::Maven => "maven",
         }
     }
 }
@@ -300,7 +302,7 @@ mod tests {
 
     #[test]
     fn unknown_ecosystems_name_the_supported_ones() {
-        let error = Ecosystem::try_from("maven".to_owned()).unwrap_err();
+        let error = Ecosystem::try_from("conda".to_owned()).unwrap_err();
         assert!(error.0.contains("npm, python"), "{error}");
         assert_eq!(serde_json::to_string(&Ecosystem::Npm).unwrap(), "\"npm\"");
     }

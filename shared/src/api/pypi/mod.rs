@@ -20,7 +20,7 @@ use serde_json::json;
 use super::AppState;
 use super::access::registry_for;
 use super::context::Caller;
-use super::error::{ApiError, current_request_id, reshape, shaped};
+use super::error::{ApiError, basic_challenge, current_request_id, reason_phrase, reshape, shaped};
 use super::packages::{describe, redirect_to};
 use super::pagination::base_url;
 use crate::domain::names::Ecosystem;
@@ -62,18 +62,10 @@ impl IntoResponse for PypiError {
                 .into_response()
         } else {
             let mut response = (status, format!("{message}\n(request id {request_id})\n")).into_response();
-            // twine shows the status line, not the body, unless run with --verbose; PyPI puts its message there.
-            let phrase: String = message.chars().filter(|c| c.is_ascii_graphic() || *c == ' ').take(200).collect();
-            if let Ok(phrase) = hyper::ext::ReasonPhrase::try_from(phrase) {
-                response.extensions_mut().insert(phrase);
-            }
+            reason_phrase(&mut response, &message);
             response
         };
-        if status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"packyard\""));
-        }
+        basic_challenge(&mut response);
         shaped(response)
     }
 }
