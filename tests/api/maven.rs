@@ -272,3 +272,21 @@ async fn every_credential_kind_deploys_or_reads_as_far_as_it_may() {
     assert_eq!(anonymous_deploy.status, StatusCode::UNAUTHORIZED);
     assert!(anonymous_deploy.headers["www-authenticate"].to_str().unwrap().starts_with("Basic"));
 }
+
+#[tokio::test]
+async fn two_groups_may_each_have_an_artifact_of_the_same_name_and_version() {
+    let app = app().await;
+    let first = deploy(&app, "com/acme/core/1.0/core-1.0.jar", b"acme's core").await;
+    assert_eq!(first.status, StatusCode::CREATED, "{first:?}");
+    let second = deploy(&app, "org/example/core/1.0/core-1.0.jar", b"example's core").await;
+    assert_eq!(second.status, StatusCode::CREATED, "core-1.0.jar of another group is another file: {second:?}");
+    let again = deploy(&app, "org/example/core/1.0/core-1.0.jar", b"example's core, changed").await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{again:?}");
+    for (path, body) in
+        [("com/acme/core/1.0/core-1.0.jar", "acme's core"), ("org/example/core/1.0/core-1.0.jar", "example's core")]
+    {
+        let got = get(&app, path).await;
+        let (_, bytes) = app.follow(&got).await;
+        assert_eq!(bytes, body.as_bytes(), "{path}");
+    }
+}

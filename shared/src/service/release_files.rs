@@ -13,6 +13,7 @@ use super::races;
 use crate::domain::audit::diff;
 use crate::domain::error::{Error, Result};
 use crate::domain::keys;
+use crate::domain::names::Ecosystem;
 use crate::domain::package::{Package, PackageFile};
 use crate::domain::registry::Registry;
 use crate::ports::metadata::{Condition, Item, StoreError, WriteOp};
@@ -100,7 +101,13 @@ impl Packages {
         file: &PackageFile,
         update: &impl Fn(&mut Value),
     ) -> Result<Option<Package>> {
-        let (file_pk, file_sk) = keys::package_file(&registry.id, &file.filename);
+        // A file name is written once per registry (PyPI's rule); a Maven file name is unique only within its
+        // artifact (`core-1.0.jar` of two groups are two files), so there the artifact is part of the name.
+        let unique_name = match registry.ecosystem {
+            Ecosystem::Maven => format!("{name}/{}", file.filename),
+            _ => file.filename.clone(),
+        };
+        let (file_pk, file_sk) = keys::package_file(&registry.id, &unique_name);
         let marker = json!({"filename": file.filename, "name": name, "version": version, "uploaded_at": Utc::now()});
         let mut ops = vec![WriteOp::put(Item::from_value(file_pk, file_sk, 1, &marker)?, Condition::NotExists)];
         let package = match self.version_record(registry, name, version).await? {
