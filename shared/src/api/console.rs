@@ -57,14 +57,27 @@ struct Prepared {
     etag: HeaderValue,
 }
 
+/// Where the page names its stylesheet; the page is served with the stylesheet in its place.
+const STYLESHEET_LINK: &str = r#"<link rel="stylesheet" href="/console/app.css">"#;
+
+/// The page as served: its stylesheet inline, so the first paint waits for no second request (the page is
+/// 3 KB gzipped with it). `app.css` is still served on its own for anything that links it.
+static PAGE: LazyLock<String> =
+    LazyLock::new(|| ASSETS[0].text.replacen(STYLESHEET_LINK, &format!("<style>{}</style>", ASSETS[1].text), 1));
+
+/// The text sent for an asset.
+fn text(index: usize) -> &'static str {
+    if index == 0 { PAGE.as_str() } else { ASSETS[index].text }
+}
+
 static PREPARED: LazyLock<Vec<Prepared>> = LazyLock::new(|| {
-    ASSETS
-        .iter()
-        .map(|asset| {
+    (0..ASSETS.len())
+        .map(|index| {
             use std::io::Write;
+            let text = text(index);
             let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-            let gzipped = encoder.write_all(asset.text.as_bytes()).and_then(|()| encoder.finish()).unwrap_or_default();
-            let digest = hex::encode(&Sha256::digest(asset.text.as_bytes())[..12]);
+            let gzipped = encoder.write_all(text.as_bytes()).and_then(|()| encoder.finish()).unwrap_or_default();
+            let digest = hex::encode(&Sha256::digest(text.as_bytes())[..12]);
             let etag = HeaderValue::from_str(&format!("\"{digest}\"")).unwrap_or(HeaderValue::from_static("\"0\""));
             Prepared { gzipped, etag }
         })
@@ -73,8 +86,16 @@ static PREPARED: LazyLock<Vec<Prepared>> = LazyLock::new(|| {
 
 /// What the page may load and where it may send: itself only. No inline script runs, no other site may
 /// frame it, and it never reaches another origin.
-const SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
-     connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+/// The inline stylesheet is allowed by its hash alone.
+static SECURITY_POLICY: LazyLock<HeaderValue> = LazyLock::new(|| {
+    use base64::Engine;
+    let style = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(ASSETS[1].text.as_bytes()));
+    let policy = format!(
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'sha256-{style}'; script-src 'self'; \
+         connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    );
+    HeaderValue::from_str(&policy).unwrap_or(HeaderValue::from_static("default-src 'self'"))
+});
 
 async fn get_page(headers: HeaderMap) -> Response {
     send(0, &headers)
@@ -99,7 +120,7 @@ fn send(index: usize, request: &HeaderMap) -> Response {
     } else if gzip && !prepared.gzipped.is_empty() {
         ([(header::CONTENT_ENCODING, "gzip")], prepared.gzipped.clone()).into_response()
     } else {
-        asset.text.into_response()
+        text(index).into_response()
     };
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type));
@@ -108,7 +129,7 @@ fn send(index: usize, request: &HeaderMap) -> Response {
     headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(SECURITY_POLICY));
+    headers.insert(header::CONTENT_SECURITY_POLICY, SECURITY_POLICY.clone());
     response
 }
 
@@ -119,8 +140,9 @@ mod tests {
     #[test]
     fn every_asset_compresses_and_the_page_loads_only_the_console_s_own_files() {
         assert!(PREPARED.iter().all(|prepared| !prepared.gzipped.is_empty()));
-        let page = ASSETS[0].text;
+        let page = text(0);
         assert!(!page.contains("http://") && !page.contains("https://"), "the page loads nothing from elsewhere");
         assert!(!page.contains("<script>"), "no inline script: the security policy would refuse it");
+        assert!(page.contains("<style>") && !page.contains(STYLESHEET_LINK), "the stylesheet is inline");
     }
 }
