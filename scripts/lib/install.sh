@@ -175,6 +175,18 @@ python_clients_run() {
     "$PACKYARD_CLIENTS_PYTHON" -c "import oras.client" >/dev/null 2>&1
 }
 
+# Sets PACKYARD_SCHEMATHESIS: Schemathesis, which generates requests from openapi.json against the dev server,
+# from a virtualenv of its own in the cache (its pins are its own; the tests run offline, so it is installed here).
+ensure_openapi_tools() {
+  local venv="$PACKYARD_CACHE/openapi"
+  PACKYARD_SCHEMATHESIS=$venv/bin/schemathesis
+  "$PACKYARD_SCHEMATHESIS" --version >/dev/null 2>&1 && return
+  rig_say "installing schemathesis (pip) into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check schemathesis >&2
+  "$PACKYARD_SCHEMATHESIS" --version >/dev/null 2>&1 || rig_die "schemathesis does not run after installing it into $venv"
+}
+
 # The Maven packages the Maven client scenario runs: Maven itself, the plugins a jar build and `mvn deploy` use
 # (Debian puts them in /usr/share/maven-repo, which the test uses as `central`; their versions are pinned in
 # tests/clients/maven.rs), and Gradle for one resolve. Debian's, since the tests reach no Maven repository.

@@ -9,4 +9,5 @@ mod npm;
 mod oras;
 mod python;
 mod ruby;
+mod schemathesis;
 mod skopeo;
