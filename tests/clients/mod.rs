@@ -6,6 +6,7 @@ mod curl;
 mod large;
 mod maven;
 mod npm;
+mod openapi_client;
 mod oras;
 mod python;
 mod ruby;
