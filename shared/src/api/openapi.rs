@@ -9,7 +9,7 @@ use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::pagination::Links;
-use super::registries;
+use super::{registries, storage};
 use crate::domain::names::Ecosystem;
 use crate::domain::registry::{NewRegistry, Registry, RegistryPatch};
 use crate::domain::storage::StorageRef;
@@ -25,14 +25,19 @@ use crate::domain::storage::StorageRef;
         registries::get_registry,
         registries::update_registry,
         registries::delete_registry,
+        storage::get_storage,
+        storage::put_storage,
     ),
     components(schemas(
         ErrorBody, ErrorDetail, Links, Registry, NewRegistry, RegistryPatch, Ecosystem, StorageRef,
-        registries::RegistryView, registries::RegistryPage,
+        registries::RegistryView, registries::RegistryPage, storage::StorageView, storage::StorageChange,
     )),
     modifiers(&SecuritySchemes),
     security(("bearer" = []), ("basic" = [])),
-    tags((name = "registries", description = "Registries: one ecosystem each, private until made public")),
+    tags(
+        (name = "registries", description = "Registries: one ecosystem each, private until made public"),
+        (name = "storage", description = "Where the organization's new files go: Packyard's storage or a link"),
+    ),
 )]
 pub struct ApiDoc;
 
