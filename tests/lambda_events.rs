@@ -45,7 +45,7 @@ async fn every_event_fixture_gets_its_expected_answer_through_the_lambda_path() 
     // In order: the good cases build on each other, each bad case sits beside its good twin. The third column
     // is the field a JSON error names, or a phrase a plain-text error (the Python upload API's) contains.
     // An OCI error names its spec code there.
-    let expectations: [(&str, u16, Option<&str>); 24] = [
+    let expectations: [(&str, u16, Option<&str>); 25] = [
         ("registries.create", 201, None),
         ("registries.create-invalid-color", 422, Some("color")),
         ("registries.create-malformed", 400, None),
@@ -55,6 +55,7 @@ async fn every_event_fixture_gets_its_expected_answer_through_the_lambda_path() 
         ("registries.update", 200, None),
         ("registries.update-ecosystem", 422, Some("ecosystem")),
         ("registries.delete", 204, None),
+        ("registries.openapi", 200, None),
         ("console.page", 200, None),
         ("console.sign-in", 201, None),
         ("console.sign-in-cross-site", 403, None),

@@ -254,6 +254,7 @@ fn expectations() -> Vec<Expectation> {
             Box::new(|a: &Answer| assert!(a.json()["registries"].as_array().is_some(), "{a:?}")),
         ),
         ("registries.get", 200, Box::new(json_ok)),
+        ("registries.openapi", 200, Box::new(|a: &Answer| assert_eq!(a.json()["openapi"], "3.1.0", "{a:?}"))),
         ("registries.update", 200, Box::new(json_ok)),
         ("registries.update-ecosystem", 422, Box::new(management_error(Some("ecosystem")))),
         ("registries.delete", 204, Box::new(empty)),

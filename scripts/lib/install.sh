@@ -175,6 +175,24 @@ python_clients_run() {
     "$PACKYARD_CLIENTS_PYTHON" -c "import oras.client" >/dev/null 2>&1
 }
 
+# Sets PACKYARD_SCHEMATHESIS: Schemathesis, which generates requests from openapi.json against the dev server,
+# and beside it openapi-python-client, which generates a Python client from it; a virtualenv of their own in
+# the cache (their pins are their own). The tests run offline, so they are installed here.
+ensure_openapi_tools() {
+  local venv="$PACKYARD_CACHE/openapi"
+  PACKYARD_SCHEMATHESIS=$venv/bin/schemathesis
+  openapi_tools_run && return
+  rig_say "installing schemathesis and openapi-python-client (pip) into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check schemathesis openapi-python-client >&2
+  openapi_tools_run || rig_die "schemathesis or openapi-python-client does not run after installing them into $venv"
+}
+
+openapi_tools_run() {
+  "$PACKYARD_SCHEMATHESIS" --version >/dev/null 2>&1 &&
+    "$(dirname "$PACKYARD_SCHEMATHESIS")/openapi-python-client" --version >/dev/null 2>&1
+}
+
 # The Maven packages the Maven client scenario runs: Maven itself, the plugins a jar build and `mvn deploy` use
 # (Debian puts them in /usr/share/maven-repo, which the test uses as `central`; their versions are pinned in
 # tests/clients/maven.rs), and Gradle for one resolve. Debian's, since the tests reach no Maven repository.

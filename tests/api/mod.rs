@@ -13,6 +13,7 @@ mod oci_content;
 mod oci_packages;
 mod oci_token;
 mod oidc;
+mod openapi;
 mod packages;
 pub(crate) mod pypi;
 mod races;

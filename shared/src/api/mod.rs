@@ -12,6 +12,7 @@ pub mod maven;
 pub mod npm;
 pub mod oci;
 mod oci_packages;
+pub mod openapi;
 pub mod packages;
 pub mod pagination;
 pub mod pypi;

@@ -12,6 +12,12 @@ use super::error::ApiError;
 pub const DEFAULT_PER_PAGE: usize = 30;
 pub const MAX_PER_PAGE: usize = 100;
 
+/// The `links` object of a page: the URL of the next page, `null` on the last.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Links {
+    pub next: Option<String>,
+}
+
 /// A page request parsed from the query string.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageRequest {

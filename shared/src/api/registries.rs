@@ -14,7 +14,8 @@ use super::access::{managed_registry, registry_creator, registry_settings, visib
 use super::context::Caller;
 use super::error::{ApiError, ApiResult};
 use super::json::ApiJson;
-use super::pagination::{PageRequest, base_url};
+use super::openapi::{ErrorResponses, IfMatch, Org, OrgRegistry, PageQuery};
+use super::pagination::{Links, PageRequest, base_url};
 use crate::domain::names::RegistrySlug;
 use crate::domain::registry::{NewRegistry, Registry, RegistryPatch};
 use crate::domain::token::Scope;
@@ -27,16 +28,28 @@ pub fn routes(state: AppState) -> Router {
             get(get_registry).patch(update_registry).delete(delete_registry),
         )
         .with_state(state)
+        .merge(super::openapi::routes())
 }
 
 /// A registry as the API shows it: the record plus where to reach it.
-#[derive(Serialize)]
-struct RegistryView<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = RegistryView)]
+pub(crate) struct RegistryView<'a> {
     #[serde(flatten)]
     registry: &'a Registry,
     url: String,
+    /// Present only on the answer to a rename.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     renamed_from: Option<&'a RegistrySlug>,
+}
+
+/// One page of registries.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = RegistryPage)]
+pub(crate) struct RegistryPage<'a> {
+    registries: Vec<RegistryView<'a>>,
+    links: Links,
 }
 
 fn registry_url(base: &str, registry: &Registry) -> String {
@@ -76,7 +89,10 @@ fn if_match(headers: &HeaderMap) -> ApiResult<Option<u64>> {
     })
 }
 
-async fn create_registry(
+#[utoipa::path(post, path = "/v1/organizations/{org}/registries", tag = "registries", params(Org),
+    request_body = NewRegistry,
+    responses((status = 201, description = "Created", body = RegistryView, headers(("ETag" = String, description = "The registry's version, for If-Match"))), ErrorResponses))]
+pub(crate) async fn create_registry(
     State(state): State<AppState>,
     caller: Caller,
     Path(org): Path<String>,
@@ -92,7 +108,9 @@ async fn create_registry(
     Ok(respond(StatusCode::CREATED, &base_url(state.config.public_url.as_deref(), &headers), &registry, 1, None))
 }
 
-async fn list_registries(
+#[utoipa::path(get, path = "/v1/organizations/{org}/registries", tag = "registries", params(Org, PageQuery),
+    responses((status = 200, description = "The registries the caller can see", body = RegistryPage), ErrorResponses))]
+pub(crate) async fn list_registries(
     State(state): State<AppState>,
     caller: Caller,
     Path(org): Path<String>,
@@ -109,10 +127,12 @@ async fn list_registries(
         .map(|registry| RegistryView { registry, url: registry_url(&base, registry), renamed_from: None })
         .collect();
     let next = page.next_link(&base, &format!("/v1/organizations/{org}/registries"), next.as_deref());
-    Ok(Json(serde_json::json!({"registries": views, "links": {"next": next}})).into_response())
+    Ok(Json(RegistryPage { registries: views, links: Links { next } }).into_response())
 }
 
-async fn get_registry(
+#[utoipa::path(get, path = "/v1/organizations/{org}/registries/{registry}", tag = "registries",
+    params(OrgRegistry), responses((status = 200, description = "The registry", body = RegistryView, headers(("ETag" = String, description = "The registry's version, for If-Match"))), ErrorResponses))]
+pub(crate) async fn get_registry(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, registry)): Path<(String, String)>,
@@ -122,7 +142,11 @@ async fn get_registry(
     Ok(respond(StatusCode::OK, &base_url(state.config.public_url.as_deref(), &headers), &registry, version, None))
 }
 
-async fn update_registry(
+#[utoipa::path(patch, path = "/v1/organizations/{org}/registries/{registry}", tag = "registries",
+    params(OrgRegistry, IfMatch), request_body = RegistryPatch,
+    responses((status = 200, description = "Updated (renamed: `renamed_from` and `Location` say so)", body = RegistryView,
+        headers(("ETag" = String, description = "The registry's version, for If-Match"))), ErrorResponses))]
+pub(crate) async fn update_registry(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, registry)): Path<(String, String)>,
@@ -143,7 +167,10 @@ async fn update_registry(
     Ok(respond(StatusCode::OK, &base, &updated.registry, version, updated.renamed_from.as_ref()))
 }
 
-async fn delete_registry(
+#[utoipa::path(delete, path = "/v1/organizations/{org}/registries/{registry}", tag = "registries",
+    params(OrgRegistry, IfMatch), responses((status = 204, description = "Deleted; its packages are queued for removal"),
+        ErrorResponses))]
+pub(crate) async fn delete_registry(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, registry)): Path<(String, String)>,

@@ -5,13 +5,13 @@
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::context::Caller;
 use super::error::ApiResult;
 use super::json::ApiJson;
+use super::openapi::{ErrorResponses, Org};
 use crate::domain::names::OrgSlug;
 use crate::domain::storage::{StorageRef, StorageSettings};
 
@@ -19,29 +19,48 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/v1/organizations/{org}/storage", get(get_storage).put(put_storage))
 }
 
-#[derive(Deserialize)]
+/// A new default storage for the organization's new files.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct StorageChange {
+pub(crate) struct StorageChange {
     default: StorageRef,
 }
 
-async fn respond(state: &AppState, org: &OrgSlug, settings: &StorageSettings) -> ApiResult<Json<Value>> {
-    let location = state.storage_links.describe(org, &settings.default).await?;
-    Ok(Json(json!({"default": settings.default, "location": location})))
+/// The organization's default storage and where it is.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct StorageView {
+    default: StorageRef,
+    /// `s3://bucket/path/`, or Packyard's own storage.
+    location: String,
 }
 
-async fn get_storage(State(state): State<AppState>, caller: Caller, Path(org): Path<String>) -> ApiResult<Json<Value>> {
+async fn respond(state: &AppState, org: &OrgSlug, settings: &StorageSettings) -> ApiResult<Json<StorageView>> {
+    let location = state.storage_links.describe(org, &settings.default).await?;
+    Ok(Json(StorageView { default: settings.default.clone(), location }))
+}
+
+#[utoipa::path(get, path = "/v1/organizations/{org}/storage", tag = "storage", params(Org),
+    responses((status = 200, description = "The default storage (admin only)", body = StorageView), ErrorResponses))]
+pub(crate) async fn get_storage(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org): Path<String>,
+) -> ApiResult<Json<StorageView>> {
     let org = caller.require_admin(&org)?;
     let (settings, _) = state.storage_links.settings(&org).await?;
     respond(&state, &org, &settings).await
 }
 
-async fn put_storage(
+#[utoipa::path(put, path = "/v1/organizations/{org}/storage", tag = "storage", params(Org),
+    request_body = StorageChange,
+    responses((status = 200, description = "Changed (admin only; a link must be active)", body = StorageView),
+        ErrorResponses))]
+pub(crate) async fn put_storage(
     State(state): State<AppState>,
     caller: Caller,
     Path(org): Path<String>,
     ApiJson(change): ApiJson<StorageChange>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<StorageView>> {
     let org = caller.require_admin(&org)?;
     let settings = state.storage_links.set_default(&caller.acting(), &org, change.default).await?;
     tracing::info!(organization = %org, "default storage of {org} is now {:?}", settings.default);

@@ -209,7 +209,7 @@ string_newtype!(
 );
 
 /// The package ecosystems a registry can serve; fixed at creation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase", try_from = "String", into = "&'static str")]
 pub enum Ecosystem {
     Files,

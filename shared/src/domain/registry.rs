@@ -7,16 +7,22 @@ use super::names::{Color, Description, Ecosystem, Emoji, OrgSlug, RegistryName, 
 use super::storage::StorageRef;
 
 /// A registry as stored and as the API shows it (plus its URLs).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Registry {
     /// Stable across renames; packages hang off this, not the slug.
     pub id: String,
+    #[schema(value_type = String)]
     pub organization: OrgSlug,
+    #[schema(value_type = String)]
     pub slug: RegistrySlug,
+    #[schema(value_type = String)]
     pub name: RegistryName,
     pub ecosystem: Ecosystem,
+    #[schema(value_type = Option<String>)]
     pub description: Option<Description>,
+    #[schema(value_type = Option<String>)]
     pub emoji: Option<Emoji>,
+    #[schema(value_type = Option<String>)]
     pub color: Option<Color>,
     pub public: bool,
     /// Where new files go; `None` follows the organization's default. Files remember their own storage.
@@ -30,16 +36,20 @@ pub struct Registry {
 }
 
 /// What a caller supplies to create a registry.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRegistry {
+    #[schema(value_type = String)]
     pub name: RegistryName,
     pub ecosystem: Ecosystem,
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub description: Option<Description>,
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub emoji: Option<Emoji>,
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub color: Option<Color>,
     /// `"hosted"` or `{"link": "<id>"}`; absent follows the organization's default.
     #[serde(default)]
@@ -49,26 +59,32 @@ pub struct NewRegistry {
 }
 
 /// A partial update. `Some(None)` clears an optional field; an absent field stays as it is.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegistryPatch {
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub name: Option<RegistryName>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     pub description: Option<Option<Description>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     pub emoji: Option<Option<Emoji>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     pub color: Option<Option<Color>>,
     #[serde(default)]
     pub public: Option<bool>,
     /// `null` returns the registry to the organization's default storage.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<StorageRef>)]
     pub storage: Option<Option<StorageRef>>,
     #[serde(default)]
     pub immutable_tags: Option<bool>,
     /// Accepted only to answer with a clear error: the ecosystem is fixed at creation.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     pub ecosystem: Option<serde_json::Value>,
 }
 

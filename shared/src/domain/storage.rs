@@ -156,6 +156,26 @@ pub enum StorageRef {
     Link(LinkId),
 }
 
+/// The schema of [`StorageRef`]'s JSON, written out because its link id is a newtype: `"hosted"` or
+/// `{"link": "<id>"}`.
+impl utoipa::PartialSchema for StorageRef {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder, Type};
+        let hosted = ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["hosted"]));
+        let link = ObjectBuilder::new()
+            .property("link", ObjectBuilder::new().schema_type(Type::String))
+            .required("link")
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+        OneOfBuilder::new()
+            .item(hosted)
+            .item(link)
+            .description(Some("Packyard's own storage, or a storage link by id"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for StorageRef {}
+
 impl std::fmt::Display for StorageRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
