@@ -101,7 +101,7 @@ def timed_get(server, name, accept):
 def main():
     out, sizes, gets = sys.argv[1], [int(s) for s in sys.argv[2].split()], int(sys.argv[3])
     servers = [Server(*sys.argv[4:7]), Server(*sys.argv[7:10])]
-    cores, commit, verdaccio_version = sys.argv[10:13]
+    cores, commit, verdaccio_version, build = sys.argv[10:14]
     memory = {s.name: {"idle": s.rss_mib()} for s in servers}
     rows, publish_s = [], {s.name: 0.0 for s in servers}
     for size in sizes:
@@ -130,16 +130,16 @@ def main():
     time.sleep(5)
     for server in servers:
         memory[server.name]["rested"] = server.rss_mib()
-    write(out, rows, memory, publish_s, gets, cores, commit, verdaccio_version)
+    write(out, rows, memory, publish_s, gets, cores, commit, verdaccio_version, build)
 
 
-def write(out, rows, memory, publish_s, gets, cores, commit, verdaccio_version):
+def write(out, rows, memory, publish_s, gets, cores, commit, verdaccio_version, build):
     p, v = "packyard", "verdaccio"
     lines = [
         "# Packument scaling: Packyard dev server and Verdaccio",
         "",
         f"Measured by `bash scripts/bench-packument` on {datetime.date.today()} ({cores} cores), commit {commit}.",
-        f"Packyard is the release build of `packyard dev` (embedded store, local disk); Verdaccio {verdaccio_version}",
+        f"Packyard is {build} of `packyard dev` (embedded store, local disk); Verdaccio {verdaccio_version}",
         "keeps its packages on local disk. Both listen on 127.0.0.1 with no uplink; one package per size is published",
         "version by version over HTTP (npm's publish document, one PUT a version, the two servers taking turns),",
         f"then its packument is fetched {gets} times from each, taking turns, over one kept-alive connection. Each",
