@@ -96,6 +96,42 @@ async fn the_packument_lists_versions_tags_and_digests_of_the_stored_tarball() {
 }
 
 #[tokio::test]
+async fn npm_install_gets_the_abbreviated_packument_and_a_version_by_tag_without_the_rest() {
+    let app = app().await;
+    for version in ["1.0.0", "1.1.0"] {
+        let mut body = document("lean", version, &tarball("lean", version));
+        body["versions"][version]["readme"] = json!("a long readme");
+        body["versions"][version]["dependencies"] = json!({"left-pad": "^1.0.0"});
+        body["versions"][version]["scripts"] = json!({"test": "true"});
+        assert_eq!(put(&app, "lean", &body).await.status, StatusCode::CREATED);
+    }
+    let request = Request::get("/npm/acme/js/lean")
+        .header("host", "packyard.test")
+        .header("authorization", format!("Bearer {}", app.admin_token))
+        .header("accept", "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*")
+        .body(Body::empty())
+        .unwrap();
+    let corgi = app.send(request).await;
+    assert_eq!(corgi.status, StatusCode::OK);
+    assert_eq!(corgi.headers["content-type"], "application/vnd.npm.install-v1+json");
+    assert_eq!(corgi.json["dist-tags"]["latest"], "1.1.0");
+    assert!(corgi.json["modified"].is_string(), "{:?}", corgi.json);
+    let version = &corgi.json["versions"]["1.0.0"];
+    assert_eq!(version["dependencies"]["left-pad"], "^1.0.0");
+    assert_eq!(version["dist"]["tarball"], "http://packyard.test/npm/acme/js/lean/-/lean-1.0.0.tgz");
+    assert!(version.get("readme").is_none() && version.get("scripts").is_none(), "{version:?}");
+    assert!(corgi.json.get("time").is_none() && corgi.json.get("readme").is_none(), "{:?}", corgi.json);
+
+    let full = app.get("/npm/acme/js/lean").await;
+    assert_eq!(full.json["versions"]["1.0.0"]["scripts"]["test"], "true");
+    assert!(full.json["time"]["1.1.0"].is_string(), "{:?}", full.json);
+    let tagged = app.get("/npm/acme/js/lean/latest").await;
+    assert_eq!((tagged.status, &tagged.json["version"]), (StatusCode::OK, &json!("1.1.0")));
+    assert_eq!(app.get("/npm/acme/js/lean/1.0.0").await.json["_id"], "lean@1.0.0");
+    assert_eq!(app.get("/npm/acme/js/lean/9.9.9").await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
 async fn a_tarball_that_unpacks_past_the_budget_is_refused_with_422_and_stores_nothing() {
     let app = app().await;
     let manifest = json!({"name": "bomb", "version": "1.0.0"}).to_string();

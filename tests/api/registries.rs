@@ -158,3 +158,19 @@ async fn concurrent_creates_of_one_slug_produce_exactly_one_registry() {
     let listed = app.get(REGISTRIES).await;
     assert_eq!(listed.json["registries"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_registry_read_moments_ago_still_answers_a_change_at_once_in_the_same_container() {
+    let app = TestApp::new().await;
+    app.create_registry("tools", "files").await;
+    let packages = "/v1/organizations/acme/registries/tools/packages";
+    // Read while private: this container now keeps the registry for a few seconds.
+    assert_eq!(app.get(packages).await.status, StatusCode::OK);
+    assert_eq!(app.call(Method::GET, packages, None, None).await.status, StatusCode::UNAUTHORIZED);
+    app.patch(&format!("{REGISTRIES}/tools"), json!({"public": true})).await;
+    assert_eq!(app.call(Method::GET, packages, None, None).await.status, StatusCode::OK, "made public");
+    app.patch(&format!("{REGISTRIES}/tools"), json!({"public": false})).await;
+    assert_eq!(app.call(Method::GET, packages, None, None).await.status, StatusCode::UNAUTHORIZED, "made private");
+    assert_eq!(app.delete(&format!("{REGISTRIES}/tools")).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.get(packages).await.status, StatusCode::NOT_FOUND, "deleted");
+}

@@ -3,6 +3,7 @@
 //! path to, and the link-template custom resource publishes its template; then every call must be allowed by
 //! that function's policy as SAM translates it. The emulators enforce no IAM; this test does. Granted actions no call used are printed, for pruning.
 
+mod cost;
 pub(crate) mod policy;
 
 use std::collections::{BTreeMap, BTreeSet};

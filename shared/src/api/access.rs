@@ -49,7 +49,15 @@ pub async fn registry_for(
     if let Some(caller) = caller.filter(|caller| caller.oidc.is_none()) {
         caller.require(org, scope)?;
     }
-    let found = find(state, &org_slug, &slug).await?.map(|(found, _)| found);
+    let found = if scope == Scope::ReadPackages {
+        match state.registries.get_for_reading(&org_slug, &slug).await {
+            Ok(found) => Some(found),
+            Err(Error::NotFound(_)) => None,
+            Err(error) => return Err(error.into()),
+        }
+    } else {
+        find(state, &org_slug, &slug).await?.map(|(found, _)| found)
+    };
     let public_read = |registry: &Registry| registry.public && scope == Scope::ReadPackages;
     let anonymous = || -> ApiError {
         Error::Unauthenticated(format!("registry {org}/{registry} needs a token with the {} scope", scope.as_str()))

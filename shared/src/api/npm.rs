@@ -164,16 +164,9 @@ async fn npm(
             Ok(Json(json!({ "username": username })).into_response())
         }
         (Method::GET, Target::Packument { name }) => {
-            Ok(Json(packument(&state, &registry, &base, name).await?).into_response())
+            packument(&state, &registry, &base, name, wants_abbreviated(&headers)).await
         }
-        (Method::GET, Target::Manifest { name, version }) => {
-            let mut document = packument(&state, &registry, &base, name).await?;
-            let version = document["dist-tags"].get(version).and_then(Value::as_str).unwrap_or(version).to_owned();
-            match document["versions"].get_mut(&version) {
-                Some(manifest) => Ok(Json(manifest.take()).into_response()),
-                None => Err(bad(StatusCode::NOT_FOUND, "not_found", format!("{name}@{version} is not published"))),
-            }
-        }
+        (Method::GET, Target::Manifest { name, version }) => manifest(&state, &registry, &base, name, version).await,
         (method @ (Method::GET | Method::HEAD), Target::Tarball { name, file }) => {
             let package = package_of_tarball(&state, &registry, name, file).await?;
             let stored = package.files.first().ok_or_else(|| bad(StatusCode::NOT_FOUND, "not_found", "no tarball"))?;
@@ -246,45 +239,135 @@ async fn package_of_tarball(state: &AppState, registry: &Registry, name: &str, f
     state.packages.get_version(registry, name, version).await?.ok_or_else(not_found)
 }
 
-/// The packument: every version's manifest with its `dist`, the dist-tags and publication times.
-async fn packument(state: &AppState, registry: &Registry, base: &str, name: &str) -> NpmResult<Value> {
+/// npm's abbreviated packument (the "corgi" document `npm install` asks for): per version only what resolving and
+/// installing need, no readme, no per-version times. It keeps a package with thousands of versions far under
+/// Lambda's 6 MB response limit.
+const ABBREVIATED: &str = "application/vnd.npm.install-v1+json";
+
+/// The fields of a version manifest that the abbreviated packument keeps (npm's registry API document).
+const INSTALL_FIELDS: &[&str] = &[
+    "name",
+    "version",
+    "dependencies",
+    "optionalDependencies",
+    "devDependencies",
+    "bundleDependencies",
+    "bundledDependencies",
+    "peerDependencies",
+    "peerDependenciesMeta",
+    "acceptDependencies",
+    "bin",
+    "directories",
+    "dist",
+    "engines",
+    "os",
+    "cpu",
+    "deprecated",
+    "funding",
+    "license",
+    "_hasShrinkwrap",
+    "hasInstallScript",
+];
+
+/// Whether the client asked for the abbreviated packument (npm sends it first in `Accept` when installing).
+fn wants_abbreviated(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(axum::http::header::ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|media| media.split(';').next().is_some_and(|kind| kind.trim().eq_ignore_ascii_case(ABBREVIATED)))
+}
+
+/// One version's manifest as the packument lists it: what the client published, with its name, id and `dist`
+/// pointing at this registry. Takes the package so the stored metadata is moved, not copied.
+fn version_manifest(base: &str, name: &str, package: Package) -> Option<Map<String, Value>> {
+    let file = package.files.into_iter().next()?;
+    let mut manifest = match package.metadata {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    manifest.insert("name".into(), json!(name));
+    manifest.insert("_id".into(), json!(format!("{name}@{}", package.version)));
+    manifest.insert(
+        "dist".into(),
+        json!({
+            "tarball": format!("{base}/{name}/-/{}", tarball_name(name, &package.version)),
+            "shasum": file.digests.sha1,
+            "integrity": file.digests.integrity(),
+        }),
+    );
+    manifest.insert("version".into(), json!(package.version));
+    Some(manifest)
+}
+
+/// One version's manifest, or a version a dist-tag names: one read of the tags and one of the version, not the
+/// whole packument.
+async fn manifest(state: &AppState, registry: &Registry, base: &str, name: &str, version: &str) -> NpmResult {
+    let tagged = match state.packages.get_version(registry, name, version).await? {
+        Some(package) => Some(package),
+        None => {
+            let (tags, _) = state.packages.dist_tags(registry, name).await?;
+            match tags.get(version) {
+                Some(tagged) => state.packages.get_version(registry, name, tagged).await?,
+                None => None,
+            }
+        }
+    };
+    tagged
+        .and_then(|package| version_manifest(base, name, package))
+        .map(|manifest| Json(manifest).into_response())
+        .ok_or_else(|| bad(StatusCode::NOT_FOUND, "not_found", format!("{name}@{version} is not published")))
+}
+
+/// The packument: every version's manifest with its `dist`, the dist-tags and publication times; abbreviated
+/// (install fields only, and `modified`) when the client asks for it. Serialized once, straight to bytes.
+async fn packument(state: &AppState, registry: &Registry, base: &str, name: &str, abbreviated: bool) -> NpmResult {
     let versions = state.packages.versions(registry, name).await?;
     if versions.is_empty() {
         return Err(bad(StatusCode::NOT_FOUND, "not_found", format!("{name} is not in this registry")));
     }
     let (tags, _) = state.packages.dist_tags(registry, name).await?;
-    let mut manifests = Map::new();
-    let mut times = Map::new();
-    for package in &versions {
-        let Some(file) = package.files.first() else { continue };
-        let mut manifest = package.metadata.as_object().cloned().unwrap_or_default();
-        manifest.insert("name".into(), json!(name));
-        manifest.insert("version".into(), json!(package.version));
-        manifest.insert("_id".into(), json!(format!("{name}@{}", package.version)));
-        manifest.insert(
-            "dist".into(),
-            json!({
-                "tarball": format!("{base}/{name}/-/{}", tarball_name(name, &package.version)),
-                "shasum": file.digests.sha1,
-                "integrity": file.digests.integrity(),
-            }),
-        );
-        manifests.insert(package.version.clone(), Value::Object(manifest));
-        times.insert(package.version.clone(), json!(package.created_at));
-    }
+    let count = versions.len();
     let created = versions.iter().map(|p| p.created_at).min();
     let modified = versions.iter().map(|p| p.created_at).max();
-    times.insert("created".into(), json!(created));
-    times.insert("modified".into(), json!(modified));
-    let latest = tags.get("latest").and_then(|version| manifests.get(version)).cloned().unwrap_or(Value::Null);
-    let revision =
-        hex::encode(&Digests::of(manifests.keys().cloned().collect::<Vec<_>>().join(",").as_bytes()).sha256[..8]);
-    Ok(json!({
-        "_id": name, "_rev": format!("{}-{revision}", versions.len()), "name": name,
-        "description": latest.get("description").cloned().unwrap_or(Value::Null),
-        "dist-tags": tags, "versions": manifests, "time": times,
-        "readme": latest.get("readme").cloned().unwrap_or(json!("")),
-    }))
+    let mut manifests = Map::new();
+    let mut times = Map::new();
+    let mut revision = Vec::new();
+    for package in versions {
+        let (version, published) = (package.version.clone(), package.created_at);
+        let Some(mut manifest) = version_manifest(base, name, package) else { continue };
+        if abbreviated {
+            manifest.retain(|field, _| INSTALL_FIELDS.contains(&field.as_str()));
+        } else {
+            times.insert(version.clone(), json!(published));
+        }
+        revision.extend_from_slice(version.as_bytes());
+        revision.push(b',');
+        manifests.insert(version, Value::Object(manifest));
+    }
+    revision.pop();
+    let revision = format!("{count}-{}", hex::encode(&Digests::of(&revision).sha256[..8]));
+    let document = if abbreviated {
+        json!({"name": name, "modified": modified, "dist-tags": tags, "versions": manifests})
+    } else {
+        times.insert("created".into(), json!(created));
+        times.insert("modified".into(), json!(modified));
+        let latest = tags.get("latest").and_then(|version| manifests.get(version));
+        let description = latest.and_then(|m| m.get("description")).cloned().unwrap_or(Value::Null);
+        let readme = latest.and_then(|m| m.get("readme")).cloned().unwrap_or(json!(""));
+        json!({
+            "_id": name, "_rev": revision, "name": name, "description": description,
+            "dist-tags": tags, "versions": manifests, "time": times, "readme": readme,
+        })
+    };
+    let body = serde_json::to_vec(&document).map_err(|e| NpmError(ApiError::internal(&e)))?;
+    let content_type = if abbreviated { ABBREVIATED } else { "application/json" };
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, content_type), (axum::http::header::VARY, "Accept")],
+        body,
+    )
+        .into_response())
 }
 
 /// The largest body of a request that is not a publish (a dist-tag, a packument without a version).

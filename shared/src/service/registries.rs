@@ -1,6 +1,8 @@
 //! Creating, listing, reading, updating and deleting source registries.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use serde_json::Value;
@@ -25,10 +27,18 @@ pub struct Updated {
     pub renamed_from: Option<RegistrySlug>,
 }
 
+/// How long a container answers package reads from a registry it read before, without a DynamoDB read.
+const RECENT: Duration = Duration::from_secs(5);
+
 #[derive(Clone)]
 pub struct Registries {
     store: Arc<dyn MetadataStore>,
+    /// Private registries read lately, for package reads; see [`Registries::get_for_reading`].
+    recent: Arc<Mutex<Recent>>,
 }
+
+/// Registries by organization and slug, each with when it was read.
+type Recent = HashMap<(OrgSlug, RegistrySlug), (Instant, Registry)>;
 
 fn target(registry: &Registry) -> Target {
     Target { kind: "registry".into(), id: registry.id.clone(), name: registry.slug.to_string() }
@@ -70,7 +80,35 @@ fn tag_rule(ecosystem: Ecosystem, immutable_tags: Option<bool>) -> Result<bool> 
 
 impl Registries {
     pub fn new(store: Arc<dyn MetadataStore>) -> Self {
-        Self { store }
+        Self { store, recent: Arc::default() }
+    }
+
+    /// The registry, for reading its packages: a private registry read by this container less than
+    /// [`RECENT`] ago is answered from memory, so a warm function's downloads and index pages skip a
+    /// DynamoDB read. Only private registries are kept, so a registry made private is never served as public
+    /// from memory (the other way round, one made public opens within [`RECENT`]); a change made through this
+    /// container drops its entry at once. Tokens are never kept: a deleted token is refused on its next use.
+    ///
+    /// # Errors
+    /// As [`Registries::get`].
+    pub async fn get_for_reading(&self, org: &OrgSlug, slug: &RegistrySlug) -> Result<Registry> {
+        let key = (org.clone(), slug.clone());
+        if let Some((read, registry)) = self.recent.lock().unwrap_or_else(PoisonError::into_inner).get(&key)
+            && read.elapsed() < RECENT
+        {
+            return Ok(registry.clone());
+        }
+        let (registry, _) = self.get(org, slug).await?;
+        let mut recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
+        recent.retain(|_, (read, _)| read.elapsed() < RECENT);
+        if !registry.public {
+            recent.insert(key, (Instant::now(), registry.clone()));
+        }
+        Ok(registry)
+    }
+
+    fn forget(&self, org: &OrgSlug, slug: &RegistrySlug) {
+        self.recent.lock().unwrap_or_else(PoisonError::into_inner).remove(&(org.clone(), slug.clone()));
     }
 
     /// Creates a private registry whose slug is derived from its name.
@@ -214,7 +252,9 @@ impl Registries {
         } else {
             vec![WriteOp::put(item(&updated, version + 1)?, Condition::Version(version)), audit]
         };
-        match self.store.write(ops).await {
+        let written = self.store.write(ops).await;
+        self.forget(org, slug);
+        match written {
             Err(StoreError::ConditionFailed { op: 1 }) if renamed => Err(slug_taken(org, &updated.slug)),
             Err(StoreError::ConditionFailed { .. } | StoreError::Contention) => Err(concurrent_change(org, slug)),
             Err(error) => Err(error.into()),
@@ -249,7 +289,9 @@ impl Registries {
             WriteOp::put(job, Condition::NotExists),
             acting.audit(org, "registry.deleted", target(&current), changes)?,
         ];
-        match self.store.write(ops).await {
+        let written = self.store.write(ops).await;
+        self.forget(org, slug);
+        match written {
             Err(StoreError::ConditionFailed { .. } | StoreError::Contention) => Err(concurrent_change(org, slug)),
             other => other.map(|()| current).map_err(Error::from),
         }

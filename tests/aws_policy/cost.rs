@@ -1,0 +1,167 @@
+//! The cost benchmark: each customer operation runs once on the AWS wiring (DynamoDB Local, the S3 server) with
+//! its AWS calls recorded, and its calls are priced with us-east-1's public prices. Ignored by `cargo test`; run
+//! by `bash scripts/bench-cost`, which writes `benchmarks/cost.md`. It asserts no price, only that each
+//! operation succeeds.
+
+use std::collections::BTreeMap;
+
+use http::StatusCode;
+use packyard::adapters::aws_calls::{AwsCall, AwsCalls};
+
+use crate::api::{cargo, npm, pypi};
+
+/// us-east-1 public prices, read 2026-11-29 from aws.amazon.com/{api-gateway,lambda,dynamodb,s3}/pricing.
+const PRICES_READ: &str = "2026-11-29";
+/// HTTP API, per million requests (first 300 million a month).
+const HTTP_API: f64 = 1.00;
+/// Lambda, per million requests, and per GB-second on arm64.
+const LAMBDA_REQUESTS: f64 = 0.20;
+const LAMBDA_GB_SECOND: f64 = 0.000_013_333_4;
+/// The functions' memory (template.yaml) and a warm request's billed duration (1 ms granularity).
+const LAMBDA_GB: f64 = 0.25;
+const WARM_MS: f64 = 15.0;
+/// DynamoDB on-demand, per million read and write request units.
+const DYNAMODB_READ_UNIT: f64 = 0.125;
+const DYNAMODB_WRITE_UNIT: f64 = 0.625;
+/// S3 Standard, per million GET-class (GET, HEAD, a presigned GET the client follows) and PUT-class requests.
+const S3_GET: f64 = 0.40;
+const S3_PUT: f64 = 5.00;
+/// AWS CodeArtifact, per million requests.
+const CODEARTIFACT: f64 = 5.00;
+
+/// What one operation's recorded calls cost, in request units and requests.
+#[derive(Default)]
+struct Bill {
+    calls: BTreeMap<String, usize>,
+    read_units: f64,
+    write_units: f64,
+    s3_get: usize,
+    s3_put: usize,
+}
+
+impl Bill {
+    /// Units assume items under 1 KB (every record here is) and strongly consistent reads, as the adapter makes
+    /// them: a GetItem or a Query page of small items is 1 read unit, a transaction's item 2 units.
+    fn of(calls: &[AwsCall]) -> Self {
+        let mut bill = Self::default();
+        for call in calls {
+            *bill.calls.entry(format!("{} {}", call.service, call.operation)).or_default() += 1;
+            let operation = call.operation.as_str();
+            match (call.service.as_str(), operation) {
+                ("DynamoDB", "GetItem" | "Query" | "Scan") => bill.read_units += 1.0,
+                ("DynamoDB", "BatchGetItem") => bill.read_units += 1.0,
+                ("DynamoDB", op) if op.starts_with("TransactGetItems") => bill.read_units += 2.0,
+                ("DynamoDB", op) if op.starts_with("TransactWriteItems") => bill.write_units += 2.0,
+                ("DynamoDB", "PutItem" | "UpdateItem" | "DeleteItem") => bill.write_units += 1.0,
+                ("S3", "GetObject" | "HeadObject") => bill.s3_get += 1,
+                ("S3", "PutObject" | "CopyObject" | "CreateMultipartUpload" | "UploadPart" | "ListObjectsV2") => {
+                    bill.s3_put += 1;
+                }
+                _ => {}
+            }
+        }
+        bill
+    }
+
+    /// Dollars per million of this operation, API Gateway and Lambda included.
+    fn per_million(&self) -> f64 {
+        HTTP_API
+            + LAMBDA_REQUESTS
+            + LAMBDA_GB * WARM_MS / 1000.0 * LAMBDA_GB_SECOND * 1e6
+            + self.read_units * DYNAMODB_READ_UNIT
+            + self.write_units * DYNAMODB_WRITE_UNIT
+            + self.s3_get as f64 * S3_GET
+            + self.s3_put as f64 * S3_PUT
+    }
+}
+
+/// Runs `operation` and returns the calls it made.
+async fn recorded<F: Future<Output = StatusCode>>(calls: &AwsCalls, what: &str, operation: F) -> Vec<AwsCall> {
+    let before = calls.calls().len();
+    let status = operation.await;
+    assert!(status.is_success() || status.is_redirection(), "{what}: {status}");
+    calls.calls().split_off(before)
+}
+
+#[tokio::test]
+#[ignore = "a benchmark: bash scripts/bench-cost runs it and writes benchmarks/cost.md"]
+async fn cost_per_operation() {
+    let calls = AwsCalls::default();
+    let (app, _, _, _) = super::aws_app(&calls).await;
+    for (name, ecosystem) in [("tools", "files"), ("js", "npm"), ("rs", "cargo"), ("py", "python")] {
+        app.create_registry(name, ecosystem).await;
+    }
+    // Every operation runs twice and the second run is priced: the first warms what a container keeps.
+    let mut rows: Vec<(&str, Bill)> = Vec::new();
+    for round in ["1.0.0", "2.0.0"] {
+        let tarball = npm::tarball("left-pad", round);
+        let document = npm::document("left-pad", round, &tarball);
+        let publish = recorded(&calls, "npm publish", async { npm::put(&app, "left-pad", &document).await.status }).await;
+        let crate_file = cargo::crate_file("demo", round);
+        let body = cargo::publish_body(&cargo::metadata("demo", round), &crate_file);
+        cargo::publish(&app, body).await;
+        let upload = recorded(&calls, "twine upload", async {
+            pypi::upload(&app, &format!("pkg-{round}.tar.gz"), round.as_bytes(), &[]).await.status
+        })
+        .await;
+        let published = app.publish_file("tools", &format!("tool-{round}.bin"), round.as_bytes()).await;
+        let package = published.json["id"].as_str().expect("package id").to_owned();
+        let get = |path: String| {
+            let app = &app;
+            async move { app.get(&path).await.status }
+        };
+        let reads = [
+            ("authenticate (npm whoami)", "/npm/acme/js/-/whoami".to_owned()),
+            ("npm packument (2 versions)", "/npm/acme/js/left-pad".to_owned()),
+            ("npm tarball download (redirect)", format!("/npm/acme/js/left-pad/-/left-pad-{round}.tgz")),
+            ("pip simple page (2 files)", "/pypi/acme/py/simple/pkg/".to_owned()),
+            ("file download (redirect)", format!("/v1/organizations/acme/registries/tools/packages/{package}/download")),
+            ("cargo index file", "/cargo/acme/rs/index/de/mo/demo".to_owned()),
+        ];
+        let mut measured = Vec::new();
+        for (what, path) in reads {
+            measured.push((what, Bill::of(&recorded(&calls, what, get(path)).await)));
+        }
+        measured.push(("npm publish", Bill::of(&publish)));
+        measured.push(("twine upload", Bill::of(&upload)));
+        rows = measured;
+    }
+    let report = report(&rows);
+    println!("{report}");
+    let out = concat!(env!("CARGO_MANIFEST_DIR"), "/../benchmarks/cost.md");
+    std::fs::write(out, report).expect("write benchmarks/cost.md");
+}
+
+fn report(rows: &[(&str, Bill)]) -> String {
+    let mut table = String::new();
+    for (what, bill) in rows {
+        let calls = bill.calls.iter().map(|(call, n)| format!("{n}× {call}")).collect::<Vec<_>>().join(", ");
+        let dollars = bill.per_million();
+        table.push_str(&format!(
+            "| {what} | {calls} | {:.1} | {:.1} | {} / {} | ${dollars:.2} | {:.2}× |\n",
+            bill.read_units,
+            bill.write_units,
+            bill.s3_get,
+            bill.s3_put,
+            dollars / CODEARTIFACT
+        ));
+    }
+    format!(
+        "# Cost per operation on AWS\n\n\
+         Written by `bash scripts/bench-cost` ({date}): each operation runs on the AWS wiring (DynamoDB Local, an S3\n\
+         server) through the function `template.yaml` routes it to, with every AWS call recorded\n\
+         (`adapters/aws_calls.rs`); the second of two runs is priced, so what a warm container keeps is kept.\n\n\
+         Prices, us-east-1, public, read {PRICES_READ}: HTTP API ${HTTP_API:.2} per million requests; Lambda\n\
+         ${LAMBDA_REQUESTS:.2} per million requests and ${LAMBDA_GB_SECOND} per GB-second on arm64, billed here as\n\
+         {LAMBDA_GB} GB for {WARM_MS} ms; DynamoDB on-demand ${DYNAMODB_READ_UNIT} per million read units and\n\
+         ${DYNAMODB_WRITE_UNIT} per million write units; S3 Standard ${S3_GET:.2} per million GET-class and\n\
+         ${S3_PUT:.2} per million PUT-class requests. A presigned download URL counts as the S3 GET the client\n\
+         then makes. AWS CodeArtifact: ${CODEARTIFACT:.2} per million requests (plus its storage and transfer).\n\n\
+         Units assume items under 1 KB and strongly consistent reads, as the adapter reads: 1 read unit a GetItem or\n\
+         Query page, 1 write unit a PutItem, 2 a transaction's item. Transfer out and storage are left out (the\n\
+         same bytes on any registry).\n\n\
+         | operation | AWS calls | read units | write units | S3 GET / PUT | $ per million | × CodeArtifact |\n\
+         |---|---|---|---|---|---|---|\n{table}",
+        date = chrono::Utc::now().format("%Y-%m-%d"),
+    )
+}
