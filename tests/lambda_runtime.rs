@@ -155,6 +155,7 @@ async fn deployment() -> (Vec<(String, String)>, String) {
         ("images", "oci"),
         ("gems", "ruby"),
         ("jv", "maven"),
+        ("debs", "debian"),
     ] {
         app.create_registry(name, ecosystem).await;
     }
@@ -419,6 +420,20 @@ fn expectations() -> Vec<Expectation> {
             401,
             Box::new(|a: &Answer| assert!(a.header("www-authenticate").starts_with("Basic"), "{a:?}")),
         ),
+        (
+            "debian.gpgkey",
+            200,
+            Box::new(|a: &Answer| assert!(a.text().contains("BEGIN PGP PUBLIC KEY BLOCK"), "{a:?}")),
+        ),
+        (
+            "debian.in-release",
+            200,
+            Box::new(|a: &Answer| {
+                assert!(a.text().starts_with("-----BEGIN PGP SIGNED MESSAGE-----"), "{a:?}");
+                assert!(a.text().contains("Acquire-By-Hash: yes"), "{a:?}");
+            }),
+        ),
+        ("debian.in-release-anonymous", 401, Box::new(|_: &Answer| {})),
         ("storage-links.create-invalid-kms-key", 422, Box::new(management_error(Some("kms_key_arn")))),
         ("storage-links.list", 200, Box::new(json_ok)),
         ("oci.base", 200, Box::new(|_: &Answer| {})),

@@ -129,3 +129,19 @@ register('ruby', ({ base, host, org, slug, token, pkg }) => {
     ],
   };
 });
+
+register('debian', ({ base, host, org, slug, token, pkg }) => {
+  const repo = `${base}/deb/${org}/${slug}`;
+  const name = pkg || 'my-package';
+  return {
+    install: [
+      { title: 'Signing key', text: `curl -fsS -H "Authorization: Bearer ${token}" ${repo}/gpgkey | sudo tee /etc/apt/keyrings/${slug}.asc\n` },
+      { title: 'Source', text: `echo "deb [signed-by=/etc/apt/keyrings/${slug}.asc] ${repo} any main" | sudo tee /etc/apt/sources.list.d/packyard-${slug}.list\n` },
+      { title: 'Credentials', text: `echo "machine ${repo} login token password ${token}" | sudo tee /etc/apt/auth.conf.d/packyard-${slug}.conf\nsudo chmod 600 /etc/apt/auth.conf.d/packyard-${slug}.conf\n`, note: 'apt sends credentials over http:// only to a machine written with its scheme.' },
+      { title: 'apt-get', text: `sudo apt-get update && sudo apt-get install ${name}\n` },
+    ],
+    publish: [
+      { title: 'curl', text: `curl -H "Authorization: Bearer ${token}" -F file=@${name}_1.0-1_amd64.deb ${base}/v1/organizations/${org}/registries/${slug}/packages\n`, note: 'The name, version and architecture come from the .deb\'s control file. The token needs the write_packages scope.' },
+    ],
+  };
+});

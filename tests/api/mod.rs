@@ -4,6 +4,7 @@ mod access_matrix;
 mod audit_events;
 pub(crate) mod cargo;
 mod console;
+pub(crate) mod debian;
 mod errors;
 pub(crate) mod maven;
 mod member_management;

@@ -22,7 +22,7 @@ use packyard_tests::services;
 use serde_json::json;
 use tower::ServiceExt;
 
-use crate::api::{cargo, maven, npm, oci, pypi, ruby};
+use crate::api::{cargo, debian, maven, npm, oci, pypi, ruby};
 use crate::storage_links::aws::{launch_stack, moto_s3};
 use crate::storage_links::{LINKS, link_config};
 use policy::Function;
@@ -96,6 +96,7 @@ async fn exercise(app: &TestApp, states: &Functions, calls: &AwsCalls) {
         ("images-prod", "oci"),
         ("gems", "ruby"),
         ("jv", "maven"),
+        ("debs", "debian"),
         ("gone", "files"),
     ];
     for (name, ecosystem) in registries {
@@ -155,6 +156,21 @@ async fn exercise(app: &TestApp, states: &Functions, calls: &AwsCalls) {
         let gem_download = app.get(&format!("/ruby/acme/gems/gems/demo-{round}.gem")).await;
         assert_eq!(gem_download.status, StatusCode::FOUND, "gem download redirects");
         ok(ruby::yank(app, "gems", &format!("gem_name=demo&version={round}")).await.status, "gem yank");
+        let deb = debian::deb_file(&debian::control("hello", round, "all"));
+        ok(app.publish_file("debs", "hello.deb", &deb).await.status, "publish a .deb");
+        for index in
+            ["gpgkey", "dists/any/InRelease", "dists/any/Release.gpg", "dists/any/main/binary-amd64/Packages.gz"]
+        {
+            ok(app.get(&format!("/deb/acme/debs/{index}")).await.status, "read an apt index");
+        }
+        let release = app.get("/deb/acme/debs/dists/any/Release").await.text;
+        let sha = debian::listed_sha256(&release, "main/binary-amd64/Packages");
+        ok(
+            app.get(&format!("/deb/acme/debs/dists/any/main/binary-amd64/by-hash/SHA256/{sha}")).await.status,
+            "by hash",
+        );
+        let pool = app.get(&format!("/deb/acme/debs/pool/main/hello/{round}_all/hello_{round}_all.deb")).await;
+        assert_eq!(pool.status, StatusCode::FOUND, "a .deb download redirects");
         let (_, image) = oci::push_image(app, oci::REPO, round).await;
         let token = app.admin_token.clone();
         for (method, reference, what) in

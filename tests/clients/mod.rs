@@ -1,5 +1,6 @@
 //! Real clients against the dev server binary on a free loopback port.
 
+mod apt;
 mod cargo;
 mod console;
 mod curl;

@@ -6,6 +6,7 @@ pub mod audit_events;
 pub mod cargo;
 pub mod console;
 pub mod context;
+pub mod debian;
 pub mod error;
 pub mod json;
 pub mod maven;
@@ -114,7 +115,7 @@ impl AppState {
 pub type RouteGroup = fn(AppState) -> Router;
 
 /// Every route group, in the order the dev server mounts them.
-pub const ROUTE_GROUPS: [(&str, RouteGroup); 12] = [
+pub const ROUTE_GROUPS: [(&str, RouteGroup); 13] = [
     ("registries", registries::routes),
     ("audit-events", audit_events::routes),
     ("tokens", tokens::routes),
@@ -127,6 +128,7 @@ pub const ROUTE_GROUPS: [(&str, RouteGroup); 12] = [
     ("ruby", ruby::routes),
     ("console", console::routes),
     ("maven", maven::routes),
+    ("debian", debian::routes),
 ];
 
 /// The layers every group runs under, in Lambda and in the dev server alike: the body limit, JSON answers

@@ -27,7 +27,7 @@ use crate::domain::names::Ecosystem;
 use crate::domain::package::{DistTags, Package, PackageFile, parse_file_name, validate_name, validate_version};
 use crate::domain::registry::Registry;
 use crate::domain::token::Scope;
-use crate::ecosystems::npm;
+use crate::ecosystems::{debian, npm};
 use crate::ports::blob::CompletedPart;
 use crate::service::publish::{Received, ReceivedFile};
 use crate::service::uploads::UploadRequest;
@@ -94,6 +94,10 @@ async fn identify(
             let name = manifest["name"].as_str().unwrap_or_default().to_owned();
             let version = manifest["version"].as_str().unwrap_or_default().to_owned();
             (name, version, manifest)
+        }
+        Ecosystem::Debian => {
+            let control = spooled.read_with(|input| debian::read_deb(input).map_err(|e| invalid("file", e))).await?;
+            return Ok((control.package.clone(), control.packyard_version(), json!({ "deb": control })));
         }
         other => {
             return Err(ApiError::new(
@@ -179,6 +183,12 @@ async fn create_package(
     } else {
         DistTags::new()
     };
+    // A .deb is stored under the name its control file gives it, whatever the upload was called.
+    let filename =
+        match metadata.get("deb").and_then(|deb| serde_json::from_value::<debian::DebControl>(deb.clone()).ok()) {
+            Some(control) => control.file_name(),
+            None => filename,
+        };
     let received = Received {
         name,
         version,

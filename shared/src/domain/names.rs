@@ -219,10 +219,12 @@ pub enum Ecosystem {
     Oci,
     Ruby,
     Maven,
+    Debian,
 }
 
 impl Ecosystem {
-    pub const ALL: [Self; 7] = [Self::Files, Self::Npm, Self::Python, Self::Cargo, Self::Oci, Self::Ruby, Self::Maven];
+    pub const ALL: [Self; 8] =
+        [Self::Files, Self::Npm, Self::Python, Self::Cargo, Self::Oci, Self::Ruby, Self::Maven, Self::Debian];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -233,6 +235,7 @@ impl Ecosystem {
             Self::Oci => "oci",
             Self::Ruby => "ruby",
             Self::Maven => "maven",
+            Self::Debian => "debian",
         }
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod archive;
 pub mod cargo;
+pub mod debian;
 pub mod maven;
 pub mod npm;
 pub mod npm_attachment;
