@@ -26,6 +26,16 @@ pub struct RequestMeta {
     pub origin: Origin,
 }
 
+impl RequestMeta {
+    /// Where the request came from, as [`request_context`] recorded it (unknown outside that middleware).
+    pub fn origin_of(parts: &Parts) -> Origin {
+        parts.extensions.get::<Self>().map_or_else(
+            || Origin { request_id: super::error::current_request_id(), source_ip: "unknown".into() },
+            |meta| meta.origin.clone(),
+        )
+    }
+}
+
 fn from_api_gateway(request: &Request) -> Option<Origin> {
     let (request_id, source_ip) = match request.request_context_ref()? {
         RequestContext::ApiGatewayV2(context) => (context.request_id.clone(), context.http.source_ip.clone()),
@@ -216,10 +226,7 @@ impl Caller {
                 None => return Ok(None),
             },
         };
-        let origin = parts.extensions.get::<RequestMeta>().map_or_else(
-            || Origin { request_id: super::error::current_request_id(), source_ip: "unknown".into() },
-            |meta| meta.origin.clone(),
-        );
+        let origin = RequestMeta::origin_of(parts);
         if crate::service::oidc::looks_like_jwt(&secret) {
             return Ok(Some(Self { token: oidc_actor(&secret), origin, oidc: Some(secret) }));
         }

@@ -363,11 +363,7 @@ async fn packument(state: &AppState, registry: &Registry, base: &str, name: &str
     };
     let body = serde_json::to_vec(&document).map_err(|e| NpmError(ApiError::internal(&e)))?;
     let content_type = if abbreviated { ABBREVIATED } else { "application/json" };
-    Ok((
-        [(axum::http::header::CONTENT_TYPE, content_type), (axum::http::header::VARY, "Accept")],
-        body,
-    )
-        .into_response())
+    Ok(([(axum::http::header::CONTENT_TYPE, content_type), (axum::http::header::VARY, "Accept")], body).into_response())
 }
 
 /// The largest body of a request that is not a publish (a dist-tag, a packument without a version).

@@ -241,6 +241,13 @@ pub struct Route<'a> {
     pub endpoint: Endpoint<'a>,
 }
 
+/// The organization, registry and repository of a full repository name (`acme/images/team/app`), as a
+/// token scope or a mount's `from=` names it; `None` with fewer than three segments.
+pub fn split_name(name: &str) -> Option<(&str, &str, &str)> {
+    let mut segments = name.splitn(3, '/');
+    Some((segments.next()?, segments.next()?, segments.next()?))
+}
+
 /// Parses `acme/images/team/app/manifests/latest` and the like; `None` when no endpoint matches or the name
 /// has fewer than three segments (organization, registry, at least one of the repository).
 pub fn parse_path(path: &str) -> Option<Route<'_>> {

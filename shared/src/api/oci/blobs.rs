@@ -12,7 +12,7 @@ use super::{OciResult, Repo, empty, refused, stream};
 use crate::api::AppState;
 use crate::domain::names::Ecosystem;
 use crate::domain::token::Scope;
-use crate::ecosystems::oci::{Code, Digest};
+use crate::ecosystems::oci::{Code, Digest, split_name};
 use crate::service::oci::BlobRecord;
 use crate::service::oci::uploads::Upload;
 
@@ -108,10 +108,7 @@ async fn mount_blob(
         state.oci.touch(&repo.registry, digest).await?;
         return Ok(Some(blob));
     }
-    let Some((org, registry, name)) = from.and_then(|from| {
-        let mut segments = from.splitn(3, '/');
-        Some((segments.next()?, segments.next()?, segments.next()?))
-    }) else {
+    let Some((org, registry, name)) = from.and_then(|from| split_name(from)) else {
         return Ok(None);
     };
     if org != repo.registry.organization.as_str() || registry == repo.registry.slug.as_str() {

@@ -145,11 +145,7 @@ impl Asking {
             .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")))
             .map(str::trim);
         if let Some(jwt) = bearer.filter(|jwt| token::is_registry_token(jwt)) {
-            let origin = parts.extensions.get::<RequestMeta>().map_or_else(
-                || Origin { request_id: super::error::current_request_id(), source_ip: "unknown".into() },
-                |meta| meta.origin.clone(),
-            );
-            return Ok(Self::Token(token::verify(state, jwt)?, origin));
+            return Ok(Self::Token(token::verify(state, jwt)?, RequestMeta::origin_of(parts)));
         }
         Ok(Caller::optional(parts, state).await?.map_or(Self::Nobody, Self::Caller))
     }

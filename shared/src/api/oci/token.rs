@@ -27,7 +27,7 @@ use crate::api::pagination::base_url;
 use crate::domain::audit::{Actor, Origin};
 use crate::domain::names::Ecosystem;
 use crate::domain::token::Scope;
-use crate::ecosystems::oci::{Code, check_repository, parse_path};
+use crate::ecosystems::oci::{Code, check_repository, parse_path, split_name};
 use crate::service::Acting;
 
 /// How long an issued registry token is valid.
@@ -202,8 +202,7 @@ pub(super) async fn issue(State(state): State<AppState>, request: Request) -> Oc
 
 /// The actions of `name` that the caller holds, of those asked for; `None` when it holds none.
 async fn grant_scope(state: &AppState, caller: Option<&Caller>, name: &str, actions: &[&str]) -> Option<Access> {
-    let mut segments = name.splitn(3, '/');
-    let (org, slug, repository) = (segments.next()?, segments.next()?, segments.next()?);
+    let (org, slug, repository) = split_name(name)?;
     check_repository(repository).ok()?;
     let mut granted = Vec::new();
     let mut registry_id = None;
