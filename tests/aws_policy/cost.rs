@@ -96,7 +96,8 @@ async fn cost_per_operation() {
     for round in ["1.0.0", "2.0.0"] {
         let tarball = npm::tarball("left-pad", round);
         let document = npm::document("left-pad", round, &tarball);
-        let publish = recorded(&calls, "npm publish", async { npm::put(&app, "left-pad", &document).await.status }).await;
+        let publish =
+            recorded(&calls, "npm publish", async { npm::put(&app, "left-pad", &document).await.status }).await;
         let crate_file = cargo::crate_file("demo", round);
         let body = cargo::publish_body(&cargo::metadata("demo", round), &crate_file);
         cargo::publish(&app, body).await;
@@ -115,7 +116,10 @@ async fn cost_per_operation() {
             ("npm packument (2 versions)", "/npm/acme/js/left-pad".to_owned()),
             ("npm tarball download (redirect)", format!("/npm/acme/js/left-pad/-/left-pad-{round}.tgz")),
             ("pip simple page (2 files)", "/pypi/acme/py/simple/pkg/".to_owned()),
-            ("file download (redirect)", format!("/v1/organizations/acme/registries/tools/packages/{package}/download")),
+            (
+                "file download (redirect)",
+                format!("/v1/organizations/acme/registries/tools/packages/{package}/download"),
+            ),
             ("cargo index file", "/cargo/acme/rs/index/de/mo/demo".to_owned()),
         ];
         let mut measured = Vec::new();

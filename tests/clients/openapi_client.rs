@@ -35,7 +35,8 @@ async fn a_client_generated_from_openapi_json_creates_a_registry_and_lists_it() 
     let work = &server.data_dir.0;
     std::fs::write(work.join("generator.yaml"), "post_hooks: []\n").unwrap();
     let generator = openapi_tool("openapi-python-client");
-    let args = ["generate", "--path", SCHEMA, "--output-path", "client", "--meta", "none", "--config", "generator.yaml"];
+    let args =
+        ["generate", "--path", SCHEMA, "--output-path", "client", "--meta", "none", "--config", "generator.yaml"];
     let generated = run(work, &generator, &args, &[]);
     assert!(generated.status.success(), "openapi-python-client failed: {generated:?}");
 
