@@ -14,7 +14,7 @@ use std::io::Write as _;
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
@@ -26,10 +26,10 @@ use super::access::registry_for;
 use super::context::Caller;
 use super::error::{ApiError, ApiResult};
 use super::packages::{describe, redirect_to};
+use super::signing::registry_key;
 use crate::domain::names::Ecosystem;
 use crate::domain::registry::Registry;
 use crate::domain::token::Scope;
-use crate::ecosystems::debian::signing::SigningKey;
 use crate::ecosystems::debian::{ARCHITECTURES, DebControl, IndexEntry, Listed, packages_file, release_file};
 use crate::ports::blob::StorageKey;
 
@@ -69,21 +69,6 @@ fn check_suite(suite: &str) -> ApiResult<()> {
     }
 }
 
-/// The registry's signing key, derived from the secrets key (see [`crate::ecosystems::debian::signing`]).
-fn signing_key(state: &AppState, registry: &Registry) -> ApiResult<SigningKey> {
-    let secrets = state.config.links.secrets_key.as_ref().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "signing_unavailable",
-            "Debian registries sign their indexes with a key derived from PACKYARD_SECRETS_KEY, which this deployment does not set",
-        )
-    })?;
-    let seed = secrets.derive(&format!("debian-signing-key:{}", registry.id));
-    let created = u32::try_from(registry.created_at.timestamp()).unwrap_or_default();
-    let user_id = format!("Packyard {}/{} <{}@packyard.invalid>", registry.organization, registry.slug, registry.slug);
-    SigningKey::derive(seed, created, &user_id).map_err(|error| ApiError::internal(&error))
-}
-
 fn text(body: impl Into<Bytes>, content_type: &'static str) -> Response {
     let mut response = body.into().into_response();
     let headers = response.headers_mut();
@@ -99,7 +84,8 @@ async fn get_key(
     Path((org, registry)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let registry = deb_registry(&state, caller.as_ref(), &org, &registry).await?;
-    let armored = signing_key(&state, &registry)?.public_armored().map_err(|error| ApiError::internal(&error))?;
+    let armored =
+        registry_key(&state, &registry).await?.public_armored().map_err(|error| ApiError::internal(&error))?;
     Ok(text(armored, "application/pgp-keys"))
 }
 
@@ -205,7 +191,7 @@ async fn get_release(
         return Err(ApiError::not_found(format!("no file {file} in dists/{suite}")));
     }
     let registry = deb_registry(&state, caller.as_ref(), &org, &registry).await?;
-    let key = signing_key(&state, &registry)?;
+    let key = registry_key(&state, &registry).await?;
     let rendered = render_suite(&state, &registry).await?;
     store_by_hash(&state, &registry, &rendered).await?;
     let signed = match file.as_str() {

@@ -20,6 +20,7 @@ pub mod pypi;
 pub mod registries;
 pub mod ruby;
 pub mod session;
+pub mod signing;
 pub mod spool;
 pub mod storage;
 pub mod storage_links;

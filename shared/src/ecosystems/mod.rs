@@ -7,5 +7,6 @@ pub mod maven;
 pub mod npm;
 pub mod npm_attachment;
 pub mod oci;
+pub mod openpgp;
 pub mod python;
 pub mod ruby;

@@ -1,4 +1,4 @@
-//! Each Debian registry's OpenPGP signing key (Ed25519, v4, which gpgv and apt verify). The private key is
+//! A registry's OpenPGP signing key (Ed25519, v4, which gpgv, apt and dnf verify). The private key is
 //! never stored: it is derived from Packyard's secrets key and the registry's id (an HMAC per registry, see
 //! `SecretsKey::derive`) and created at the registry's creation time, so every Lambda derives the same
 //! key, and nothing but the secrets key (already sealing every other secret) has to be kept safe.
