@@ -79,7 +79,7 @@ impl AppState {
 
     fn wire(config: Config, store: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobStore>, clients: LinkClients) -> Self {
         let registry_tokens = RegistryTokens::new(Arc::clone(&store), config.links.secrets_key.clone());
-        let storage_links = StorageLinks::new(Arc::clone(&store), config.links.clone(), clients);
+        let storage_links = StorageLinks::new(Arc::clone(&store), config.links.clone(), Arc::new(clients));
         let storage = StorageResolver::new(Arc::clone(&blobs), storage_links.clone());
         let packages = Packages::new(Arc::clone(&store), storage.clone());
         let uploads = Uploads::new(Arc::clone(&store), packages.clone());
