@@ -2,11 +2,15 @@
 //! annotations and the types they read and answer with, served at `/v1/openapi.json` with Swagger UI at
 //! `/v1/docs`. `openapi.json` at the repository root is a copy a test keeps equal to it.
 
+use std::sync::LazyLock;
+
 use axum::Router;
+use axum::http::header;
+use axum::routing::get;
+use bytes::Bytes;
 use serde::Serialize;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
-use utoipa_swagger_ui::SwaggerUi;
 
 use super::pagination::Links;
 use super::{registries, storage};
@@ -51,9 +55,12 @@ pub fn document() -> String {
     json
 }
 
-/// `/v1/openapi.json` and the Swagger UI at `/v1/docs`; the registries function serves them.
+/// `/v1/openapi.json` and the reference at `/v1/docs` (see [`super::docs`]); the registries function
+/// serves them.
 pub fn routes() -> Router {
-    Router::new().merge(SwaggerUi::new("/v1/docs").url("/v1/openapi.json", ApiDoc::openapi()))
+    static DOCUMENT: LazyLock<Bytes> = LazyLock::new(|| Bytes::from(document()));
+    let openapi_json = get(|| async { ([(header::CONTENT_TYPE, "application/json")], DOCUMENT.clone()) });
+    Router::new().route("/v1/openapi.json", openapi_json).merge(super::docs::routes())
 }
 
 struct SecuritySchemes;
