@@ -206,3 +206,10 @@ pub const OCI_REPOSITORY_PREFIX: &str = "REPOSITORY#";
 pub fn oci_repository(registry_id: &str, repository: &str) -> (String, String) {
     (oci_partition(registry_id), format!("{OCI_REPOSITORY_PREFIX}{repository}"))
 }
+
+/// A registry's OpenPGP signing keys, sealed (see `service::signing_keys`).
+pub fn signing_keys(registry_id: &str) -> (String, String) {
+    (format!("SIGNKEYS#{registry_id}"), "KEYS".to_owned())
+}
+
+

@@ -13,6 +13,7 @@ mod races;
 pub mod registries;
 pub mod registry_tokens;
 pub mod release_files;
+pub mod signing_keys;
 pub mod storage_links;
 pub mod storage_resolver;
 pub mod storage_settings;
