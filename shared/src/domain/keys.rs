@@ -212,4 +212,24 @@ pub fn signing_keys(registry_id: &str) -> (String, String) {
     (format!("SIGNKEYS#{registry_id}"), "KEYS".to_owned())
 }
 
+/// A Debian registry's suite as last generated: the Release text and the by-hash indexes it lists.
+pub fn debian_suite(registry_id: &str) -> (String, String) {
+    (format!("DEBSUITE#{registry_id}"), "SUITE".to_owned())
+}
 
+/// Changes to a Debian registry not yet in its suite: one item per publish or delete, written in the
+/// change's own transaction, removed by the generation that includes it.
+pub fn debian_changes_partition(registry_id: &str) -> String {
+    format!("DEBCHANGES#{registry_id}")
+}
+
+pub fn debian_change(registry_id: &str, change_id: &str) -> (String, String) {
+    (debian_changes_partition(registry_id), change_id.to_owned())
+}
+
+/// By-hash indexes a suite stopped listing, by when they may be removed, oldest first.
+pub const DEBIAN_INDEX_GC_PARTITION: &str = "DEBIANGC";
+
+pub fn debian_index_gc(due_unix: i64, registry_id: &str, id: &str) -> (String, String) {
+    (DEBIAN_INDEX_GC_PARTITION.to_owned(), format!("{due_unix:012}#{registry_id}#{id}"))
+}

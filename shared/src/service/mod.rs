@@ -2,6 +2,7 @@
 //! atomic [`MetadataStore::write`](crate::ports::metadata::MetadataStore::write).
 
 pub mod audit_log;
+pub mod debian_suite;
 pub mod gem_index;
 pub mod housekeeping;
 pub mod link_diagnostic;
