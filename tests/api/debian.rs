@@ -4,6 +4,9 @@
 //! index, and files that are not `.deb`s are refused.
 
 use http::StatusCode;
+use packyard::domain::keys;
+use packyard::domain::names::{OrgSlug, RegistrySlug};
+use packyard::ports::metadata::{Condition, Item, WriteOp};
 use packyard_tests::app::TestApp;
 use packyard_tests::archives::tar_gz;
 
@@ -181,33 +184,36 @@ async fn concurrent_publishes_all_land_in_the_index() {
     }
 }
 
+/// Registry `slug` of organization `acme`, as stored.
+async fn registry(app: &TestApp, slug: &str) -> packyard::domain::registry::Registry {
+    let org = OrgSlug::try_from("acme").unwrap();
+    app.state.registries.get(&org, &RegistrySlug::try_from(slug).unwrap()).await.unwrap().0
+}
+
+/// Leaves registry `slug` as a publish whose function stopped after recording the version and before
+/// generating the suite would: with the change's marker still there.
+pub(crate) async fn leave_a_change_unindexed(app: &TestApp, slug: &str) {
+    let registry = registry(app, slug).await;
+    let marker = keys::debian_change(&registry.id, &ulid::Ulid::new().to_string());
+    let marker = Item::from_value(marker.0, marker.1, 1, &serde_json::json!({})).unwrap();
+    app.store.write(vec![WriteOp::put(marker, Condition::NotExists)]).await.unwrap();
+}
+
 #[tokio::test]
 async fn a_change_whose_generation_never_ran_is_indexed_by_the_next_reader() {
-    use packyard::domain::keys;
-    use packyard::domain::names::{OrgSlug, RegistrySlug};
-    use packyard::ports::metadata::{Condition, WriteOp};
     let app = app().await;
-    assert_eq!(
-        app.publish_file("debs", "a.deb", &deb_file(&control("alpha", "1.0", "all"))).await.status,
-        StatusCode::CREATED
-    );
-    let org = OrgSlug::try_from("acme").unwrap();
-    let registry = app.state.registries.get(&org, &RegistrySlug::try_from("debs").unwrap()).await.unwrap().0;
-    // As a publish whose function stopped after recording the version: put the suite back as it was before.
+    let alpha = deb_file(&control("alpha", "1.0", "all"));
+    assert_eq!(app.publish_file("debs", "a.deb", &alpha).await.status, StatusCode::CREATED);
+    let registry = registry(&app, "debs").await;
     let (pk, sk) = keys::debian_suite(&registry.id);
     let before = app.store.get(&pk, &sk).await.unwrap().unwrap();
-    assert_eq!(
-        app.publish_file("debs", "b.deb", &deb_file(&control("beta", "1.0", "all"))).await.status,
-        StatusCode::CREATED
-    );
+    let beta = deb_file(&control("beta", "1.0", "all"));
+    assert_eq!(app.publish_file("debs", "b.deb", &beta).await.status, StatusCode::CREATED);
+    // Put the suite back as it was before beta, with beta's change left unindexed.
     let after = app.store.get(&pk, &sk).await.unwrap().unwrap();
-    let stale = packyard::ports::metadata::Item { version: after.version + 1, ..before };
-    let marker = keys::debian_change(&registry.id, "01ZZZZZZZZZZZZZZZZZZZZZZZZ");
-    let marker = packyard::ports::metadata::Item::from_value(marker.0, marker.1, 1, &serde_json::json!({})).unwrap();
-    app.store
-        .write(vec![WriteOp::put(stale, Condition::Version(after.version)), WriteOp::put(marker, Condition::NotExists)])
-        .await
-        .unwrap();
+    let stale = Item { version: after.version + 1, ..before };
+    app.store.write(vec![WriteOp::put(stale, Condition::Version(after.version))]).await.unwrap();
+    leave_a_change_unindexed(&app, "debs").await;
     let (_, index) = by_hash(&app, "main/binary-amd64/Packages").await;
     assert!(index.text.contains("Package: alpha") && index.text.contains("Package: beta"), "{}", index.text);
 }
@@ -241,4 +247,19 @@ async fn housekeeping_removes_indexes_no_release_listed_for_a_day_and_keeps_the_
     assert_eq!(fetch(new).await, StatusCode::OK);
     let (_, xz) = by_hash(&app, "main/binary-arm64/Packages.xz").await;
     assert_eq!(xz.status, StatusCode::OK, "an index listed now is kept");
+}
+
+#[tokio::test]
+async fn housekeeping_removes_a_deleted_registrys_indexes_suite_and_keys() {
+    let app = app().await;
+    let alpha = deb_file(&control("alpha", "1.0", "all"));
+    assert_eq!(app.publish_file("debs", "a.deb", &alpha).await.status, StatusCode::CREATED);
+    let registry = registry(&app, "debs").await;
+    assert!(app.stored_objects() > 1, "the .deb and its indexes");
+    assert_eq!(app.delete("/v1/organizations/acme/registries/debs").await.status, StatusCode::NO_CONTENT);
+    app.state.housekeeping.run(chrono::Utc::now()).await.unwrap();
+    assert_eq!(app.stored_objects(), 0, "no file or index is left behind");
+    for (pk, sk) in [keys::debian_suite(&registry.id), keys::signing_keys(&registry.id)] {
+        assert!(app.store.get(&pk, &sk).await.unwrap().is_none(), "{pk} is left behind");
+    }
 }

@@ -276,4 +276,33 @@ impl Packages {
             }
         }
     }
+
+    /// Removes a deleted Debian registry's suite: its by-hash indexes, its suite record, its change markers
+    /// and its signing keys. Idempotent, so a run cut short is finished by the next.
+    ///
+    /// # Errors
+    /// When the store or the storage fails.
+    pub async fn purge_debian_suite(&self, registry: &Registry) -> Result<()> {
+        if registry.ecosystem != Ecosystem::Debian {
+            return Ok(());
+        }
+        if let Some((suite, _)) = self.stored_suite(registry).await? {
+            let blobs = self.blobs(&registry.organization, &suite.storage).await?;
+            for sha in suite.files.values().chain(suite.dropped.keys()) {
+                blobs.delete(&by_hash_key(&registry.id, sha)?).await.map_err(blob_error)?;
+            }
+        }
+        let markers =
+            query_all(self.store.as_ref(), keys::debian_changes_partition(&registry.id), String::new()).await?;
+        let mut ops: Vec<WriteOp> =
+            markers.into_iter().map(|marker| WriteOp::delete(marker.pk, marker.sk, Condition::Always)).collect();
+        let (pk, sk) = keys::debian_suite(&registry.id);
+        ops.push(WriteOp::delete(pk, sk, Condition::Always));
+        let (pk, sk) = keys::signing_keys(&registry.id);
+        ops.push(WriteOp::delete(pk, sk, Condition::Always));
+        for chunk in ops.chunks(crate::ports::metadata::MAX_WRITE_OPS) {
+            self.store.write(chunk.to_vec()).await?;
+        }
+        Ok(())
+    }
 }

@@ -68,6 +68,7 @@ impl Housekeeping {
                 let registry: Registry = job.to_value()?;
                 report.packages_removed += self.purge(&registry).await?;
                 self.packages.purge_gem_index(&registry).await?;
+                self.packages.purge_debian_suite(&registry).await?;
                 loop {
                     let leftovers = self.oci.leftovers(&registry).await?;
                     if leftovers.is_empty() {

@@ -1,7 +1,7 @@
 //! A Debian suite rendered from control records: per architecture a `Packages` index and its `.gz` and
 //! `.xz`, and the `Release` listing each by size and digest. Pure: storing and signing happen elsewhere.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::io::Write as _;
 
 use bytes::Bytes;
@@ -48,14 +48,23 @@ pub fn render_suite(entries: &[IndexEntry], date: &str) -> std::io::Result<Rende
     let mut architectures: BTreeSet<String> = ARCHITECTURES.iter().map(|a| (*a).to_owned()).collect();
     architectures.extend(entries.iter().map(|e| e.control.architecture.clone()).filter(|a| a != "all"));
     let mut files = Vec::new();
+    // Architectures without packages of their own have the same index: it is compressed once.
+    let mut compressed: HashMap<Bytes, (Bytes, Bytes)> = HashMap::new();
     for arch in &architectures {
         let chosen: Vec<&IndexEntry> =
             entries.iter().filter(|e| e.control.architecture == *arch || e.control.architecture == "all").collect();
-        let packages = packages_file(&chosen).into_bytes();
-        let (gz, xz) = (gzip(&packages)?, xz(&packages)?);
-        files.push((listed(format!("main/binary-{arch}/Packages.xz"), &xz), Bytes::from(xz)));
-        files.push((listed(format!("main/binary-{arch}/Packages.gz"), &gz), Bytes::from(gz)));
-        files.push((listed(format!("main/binary-{arch}/Packages"), &packages), Bytes::from(packages)));
+        let packages = Bytes::from(packages_file(&chosen).into_bytes());
+        let (gz, xz) = match compressed.get(&packages) {
+            Some(done) => done.clone(),
+            None => {
+                let done = (Bytes::from(gzip(&packages)?), Bytes::from(xz(&packages)?));
+                compressed.insert(packages.clone(), done.clone());
+                done
+            }
+        };
+        files.push((listed(format!("main/binary-{arch}/Packages.xz"), &xz), xz));
+        files.push((listed(format!("main/binary-{arch}/Packages.gz"), &gz), gz));
+        files.push((listed(format!("main/binary-{arch}/Packages"), &packages), packages));
     }
     let architectures: Vec<String> = architectures.into_iter().collect();
     let listing: Vec<&Listed> = files.iter().map(|(l, _)| l).collect();
