@@ -4,7 +4,8 @@
 //! `auth.conf.d` file and the registry's key as `signed-by`. A tampered `InRelease` is refused by apt; a
 //! deleted version is gone from the next index apt reads. Through a rotation of the registry's key, apt with
 //! only the old key and apt with only the new key both keep updating during the overlap; after it, the old
-//! key is refused.
+//! key is refused. `packyard push` publishes a `.deb` apt then installs, and refuses a file that only
+//! claims to be one before sending anything.
 
 use std::path::{Path, PathBuf};
 
@@ -355,4 +356,42 @@ async fn apt_trusting_either_key_updates_during_a_rotation_and_the_old_key_is_re
     assert!(said.contains("NO_PUBKEY") || said.contains("not signed"), "{said}");
     let (verified, said) = new_only.update();
     assert!(verified, "apt trusting the new key after the overlap:\n{said}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn packyard_push_publishes_a_deb_apt_installs_and_refuses_a_file_that_is_not_one() {
+    let server = DevServer::start();
+    server.create_registry("debs", "debian").await;
+    let work = TempDir::new("packyard-apt-push");
+    let deb = build_deb(&work.0, "hello-lib", None, ("usr/share/hello-lib/greeting", "pushed\n"), "xz");
+    let push = |file: &Path| {
+        let args = ["push", "--url", &server.base_url, "--org", "acme", "--registry", "debs", file.to_str().unwrap()];
+        run(
+            &work.0,
+            packyard_tests::devserver::packyard_binary().to_str().unwrap(),
+            &args,
+            &[("PACKYARD_TOKEN", server.admin_token.as_str())],
+        )
+    };
+    let pushed = push(&deb);
+    assert!(pushed.status.success(), "{}", describe(&pushed));
+    let published: serde_json::Value = serde_json::from_slice(&pushed.stdout).unwrap();
+    assert_eq!((published["name"].as_str(), published["version"].as_str()), (Some("hello-lib"), Some("1.0-1_all")));
+    let again = push(&deb);
+    assert!(!again.status.success() && describe(&again).contains("409"), "{}", describe(&again));
+
+    let fake = work.0.join("fake_1.0_all.deb");
+    std::fs::write(&fake, "PK\u{3}\u{4} a zip, named .deb").unwrap();
+    let refused = push(&fake);
+    let said = describe(&refused);
+    assert!(!refused.status.success() && said.contains("not an ar archive"), "{said}");
+    assert!(!said.contains(&server.admin_token), "the token never shows: {said}");
+
+    let apt = AptRoot::new(work.0.join("root"));
+    apt.trust(&server, &signing_key(&server).await);
+    let (verified, said) = apt.update();
+    assert!(verified, "{said}");
+    let installed = apt.apt("apt-get", &["install", "hello-lib"]);
+    assert!(installed.status.success(), "{}", describe(&installed));
+    assert_eq!(std::fs::read_to_string(apt.root.join("usr/share/hello-lib/greeting")).unwrap(), "pushed\n");
 }
