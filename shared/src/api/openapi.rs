@@ -13,10 +13,11 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
 
 use super::pagination::Links;
-use super::{registries, storage};
+use super::{registries, signing_keys, storage};
 use crate::domain::names::Ecosystem;
 use crate::domain::registry::{NewRegistry, Registry, RegistryPatch};
 use crate::domain::storage::StorageRef;
+use crate::service::signing_keys::KeyInfo;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -29,12 +30,15 @@ use crate::domain::storage::StorageRef;
         registries::get_registry,
         registries::update_registry,
         registries::delete_registry,
+        signing_keys::list_signing_keys,
+        signing_keys::rotate_signing_keys,
         storage::get_storage,
         storage::put_storage,
     ),
     components(schemas(
         ErrorBody, ErrorDetail, Links, Registry, NewRegistry, RegistryPatch, Ecosystem, StorageRef,
         registries::RegistryView, registries::RegistryPage, storage::StorageView, storage::StorageChange,
+        signing_keys::SigningKeyList, signing_keys::Rotation, KeyInfo,
     )),
     modifiers(&SecuritySchemes),
     security(("bearer" = []), ("basic" = [])),

@@ -2,6 +2,7 @@
 //! atomic [`MetadataStore::write`](crate::ports::metadata::MetadataStore::write).
 
 pub mod audit_log;
+pub mod debian_suite;
 pub mod gem_index;
 pub mod housekeeping;
 pub mod link_diagnostic;
@@ -13,6 +14,7 @@ mod races;
 pub mod registries;
 pub mod registry_tokens;
 pub mod release_files;
+pub mod signing_keys;
 pub mod storage_links;
 pub mod storage_resolver;
 pub mod storage_settings;
