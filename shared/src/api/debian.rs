@@ -14,22 +14,21 @@ use std::io::Write as _;
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, Method, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::Method;
+use axum::response::Response;
 use axum::routing::get;
 use bytes::Bytes;
 use sha2::Digest as _;
 use sha2::Sha256;
 
 use super::AppState;
-use super::access::registry_for;
 use super::context::Caller;
 use super::error::{ApiError, ApiResult};
 use super::packages::{describe, redirect_to};
+use super::signed_repo::{get_stored, index_key, is_sha256, key_response, put_once, repo_registry, uncached};
 use super::signing::registry_key;
 use crate::domain::names::Ecosystem;
 use crate::domain::registry::Registry;
-use crate::domain::token::Scope;
 use crate::ecosystems::debian::{ARCHITECTURES, DebControl, IndexEntry, Listed, packages_file, release_file};
 use crate::ports::blob::StorageKey;
 
@@ -51,14 +50,7 @@ pub fn routes(state: AppState) -> Router {
 
 /// The registry, once the caller may read it, if it holds Debian packages.
 async fn deb_registry(state: &AppState, caller: Option<&Caller>, org: &str, registry: &str) -> ApiResult<Registry> {
-    let registry = registry_for(state, caller, org, registry, Scope::ReadPackages).await?;
-    if registry.ecosystem != Ecosystem::Debian {
-        return Err(ApiError::not_found(format!(
-            "registry {} holds {} packages, not Debian packages",
-            registry.slug, registry.ecosystem
-        )));
-    }
-    Ok(registry)
+    repo_registry(state, caller, (org, registry), Ecosystem::Debian, "Debian packages").await
 }
 
 fn check_suite(suite: &str) -> ApiResult<()> {
@@ -69,24 +61,13 @@ fn check_suite(suite: &str) -> ApiResult<()> {
     }
 }
 
-fn text(body: impl Into<Bytes>, content_type: &'static str) -> Response {
-    let mut response = body.into().into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
-    response
-}
-
 /// `GET gpgkey`: the registry's public key, armored, for `/etc/apt/keyrings/{registry}.asc`.
 async fn get_key(
     State(state): State<AppState>,
     caller: Option<Caller>,
     Path((org, registry)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let registry = deb_registry(&state, caller.as_ref(), &org, &registry).await?;
-    let armored =
-        registry_key(&state, &registry).await?.public_armored().map_err(|error| ApiError::internal(&error))?;
-    Ok(text(armored, "application/pgp-keys"))
+    key_response(&state, &deb_registry(&state, caller.as_ref(), &org, &registry).await?).await
 }
 
 /// A rendered suite: the Release text and the index files it lists.
@@ -160,21 +141,16 @@ async fn render_suite(state: &AppState, registry: &Registry) -> ApiResult<Suite>
 }
 
 fn by_hash_key(registry: &Registry, sha256: &str) -> ApiResult<StorageKey> {
-    StorageKey::new(&["debian-index", registry.id.as_str(), sha256]).map_err(|error| ApiError::internal(&error))
+    index_key("debian-index", registry, sha256)
 }
 
 /// Writes each index the Release lists under its digest (once: the same bytes have the same key), so the
 /// Release never names an index that cannot be fetched.
 async fn store_by_hash(state: &AppState, registry: &Registry, suite: &Suite) -> ApiResult<()> {
-    let (_, blobs) = state.packages.storage_for(registry).await?;
     let mut written = BTreeSet::new();
     for (listed, bytes) in &suite.files {
-        if !written.insert(listed.sha256.clone()) {
-            continue;
-        }
-        let key = by_hash_key(registry, &listed.sha256)?;
-        if blobs.head(&key).await.map_err(|error| ApiError::internal(&error))?.is_none() {
-            blobs.put(&key, bytes.clone()).await.map_err(|error| ApiError::internal(&error))?;
+        if written.insert(listed.sha256.clone()) {
+            put_once(state, registry, &by_hash_key(registry, &listed.sha256)?, bytes.clone()).await?;
         }
     }
     Ok(())
@@ -199,7 +175,7 @@ async fn get_release(
         "Release.gpg" => key.detached(rendered.release.as_bytes()),
         _ => Ok(rendered.release),
     };
-    Ok(text(signed.map_err(|error| ApiError::internal(&error))?, "text/plain; charset=utf-8"))
+    Ok(uncached(signed.map_err(|error| ApiError::internal(&error))?, "text/plain; charset=utf-8"))
 }
 
 /// `GET dists/any/main/binary-{arch}/Packages[.gz]`: the index as it is now (apt prefers `by-hash`).
@@ -217,7 +193,7 @@ async fn get_index(
         .into_iter()
         .find(|(listed, _)| listed.path == path)
         .ok_or_else(|| ApiError::not_found(format!("no index {path} in dists/{suite}")))?;
-    Ok(text(bytes, "application/octet-stream"))
+    Ok(uncached(bytes, "application/octet-stream"))
 }
 
 /// `GET dists/any/main/binary-{arch}/by-hash/SHA256/{digest}`: an index a Release listed, by its digest.
@@ -229,16 +205,12 @@ async fn get_by_hash(
     check_suite(&suite)?;
     let registry = deb_registry(&state, caller.as_ref(), &org, &registry).await?;
     let missing = || ApiError::not_found(format!("no index with SHA-256 {digest}"));
-    if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !is_sha256(&digest) {
         return Err(missing());
     }
-    let (_, blobs) = state.packages.storage_for(&registry).await?;
     let key = by_hash_key(&registry, &digest.to_ascii_lowercase())?;
-    if blobs.head(&key).await.map_err(|error| ApiError::internal(&error))?.is_none() {
-        return Err(missing());
-    }
-    let bytes = blobs.get(&key).await.map_err(|error| ApiError::internal(&error))?;
-    Ok(text(bytes, "application/octet-stream"))
+    let bytes = get_stored(&state, &registry, &key).await?.ok_or_else(missing)?;
+    Ok(uncached(bytes, "application/octet-stream"))
 }
 
 /// `GET pool/main/{name}/{version}/{file}`: a redirect to a short-lived presigned URL; `HEAD` answers
