@@ -1,7 +1,8 @@
-//! `packyard push`: publishes a file to a files registry through the presigned upload flow. The file is
-//! hashed, an upload is started, the bytes go straight to storage (one PUT, or parts in parallel, each read
-//! from the file at its offset and retried on its own), and the upload is completed. Memory stays flat for
-//! any size: no part is ever held whole.
+//! `packyard push`: publishes a file to a files registry through the presigned upload flow (an `.rpm` goes
+//! to an rpm registry through the packages form instead, see [`form`]). The file is hashed, an upload is
+//! started, the bytes go straight to storage (one PUT, or parts in parallel, each read from the file at its
+//! offset and retried on its own), and the upload is completed. Memory stays flat for any size: no part is
+//! ever held whole.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use progress::{Phase, Progress};
 
 pub use journal::Journal;
 
+mod form;
 pub mod journal;
 mod progress;
 
@@ -137,6 +139,9 @@ pub async fn push(options: &PushOptions) -> Result<Value, PushError> {
         .and_then(|name| name.to_str())
         .ok_or_else(|| file_error(std::io::Error::other("the file name is not UTF-8")))?
         .to_owned();
+    if form::publishes(&filename) {
+        return form::publish(options, &filename, size).await;
+    }
 
     let progress = Progress::start(&filename, size, options.progress);
     progress.phase(Phase::Hashing);
