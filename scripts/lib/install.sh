@@ -23,6 +23,9 @@ ensure_system_tools() {
   # The RubyGems client scenario builds, pushes and installs gems with Debian's gem and bundler.
   command -v gem >/dev/null || missing+=(ruby-full)
   command -v bundle >/dev/null || missing+=(bundler)
+  # The RPM client scenario builds packages with Debian's rpmbuild and installs them with dnf.
+  command -v rpmbuild >/dev/null || missing+=(rpm)
+  command -v dnf >/dev/null || missing+=(dnf)
   # The console's end-to-end test drives Debian's Chromium (through npm's playwright-core, which downloads no
   # browser of its own); the emoji font lets its screenshots show the registries' emoji.
   command -v chromium >/dev/null || missing+=(chromium chromium-driver)

@@ -169,17 +169,16 @@ impl Header {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
 
     /// A header holding these entries, as rpm writes one (strings NUL-terminated, integers aligned).
-    pub(crate) fn header(entries: &[(u32, Value)]) -> Vec<u8> {
+    fn header(entries: &[(u32, Value)]) -> Vec<u8> {
         let mut index = Vec::new();
         let mut store = Vec::new();
         for (tag, value) in entries {
             let (kind, count, bytes, align) = match value {
                 Value::Str(s) => (TYPE_STRING, 1, format!("{s}\0").into_bytes(), 1),
-                Value::I18n(s) => (TYPE_I18N_STRING, 1, format!("{s}\0").into_bytes(), 1),
                 Value::Strs(list) => (
                     TYPE_STRING_ARRAY,
                     list.len(),
@@ -187,7 +186,6 @@ pub(crate) mod tests {
                     1,
                 ),
                 Value::Int32(list) => (TYPE_INT32, list.len(), list.iter().flat_map(|n| n.to_be_bytes()).collect(), 4),
-                Value::Int16(list) => (TYPE_INT16, list.len(), list.iter().flat_map(|n| n.to_be_bytes()).collect(), 2),
             };
             while store.len() % align != 0 {
                 store.push(0);
@@ -206,12 +204,10 @@ pub(crate) mod tests {
         out
     }
 
-    pub(crate) enum Value {
+    enum Value {
         Str(&'static str),
-        I18n(&'static str),
         Strs(Vec<&'static str>),
         Int32(Vec<u32>),
-        Int16(Vec<u16>),
     }
 
     #[test]

@@ -388,74 +388,41 @@ pub fn check_file_name(filename: &str, header: &RpmHeader) -> Result<(), Invalid
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use super::header::tests::{Value, header};
     use super::*;
 
-    /// A binary `.rpm` (lead, signature header with the main header's SHA-256, main header, no payload).
-    pub(crate) fn rpm_file(name: &'static str, version: &'static str, arch: &'static str, source: bool) -> Vec<u8> {
-        let mut entries = vec![
-            (NAME, Value::Str(name)),
-            (VERSION, Value::Str(version)),
-            (RELEASE, Value::Str("1")),
-            (SUMMARY, Value::I18n("says hello")),
-            (ARCH, Value::Str(arch)),
-            (REQUIRENAME, Value::Strs(vec!["rpmlib(CompressedFileNames)", "hello-lib", "/bin/sh"])),
-            (REQUIREFLAGS, Value::Int32(vec![16_777_226, 12, 512])),
-            (REQUIREVERSION, Value::Strs(vec!["3.0.4-1", "1:1.0-2", ""])),
-            (PROVIDENAME, Value::Strs(vec![name])),
-            (PROVIDEFLAGS, Value::Int32(vec![8])),
-            (PROVIDEVERSION, Value::Strs(vec!["1.0-1"])),
-            (BASENAMES, Value::Strs(vec!["hello", "doc"])),
-            (DIRNAMES, Value::Strs(vec!["/usr/bin/", "/usr/share/"])),
-            (DIRINDEXES, Value::Int32(vec![0, 1])),
-            (FILEMODES, Value::Int16(vec![0o100_755, 0o040_755])),
-        ];
-        if !source {
-            entries.push((SOURCERPM, Value::Str("hello-1.0-1.src.rpm")));
-        }
-        let main = header(&entries);
-        let signature =
-            header(&[(SIG_SHA256, Value::Str(Box::leak(hex::encode(Sha256::digest(&main)).into_boxed_str())))]);
-        let mut out = LEAD_MAGIC.to_vec();
-        out.extend_from_slice(&[3, 0, 0, u8::from(source)]);
-        out.resize(96, 0);
-        out.extend_from_slice(&signature);
-        out.resize(out.len() + (8 - signature.len() % 8) % 8, 0);
-        out.extend_from_slice(&main);
-        out.extend_from_slice(b"payload");
-        out
-    }
+    /// Real packages from `rpmbuild` (see `testdata/README.md`).
+    pub(crate) const LIB: &[u8] = include_bytes!("testdata/hello-lib-1.0-1.noarch.rpm");
+    pub(crate) const APP: &[u8] = include_bytes!("testdata/hello-app-1.0-1.noarch.rpm");
+    const SOURCE: &[u8] = include_bytes!("testdata/hello-lib-1.0-1.src.rpm");
 
     #[test]
     fn a_binary_rpm_is_read_from_its_headers() {
-        let file = rpm_file("hello", "1.0", "x86_64", false);
-        let read = read_rpm(file.as_slice()).unwrap();
-        assert_eq!((read.name.as_str(), read.evr(), read.arch.as_str()), ("hello", "1.0-1".to_owned(), "x86_64"));
-        assert_eq!(read.packyard_version(), "1.0-1.x86_64");
-        assert_eq!(read.summary, "says hello");
-        let requires: Vec<_> = read.requires.iter().map(|r| (r.name.as_str(), r.flags.as_deref(), r.pre)).collect();
-        assert_eq!(requires, [("hello-lib", Some("GE"), false), ("/bin/sh", None, true)]);
-        assert_eq!(read.requires[0].epoch.as_deref(), Some("1"));
-        assert_eq!(read.requires[0].rel.as_deref(), Some("2"));
-        assert_eq!(read.files[0], FileEntry { path: "/usr/bin/hello".into(), kind: None });
-        assert_eq!(read.files[1].kind.as_deref(), Some("dir"));
-        assert_eq!(read.header_end as usize, file.len() - b"payload".len());
-        assert!(check_file_name("hello-1.0-1.x86_64.rpm", &read).is_ok());
-        assert!(check_file_name("hello-2.0-1.x86_64.rpm", &read).unwrap_err().0.contains("header says"));
+        let read = read_rpm(APP).unwrap();
+        assert_eq!((read.name.as_str(), read.evr(), read.arch.as_str()), ("hello-app", "1.0-1".to_owned(), "noarch"));
+        assert_eq!(read.packyard_version(), "1.0-1.noarch");
+        assert_eq!((read.summary.as_str(), read.license.as_str()), ("hello app", "MIT"));
+        // What createrepo_c 0.20 writes for the same file.
+        assert_eq!((read.header_start, read.header_end), (4504, 5997));
+        assert_eq!((read.installed_size, read.archive_size), (44, 300));
+        let requires: Vec<_> = read.requires.iter().map(|r| (r.name.as_str(), r.flags.as_deref())).collect();
+        assert_eq!(requires, [("hello-lib", Some("GE"))], "rpmlib() capabilities are left out");
+        assert_eq!((read.requires[0].epoch.as_deref(), read.requires[0].ver.as_deref()), (Some("0"), Some("1.0")));
+        assert_eq!(read.files, [FileEntry { path: "/usr/bin/hello-app".into(), kind: None }]);
+        let lib = read_rpm(LIB).unwrap();
+        assert_eq!(lib.changelogs.len(), 1);
+        assert_eq!(lib.changelogs[0].text, "- First");
+        assert!(check_file_name("hello-app-1.0-1.noarch.rpm", &read).is_ok());
+        assert!(check_file_name("hello-app-2.0-1.noarch.rpm", &read).unwrap_err().0.contains("header says"));
     }
 
     #[test]
     fn files_that_are_not_binary_rpms_are_refused() {
         assert!(read_rpm(&b"!<arch>\ndebian-binary"[..]).unwrap_err().0.contains("not an RPM"));
-        let source = rpm_file("hello", "1.0", "x86_64", true);
-        assert!(read_rpm(source.as_slice()).unwrap_err().0.contains("source RPM"));
-        let mut tampered = rpm_file("hello", "1.0", "x86_64", false);
-        let at = tampered.windows(5).position(|w| w == b"hello").unwrap();
+        assert!(read_rpm(SOURCE).unwrap_err().0.contains("source RPM"));
+        let mut tampered = APP.to_vec();
+        let at = tampered.windows(9).rposition(|w| w == b"hello app").unwrap();
         tampered[at] = b'j';
         assert!(read_rpm(tampered.as_slice()).unwrap_err().0.contains("SHA-256"));
-        let truncated = rpm_file("hello", "1.0", "x86_64", false);
-        assert!(read_rpm(&truncated[..200]).unwrap_err().0.contains("truncated"));
-        let bad_name = rpm_file("../x", "1.0", "x86_64", false);
-        assert!(read_rpm(bad_name.as_slice()).is_err());
+        assert!(read_rpm(&APP[..3000]).unwrap_err().0.contains("truncated"));
     }
 }

@@ -282,35 +282,48 @@ pub fn render(mut entries: Vec<RepoEntry>) -> Repodata {
 mod tests {
     use super::*;
     use crate::ecosystems::rpm::read_rpm;
-    use crate::ecosystems::rpm::tests::rpm_file;
+    use crate::ecosystems::rpm::tests::{APP, LIB};
 
-    fn entry(name: &'static str) -> RepoEntry {
-        let header = read_rpm(rpm_file(name, "1.0", "noarch", false).as_slice()).unwrap();
-        RepoEntry { location: format!("Packages/{name}.rpm"), sha256: "ab".repeat(32), size: 10, time: 7, header }
+    fn entry(file: &[u8]) -> RepoEntry {
+        let header = read_rpm(file).unwrap();
+        RepoEntry {
+            location: format!("Packages/{}", header.file_name()),
+            sha256: "ab".repeat(32),
+            size: 10,
+            time: 7,
+            header,
+        }
     }
 
     #[test]
     fn primary_lists_dependencies_with_flags_and_only_primary_files() {
-        let primary = primary_xml(&[entry("hello")]);
-        assert!(primary.contains("packages=\"1\""), "{primary}");
-        assert!(
-            primary.contains("<rpm:entry name=\"hello-lib\" flags=\"GE\" epoch=\"1\" ver=\"1.0\" rel=\"2\"/>"),
-            "{primary}"
-        );
-        assert!(primary.contains("<rpm:entry name=\"/bin/sh\" pre=\"1\"/>"), "{primary}");
-        assert!(primary.contains("<file>/usr/bin/hello</file>") && !primary.contains("/usr/share/doc"), "{primary}");
+        let primary = primary_xml(&[entry(APP), entry(LIB)]);
+        assert!(primary.contains("packages=\"2\""), "{primary}");
+        for expected in [
+            "<rpm:entry name=\"hello-lib\" flags=\"GE\" epoch=\"0\" ver=\"1.0\"/>",
+            "<rpm:entry name=\"hello-app\" flags=\"EQ\" epoch=\"0\" ver=\"1.0\" rel=\"1\"/>",
+            "<rpm:header-range start=\"4504\" end=\"5997\"/>",
+            "<file>/usr/bin/hello-app</file>",
+        ] {
+            assert!(primary.contains(expected), "{expected} is missing from {primary}");
+        }
+        assert!(!primary.contains("/usr/share/hello-lib/greeting"), "only /etc and bin files are primary: {primary}");
         assert!(!primary.contains("rpmlib("), "{primary}");
-        let filelists = filelists_xml(&[entry("hello")]);
-        assert!(filelists.contains("<file type=\"dir\">/usr/share/doc</file>"), "{filelists}");
+        let filelists = filelists_xml(&[entry(LIB)]);
+        assert!(filelists.contains("<file>/usr/share/hello-lib/greeting</file>"), "{filelists}");
+        let other = other_xml(&[entry(LIB)]);
+        let changelog =
+            "<changelog author=\"Acme &lt;dev@acme.test&gt; - 1.0-1\" date=\"1795953600\">- First</changelog>";
+        assert!(other.contains(changelog), "{other}");
     }
 
     #[test]
     fn the_same_records_render_the_same_repomd_and_files_are_named_by_their_digest() {
-        let first = render(vec![entry("b-pkg"), entry("a-pkg")]);
-        let again = render(vec![entry("a-pkg"), entry("b-pkg")]);
+        let first = render(vec![entry(LIB), entry(APP)]);
+        let again = render(vec![entry(APP), entry(LIB)]);
         assert_eq!(first.repomd, again.repomd);
         assert!(first.repomd.contains(&format!("repodata/{}-primary.xml.gz", first.files[0].sha256)));
-        let fewer = render(vec![entry("a-pkg")]);
+        let fewer = render(vec![entry(APP)]);
         assert_ne!(first.repomd, fewer.repomd);
         assert_eq!(escape("a<b & \u{1}c"), "a&lt;b &amp; c");
     }
