@@ -113,6 +113,9 @@ async fn repo_entries(state: &AppState, registry: &Registry) -> ApiResult<Vec<Re
 /// the two always change together.
 #[derive(Serialize, Deserialize)]
 struct SignedIndex {
+    /// What it was rendered from (see [`crate::ecosystems::rpm::repodata::Rendered`]): the same fingerprint
+    /// needs neither compressing nor signing again.
+    fingerprint: String,
     repomd: String,
     signature: String,
 }
@@ -134,10 +137,12 @@ async fn stored_index(state: &AppState, registry: &Registry) -> ApiResult<Option
 async fn current_index(state: &AppState, registry: &Registry) -> ApiResult<SignedIndex> {
     let rendered = render(repo_entries(state, registry).await?);
     if let Some(stored) = stored_index(state, registry).await?
-        && stored.repomd == rendered.repomd
+        && stored.fingerprint == rendered.fingerprint
     {
         return Ok(stored);
     }
+    let fingerprint = rendered.fingerprint.clone();
+    let rendered = rendered.pack();
     // Every file first, under its digest, so the new repomd.xml never names one that is not there.
     for file in &rendered.files {
         put_once(state, registry, &index_key(INDEX_PREFIX, registry, &file.sha256)?, Bytes::from(file.gz.clone()))
@@ -147,7 +152,7 @@ async fn current_index(state: &AppState, registry: &Registry) -> ApiResult<Signe
         .await?
         .detached(rendered.repomd.as_bytes())
         .map_err(|error| ApiError::internal(&error))?;
-    let index = SignedIndex { repomd: rendered.repomd, signature };
+    let index = SignedIndex { fingerprint, repomd: rendered.repomd, signature };
     let json = serde_json::to_vec(&index).map_err(|error| ApiError::internal(&error))?;
     let (_, blobs) = state.packages.storage_for(registry).await?;
     blobs.put(&signed_index_key(registry)?, Bytes::from(json)).await.map_err(|error| ApiError::internal(&error))?;
