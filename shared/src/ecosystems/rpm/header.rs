@@ -88,7 +88,7 @@ impl Header {
     }
 
     /// The length of the header in the file.
-    pub fn len(&self) -> usize {
+    pub fn size(&self) -> usize {
         self.bytes.len()
     }
 
@@ -221,7 +221,7 @@ mod tests {
         assert_eq!(read.string(1000).as_deref(), Some("hello"));
         assert_eq!(read.strings(1049).unwrap(), ["a", "b"]);
         assert_eq!(read.numbers(1048).unwrap(), [8, 12]);
-        assert_eq!(read.len(), bytes.len());
+        assert_eq!(read.size(), bytes.len());
 
         let mut damaged = bytes.clone();
         damaged[16 + 8..16 + 12].copy_from_slice(&9999_u32.to_be_bytes());

@@ -288,7 +288,7 @@ pub fn read_rpm(mut input: impl Read) -> Result<RpmHeader, InvalidValue> {
         return Err(invalid("the file is a source RPM; Packyard's RPM registries hold binary RPMs only"));
     }
     let signature = Header::read(&mut input, "signature header")?;
-    let padding = (8 - signature.len() % 8) % 8;
+    let padding = (8 - signature.size() % 8) % 8;
     let mut pad = [0_u8; 8];
     input.read_exact(&mut pad[..padding]).map_err(|_| invalid("the RPM is truncated after its signature header"))?;
     let main = Header::read(&mut input, "header")?;
@@ -304,7 +304,7 @@ pub fn read_rpm(mut input: impl Read) -> Result<RpmHeader, InvalidValue> {
         main.string(tag).filter(|s| !s.is_empty()).ok_or_else(|| invalid(format!("the RPM's header has no {what}")))
     };
     let text = |tag: u32| main.string(tag).unwrap_or_default();
-    let header_start = (96 + signature.len() + padding) as u64;
+    let header_start = (96 + signature.size() + padding) as u64;
     let name = required(NAME, "name")?;
     let provides = dependencies(&main, PROVIDENAME, PROVIDEFLAGS, PROVIDEVERSION)?;
     // rpmlib() capabilities are rpm's own; createrepo_c leaves them out of the repodata too.
@@ -330,7 +330,7 @@ pub fn read_rpm(mut input: impl Read) -> Result<RpmHeader, InvalidValue> {
         installed_size: main.number(LONGSIZE)?.or(main.number(SIZE)?).unwrap_or(0),
         archive_size: signature.number(LONGARCHIVESIZE)?.or(signature.number(SIG_PAYLOADSIZE)?).unwrap_or(0),
         header_start,
-        header_end: header_start + main.len() as u64,
+        header_end: header_start + main.size() as u64,
         provides,
         requires,
         conflicts: dependencies(&main, CONFLICTNAME, CONFLICTFLAGS, CONFLICTVERSION)?,
