@@ -1,7 +1,8 @@
-//! dnf against the dev server: two `.rpm`s built with `rpmbuild` (hello-app requires hello-lib >= 1.0), one
-//! published through the packages API and one with `packyard push`, then `dnf install` into a throwaway
-//! `--installroot` with the `.repo` file the registry serves (`repo_gpgcheck=1`, the served `gpgkey`, the
-//! token as the password). Without credentials dnf is refused; a copy of the repository whose repomd.xml was
+//! dnf against the dev server: two `.rpm`s built with `rpmbuild` (hello-app requires hello-lib >= 1.0) and
+//! signed by their builder with `rpmsign`, one published through the packages API and one with `packyard
+//! push`, then `dnf install` into a throwaway `--installroot` with the `.repo` file the registry serves
+//! (`repo_gpgcheck=1`, the served `gpgkey`, the token as the password), with `gpgcheck=1` and the builder's
+//! key added: the packages keep the signatures their builder gave them. Without credentials dnf is refused; a copy of the repository whose repomd.xml was
 //! altered after signing is refused; a deleted version is gone from the next metadata dnf reads; a
 //! republished NEVRA answers 409.
 
@@ -47,6 +48,51 @@ fn build_rpm(work: &Path, name: &str, requires: Option<&str>, file: &str, conten
         &[],
     );
     work.join(format!("noarch/{name}-1.0-1.noarch.rpm"))
+}
+
+/// A builder's OpenPGP key in its own GnuPG home, which signs packages with `rpmsign`.
+struct Builder {
+    home: PathBuf,
+}
+
+impl Builder {
+    fn new(home: PathBuf) -> Self {
+        std::fs::create_dir_all(&home).unwrap();
+        let builder = Self { home };
+        builder.gpg(&[
+            "--batch",
+            "--passphrase",
+            "",
+            "--quick-gen-key",
+            "Acme Builder <builder@acme.test>",
+            "ed25519",
+            "sign",
+            "never",
+        ]);
+        builder
+    }
+
+    fn gpg(&self, args: &[&str]) -> String {
+        ok(&self.home, "gpg", args, &[("GNUPGHOME", self.home.to_str().unwrap())])
+    }
+
+    fn sign(&self, rpm: &Path) {
+        let home = self.home.to_str().unwrap();
+        let defines = [
+            "_gpg_name Acme Builder <builder@acme.test>".to_owned(),
+            format!("_gpg_path {home}"),
+            "__gpg /usr/bin/gpg".to_owned(),
+        ];
+        let mut args: Vec<&str> = defines.iter().flat_map(|d| ["--define", d.as_str()]).collect();
+        args.extend(["--addsign", rpm.to_str().unwrap()]);
+        ok(&self.home, "rpmsign", &args, &[("GNUPGHOME", home)]);
+    }
+}
+
+impl Drop for Builder {
+    fn drop(&mut self) {
+        let _ = run(&self.home, "gpgconf", &["--kill", "gpg-agent"], &[("GNUPGHOME", self.home.to_str().unwrap())]);
+    }
 }
 
 /// A throwaway root for dnf: its own repository directory, cache and rpm database.
@@ -98,6 +144,12 @@ async fn dnf_installs_published_rpms_with_their_dependency_from_signed_repodata(
         "#!/bin/sh\\ncat /usr/share/hello-lib/greeting\\n",
     );
 
+    let builder = Builder::new(work.0.join("gnupg"));
+    builder.sign(&lib);
+    builder.sign(&app);
+    let builder_key = work.0.join("builder.asc");
+    write(&builder_key, &builder.gpg(&["--armor", "--export", "builder@acme.test"]));
+
     // hello-lib through the packages API, hello-app with packyard push: the header names both.
     let published = server.publish("rpms", &lib).await;
     assert_eq!(published.status(), 201, "{}", published.text().await.unwrap());
@@ -114,18 +166,24 @@ async fn dnf_installs_published_rpms_with_their_dependency_from_signed_repodata(
     let again = server.publish("rpms", &app).await;
     assert_eq!(again.status(), 409, "a NEVRA is never overwritten");
 
-    // The client's setup, as the README gives it: the registry's .repo file with the token as the password.
+    // The client's setup, as the README gives it: the registry's .repo file with the token as the password;
+    // gpgcheck on, with the builder's key beside the registry's.
     let dnf = DnfRoot::new(work.0.join("dnf"));
     let base = format!("{}/rpm/acme/rpms", server.base_url);
     let repo_file = get(&server, &format!("{base}/packyard.repo")).await.text().await.unwrap();
     assert!(repo_file.contains("repo_gpgcheck=1"), "{repo_file}");
-    let with_token = repo_file.replace("<YOUR PACKYARD TOKEN>", &server.admin_token);
+    let with_token = repo_file
+        .replace("<YOUR PACKYARD TOKEN>", &server.admin_token)
+        .replace("gpgcheck=0\n", "gpgcheck=1\n")
+        .replace("/gpgkey\n", &format!("/gpgkey file://{}\n", builder_key.display()));
+    assert!(with_token.contains("\ngpgcheck=1\n") && with_token.contains("builder.asc"), "{with_token}");
     write(&dnf.dir.join("repos/packyard.repo"), &with_token);
 
     let installed = dnf.dnf(&["install", "hello-app"]);
     let said = describe(&installed);
     assert!(installed.status.success(), "dnf install failed:\n{said}");
     assert!(said.contains("Importing GPG key") && said.contains("Packyard acme/rpms"), "{said}");
+    assert!(said.contains("Acme Builder"), "dnf checked the builder's signatures with its key: {said}");
     assert!(said.contains("hello-lib-1.0-1.noarch") && said.contains("hello-app-1.0-1.noarch"), "{said}");
     let greeting = std::fs::read_to_string(dnf.root().join("usr/share/hello-lib/greeting")).unwrap();
     assert_eq!(greeting, "hello from lib\n");
