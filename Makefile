@@ -24,7 +24,7 @@ FUNCTION_CRATES := $(notdir $(patsubst %/,%,$(dir $(wildcard functions/*/Cargo.t
 	build-NpmFunction build-CargoFunction build-PypiFunction build-HousekeepingFunction \
 	build-StorageLinksFunction build-LinkTemplateFunction build-OciFunction build-RubyFunction build-ConsoleFunction \
 	build-MavenFunction \
-	build-DebianFunction
+	build-DebianFunction build-RpmFunction
 
 ## build: cross-compile every function for arm64 Lambda (target/lambda/<name>/bootstrap)
 build: lambda-binaries
@@ -47,12 +47,13 @@ build-OciFunction: BIN := oci
 build-RubyFunction: BIN := ruby
 build-MavenFunction: BIN := maven
 build-DebianFunction: BIN := debian
+build-RpmFunction: BIN := rpm
 build-ConsoleFunction: BIN := console
 
 build-RegistriesFunction build-AuditEventsFunction build-TokensFunction build-PackagesFunction \
 build-NpmFunction build-CargoFunction build-PypiFunction build-HousekeepingFunction build-StorageLinksFunction \
 build-LinkTemplateFunction build-OciFunction build-RubyFunction build-ConsoleFunction \
-build-MavenFunction build-DebianFunction: lambda-binaries
+build-MavenFunction build-DebianFunction build-RpmFunction: lambda-binaries
 	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set: run this through sam build" >&2; exit 1; }
 	mkdir -p "$(ARTIFACTS_DIR)"
 	install -m 0755 "$(TARGET_DIR)/lambda/$(BIN)/bootstrap" "$(ARTIFACTS_DIR)/bootstrap"

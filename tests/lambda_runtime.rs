@@ -156,6 +156,7 @@ async fn deployment() -> (Vec<(String, String)>, String) {
         ("gems", "ruby"),
         ("jv", "maven"),
         ("debs", "debian"),
+        ("rpms", "rpm"),
     ] {
         app.create_registry(name, ecosystem).await;
     }
@@ -445,6 +446,21 @@ fn expectations() -> Vec<Expectation> {
             }),
         ),
         ("debian.in-release-anonymous", 401, Box::new(|_: &Answer| {})),
+        (
+            "rpm.repo-file",
+            200,
+            Box::new(|a: &Answer| {
+                let repo = a.text();
+                assert!(
+                    repo.contains("baseurl=https://abc123.execute-api.us-east-1.amazonaws.com/rpm/acme/rpms"),
+                    "{a:?}"
+                );
+                assert!(repo.contains("repo_gpgcheck=1"), "{a:?}");
+            }),
+        ),
+        ("rpm.gpgkey", 200, Box::new(|a: &Answer| assert!(a.text().contains("BEGIN PGP PUBLIC KEY BLOCK"), "{a:?}"))),
+        ("rpm.repomd", 200, Box::new(|a: &Answer| assert!(a.text().contains("-primary.xml.gz\"/>"), "{a:?}"))),
+        ("rpm.repomd-anonymous", 401, Box::new(|_: &Answer| {})),
         ("storage-links.create-invalid-kms-key", 422, Box::new(management_error(Some("kms_key_arn")))),
         ("storage-links.list", 200, Box::new(json_ok)),
         ("oci.base", 200, Box::new(|_: &Answer| {})),

@@ -28,6 +28,9 @@ ensure_system_tools() {
   command -v apt-get >/dev/null || missing+=(apt)
   command -v xz >/dev/null || missing+=(xz-utils)
   command -v gpg >/dev/null || missing+=(gpg)
+  # The RPM client scenario builds packages with Debian's rpmbuild and installs them with dnf.
+  command -v rpmbuild >/dev/null || missing+=(rpm)
+  command -v dnf >/dev/null || missing+=(dnf)
   # The console's end-to-end test drives Debian's Chromium (through npm's playwright-core, which downloads no
   # browser of its own); the emoji font lets its screenshots show the registries' emoji.
   command -v chromium >/dev/null || missing+=(chromium chromium-driver)

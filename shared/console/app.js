@@ -10,7 +10,7 @@ import { instructions } from './install.js';
 const ECOSYSTEMS = [
   ['npm', 'npm (JavaScript)'], ['python', 'Python (pip, uv, twine)'], ['cargo', 'Cargo (Rust)'],
   ['oci', 'OCI images (docker, skopeo)'], ['maven', 'Maven (mvn, Gradle)'], ['ruby', 'RubyGems (gem, bundler)'],
-  ['debian', 'Debian packages (apt)'], ['files', 'Generic files (curl)'],
+  ['debian', 'Debian packages (apt)'], ['rpm', 'RPM packages (dnf, yum)'], ['files', 'Generic files (curl)'],
 ];
 const COLORS = ['#0b57d0', '#1a7f37', '#bf3989', '#cf222e', '#bc4c00', '#9a6700', '#8250df', '#1b7c83', '#57606a'];
 const ACCESS = [['read', 'read'], ['read_write', 'read and publish'], ['full', 'full (also delete and manage)']];

@@ -145,3 +145,18 @@ register('debian', ({ base, host, org, slug, token, pkg }) => {
     ],
   };
 });
+
+register('rpm', ({ base, org, slug, token, pkg }) => {
+  const repo = `${base}/rpm/${org}/${slug}`;
+  const name = pkg || 'my-package';
+  return {
+    install: [
+      { title: 'Repository', text: `curl -fsS -H "Authorization: Bearer ${token}" ${repo}/packyard.repo | sed "s/<YOUR PACKYARD TOKEN>/${token}/" | sudo tee /etc/yum.repos.d/packyard-${slug}.repo\nsudo chmod 600 /etc/yum.repos.d/packyard-${slug}.repo\n`, note: 'The .repo file turns repo_gpgcheck on with the registry\'s key; the token is the password.' },
+      { title: 'dnf', text: `sudo dnf install ${name}\n` },
+    ],
+    publish: [
+      { title: 'curl', text: `curl -H "Authorization: Bearer ${token}" -F file=@${name}-1.0-1.x86_64.rpm ${base}/v1/organizations/${org}/registries/${slug}/packages\n`, note: 'The name, version and architecture come from the .rpm\'s header; the file must be named as rpmbuild names it. The token needs the write_packages scope.' },
+      { title: 'packyard push', text: `PACKYARD_TOKEN=${token} packyard push --url ${base} --org ${org} --registry ${slug} ${name}-1.0-1.x86_64.rpm\n` },
+    ],
+  };
+});

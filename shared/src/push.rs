@@ -1,5 +1,5 @@
-//! `packyard push`: publishes a file to a files registry through the presigned upload flow (a `.deb` goes to
-//! its Debian registry through the packages API instead, see [`package_file`]). The file is
+//! `packyard push`: publishes a file to a files registry through the presigned upload flow (a `.deb` or an
+//! `.rpm` goes to its registry through the packages API instead, see [`package_file`]). The file is
 //! hashed, an upload is started, the bytes go straight to storage (one PUT, or parts in parallel, each read
 //! from the file at its offset and retried on its own), and the upload is completed. Memory stays flat for
 //! any size: no part is ever held whole.
@@ -149,8 +149,8 @@ pub async fn push(options: &PushOptions) -> Result<Value, PushError> {
         .build()
         .map_err(|error| PushError::http("cannot build an HTTP client", error))?;
     let api = Api { client: &client, token: &options.token };
-    if package_file::kind(&filename).is_some() {
-        return package_file::push(options, &api, &filename, size).await;
+    if let Some(kind) = package_file::kind(&filename) {
+        return package_file::push(options, &api, (kind, &filename), size).await;
     }
 
     let progress = Progress::start(&filename, size, options.progress);

@@ -20,6 +20,7 @@ pub(crate) mod pypi;
 mod races;
 mod registries;
 mod registry_tokens;
+pub(crate) mod rpm;
 pub(crate) mod ruby;
 mod signing_keys;
 mod teams;

@@ -22,7 +22,7 @@ use packyard_tests::services;
 use serde_json::json;
 use tower::ServiceExt;
 
-use crate::api::{cargo, debian, maven, npm, oci, pypi, ruby};
+use crate::api::{cargo, debian, maven, npm, oci, pypi, rpm, ruby};
 use crate::storage_links::aws::{launch_stack, moto_s3};
 use crate::storage_links::{LINKS, link_config};
 use policy::Function;
@@ -97,6 +97,7 @@ async fn exercise(app: &TestApp, states: &Functions, calls: &AwsCalls) {
         ("gems", "ruby"),
         ("jv", "maven"),
         ("debs", "debian"),
+        ("rpms", "rpm"),
         ("gone", "files"),
     ];
     for (name, ecosystem) in registries {
@@ -184,6 +185,21 @@ async fn exercise(app: &TestApp, states: &Functions, calls: &AwsCalls) {
         );
         let pool = app.get(&format!("/deb/acme/debs/pool/main/hello/{round}_all/hello_{round}_all.deb")).await;
         assert_eq!(pool.status, StatusCode::FOUND, "a .deb download redirects");
+        let (file, bytes) = if round == "1.0.0" {
+            ("hello-app-1.0-1.noarch.rpm", rpm::APP)
+        } else {
+            ("hello-app-2.0-1.noarch.rpm", rpm::APP_2)
+        };
+        let published = app.publish_file("rpms", file, bytes).await;
+        ok(published.status, "publish an .rpm");
+        for index in ["gpgkey", "packyard.repo", "repodata/repomd.xml", "repodata/repomd.xml.asc"] {
+            ok(app.get(&format!("/rpm/acme/rpms/{index}")).await.status, "read RPM repodata");
+        }
+        let repomd = app.get("/rpm/acme/rpms/repodata/repomd.xml").await.text;
+        ok(app.get(&format!("/rpm/acme/rpms/{}", rpm::location(&repomd, "primary"))).await.status, "primary.xml");
+        let id = published.json["id"].as_str().expect("package id");
+        let download = app.get(&format!("/rpm/acme/rpms/Packages/{id}/{file}")).await;
+        assert_eq!(download.status, StatusCode::FOUND, "an .rpm download redirects");
         let (_, image) = oci::push_image(app, oci::REPO, round).await;
         let token = app.admin_token.clone();
         for (method, reference, what) in

@@ -83,19 +83,6 @@ impl AptRoot {
     }
 }
 
-async fn publish(server: &DevServer, deb: &Path) -> reqwest::Response {
-    let bytes = std::fs::read(deb).unwrap();
-    let part =
-        reqwest::multipart::Part::bytes(bytes).file_name(deb.file_name().unwrap().to_string_lossy().into_owned());
-    reqwest::Client::new()
-        .post(format!("{}/v1/organizations/acme/registries/debs/packages", server.base_url))
-        .bearer_auth(&server.admin_token)
-        .multipart(reqwest::multipart::Form::new().part("file", part))
-        .send()
-        .await
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apt_installs_published_debs_with_their_dependency_and_refuses_a_tampered_inrelease() {
     let server = DevServer::start();
@@ -111,15 +98,15 @@ async fn apt_installs_published_debs_with_their_dependency_and_refuses_a_tampere
     );
 
     // Published through the packages API: the name and version come from the control file.
-    let published = publish(&server, &lib).await;
+    let published = server.publish("debs", &lib).await;
     assert_eq!(published.status(), 201, "{}", published.text().await.unwrap());
-    let published = publish(&server, &app).await;
+    let published = server.publish("debs", &app).await;
     assert_eq!(published.status(), 201);
     let app_id = published.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
-    assert_eq!(publish(&server, &app).await.status(), 409, "a version is never overwritten");
+    assert_eq!(server.publish("debs", &app).await.status(), 409, "a version is never overwritten");
     let not_a_deb = work.0.join("fake.deb");
     std::fs::write(&not_a_deb, "this is not an ar archive").unwrap();
-    let refused = publish(&server, &not_a_deb).await;
+    let refused = server.publish("debs", &not_a_deb).await;
     assert_eq!(refused.status(), 422);
     assert!(refused.text().await.unwrap().contains("not an ar archive"));
 
@@ -303,7 +290,7 @@ async fn apt_trusting_either_key_updates_during_a_rotation_and_the_old_key_is_re
     server.create_registry("debs", "debian").await;
     let work = TempDir::new("packyard-apt-rotation");
     let lib = build_deb(&work.0, "hello-lib", None, ("usr/share/hello-lib/greeting", "hello\n"), "gzip");
-    assert_eq!(publish(&server, &lib).await.status(), 201);
+    assert_eq!(server.publish("debs", &lib).await.status(), 201);
 
     let old_key = signing_key(&server).await;
     let old = fingerprints(&work.0, &old_key);
@@ -335,7 +322,7 @@ async fn apt_trusting_either_key_updates_during_a_rotation_and_the_old_key_is_re
 
     // A publish during the overlap: the new Release is signed by both keys, and each client reads it.
     let app = build_deb(&work.0, "hello-app", Some("hello-lib"), ("usr/bin/hello-app", "#!/bin/sh\n"), "xz");
-    assert_eq!(publish(&server, &app).await.status(), 201);
+    assert_eq!(server.publish("debs", &app).await.status(), 201);
     for (root, who) in [(&old_only, "old"), (&new_only, "new")] {
         let (verified, said) = root.update();
         assert!(verified, "apt trusting only the {who} key during the overlap:\n{said}");

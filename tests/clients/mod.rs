@@ -4,6 +4,7 @@ mod apt;
 mod cargo;
 mod console;
 mod curl;
+mod dnf;
 mod large;
 mod maven;
 mod npm;

@@ -76,6 +76,21 @@ impl DevServer {
         assert_eq!(created.status(), 201, "creating registry {name}");
     }
 
+    /// Publishes `file` to registry `registry` of `acme` through the packages API's form, as its admin.
+    pub async fn publish(&self, registry: &str, file: &std::path::Path) -> reqwest::Response {
+        let bytes = std::fs::read(file).expect("the package file");
+        let name = file.file_name().expect("a file name").to_string_lossy().into_owned();
+        reqwest::Client::new()
+            .post(format!("{}/v1/organizations/acme/registries/{registry}/packages", self.base_url))
+            .bearer_auth(&self.admin_token)
+            .multipart(
+                reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(name)),
+            )
+            .send()
+            .await
+            .expect("the dev server answers")
+    }
+
     /// Stops the server and hands back its data directory, to start it again on the same data.
     pub fn stop(mut self) -> TempDir {
         self.kill();

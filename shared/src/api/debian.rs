@@ -12,21 +12,19 @@
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, Method, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::Method;
+use axum::response::Response;
 use axum::routing::get;
-use bytes::Bytes;
 
 use super::AppState;
-use super::access::registry_for;
 use super::context::Caller;
 use super::error::{ApiError, ApiResult};
 use super::packages::{describe, redirect_to};
+use super::signed_repo::{is_sha256, key_response, repo_registry, uncached};
 use super::signing::registry_key;
 use crate::domain::names::Ecosystem;
 use crate::domain::registry::Registry;
 use crate::domain::storage::StorageRef;
-use crate::domain::token::Scope;
 use crate::ports::blob::BlobError;
 use crate::service::debian_suite::by_hash_key;
 
@@ -46,14 +44,7 @@ pub fn routes(state: AppState) -> Router {
 
 /// The registry, once the caller may read it, if it holds Debian packages.
 async fn deb_registry(state: &AppState, caller: Option<&Caller>, org: &str, registry: &str) -> ApiResult<Registry> {
-    let registry = registry_for(state, caller, org, registry, Scope::ReadPackages).await?;
-    if registry.ecosystem != Ecosystem::Debian {
-        return Err(ApiError::not_found(format!(
-            "registry {} holds {} packages, not Debian packages",
-            registry.slug, registry.ecosystem
-        )));
-    }
-    Ok(registry)
+    repo_registry(state, caller, (org, registry), Ecosystem::Debian, "Debian packages").await
 }
 
 fn check_suite(suite: &str) -> ApiResult<()> {
@@ -64,24 +55,13 @@ fn check_suite(suite: &str) -> ApiResult<()> {
     }
 }
 
-fn text(body: impl Into<Bytes>, content_type: &'static str) -> Response {
-    let mut response = body.into().into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
-    response
-}
-
 /// `GET gpgkey`: the registry's public key, armored, for `/etc/apt/keyrings/{registry}.asc`.
 async fn get_key(
     State(state): State<AppState>,
     caller: Option<Caller>,
     Path((org, registry)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let registry = deb_registry(&state, caller.as_ref(), &org, &registry).await?;
-    let armored =
-        registry_key(&state, &registry).await?.public_armored().map_err(|error| ApiError::internal(&error))?;
-    Ok(text(armored, "application/pgp-keys"))
+    key_response(&state, &deb_registry(&state, caller.as_ref(), &org, &registry).await?).await
 }
 
 /// `GET dists/any/{InRelease, Release, Release.gpg}`: the suite, signed with the registry's key.
@@ -102,7 +82,7 @@ async fn get_release(
         "Release.gpg" => key.detached(suite.release.as_bytes()),
         _ => Ok(suite.release),
     };
-    Ok(text(signed.map_err(|error| ApiError::internal(&error))?, "text/plain; charset=utf-8"))
+    Ok(uncached(signed.map_err(|error| ApiError::internal(&error))?, "text/plain; charset=utf-8"))
 }
 
 /// `GET dists/any/main/binary-{arch}/Packages[.gz, .xz]`: the index the current Release lists (apt
@@ -133,7 +113,7 @@ async fn stored_index(
     let blobs = state.packages.blobs(&registry.organization, storage).await?;
     let key = by_hash_key(&registry.id, sha256)?;
     match blobs.get(&key).await {
-        Ok(bytes) => Ok(Some(text(bytes, "application/octet-stream"))),
+        Ok(bytes) => Ok(Some(uncached(bytes, "application/octet-stream"))),
         Err(BlobError::NotFound(_)) => Ok(None),
         Err(error) => Err(ApiError::internal(&error)),
     }
@@ -149,7 +129,7 @@ async fn get_by_hash(
     check_suite(&suite)?;
     let registry = deb_registry(&state, caller.as_ref(), &org, &registry).await?;
     let missing = || ApiError::not_found(format!("no index with SHA-256 {digest}"));
-    if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !is_sha256(&digest) {
         return Err(missing());
     }
     let storage = match state.packages.stored_suite(&registry).await? {

@@ -19,8 +19,10 @@ pub mod packages;
 pub mod pagination;
 pub mod pypi;
 pub mod registries;
+pub mod rpm;
 pub mod ruby;
 pub mod session;
+pub mod signed_repo;
 pub mod signing;
 pub mod signing_keys;
 pub mod spool;
@@ -122,7 +124,7 @@ impl AppState {
 pub type RouteGroup = fn(AppState) -> Router;
 
 /// Every route group, in the order the dev server mounts them.
-pub const ROUTE_GROUPS: [(&str, RouteGroup); 13] = [
+pub const ROUTE_GROUPS: [(&str, RouteGroup); 14] = [
     ("registries", registries::routes),
     ("audit-events", audit_events::routes),
     ("tokens", tokens::routes),
@@ -136,6 +138,7 @@ pub const ROUTE_GROUPS: [(&str, RouteGroup); 13] = [
     ("console", console::routes),
     ("maven", maven::routes),
     ("debian", debian::routes),
+    ("rpm", rpm::routes),
 ];
 
 /// The layers every group runs under, in Lambda and in the dev server alike: the body limit, JSON answers

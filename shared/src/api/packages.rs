@@ -27,7 +27,7 @@ use crate::domain::names::Ecosystem;
 use crate::domain::package::{DistTags, Package, PackageFile, parse_file_name, validate_name, validate_version};
 use crate::domain::registry::Registry;
 use crate::domain::token::Scope;
-use crate::ecosystems::{debian, npm};
+use crate::ecosystems::{debian, npm, rpm};
 use crate::ports::blob::CompletedPart;
 use crate::service::publish::{Received, ReceivedFile};
 use crate::service::uploads::UploadRequest;
@@ -98,6 +98,15 @@ async fn identify(
         Ecosystem::Debian => {
             let control = spooled.read_with(|input| debian::read_deb(input).map_err(|e| invalid("file", e))).await?;
             return Ok((control.package.clone(), control.packyard_version(), json!({ "deb": control })));
+        }
+        Ecosystem::Rpm => {
+            let header = spooled.read_with(|input| rpm::read_rpm(input).map_err(|e| invalid("file", e))).await?;
+            rpm::check_file_name(filename, &header).map_err(|e| invalid("file", e))?;
+            return Ok((
+                header.name.clone(),
+                header.packyard_version(),
+                rpm::record(&header).map_err(|e| invalid("file", e))?,
+            ));
         }
         other => {
             return Err(ApiError::new(
@@ -189,6 +198,11 @@ async fn create_package(
             Some(control) => control.file_name(),
             None => filename,
         };
+    // An .rpm's name was checked against its header; it is stored without the characters keys do not take.
+    let filename = match metadata.get("rpm").and_then(|h| serde_json::from_value::<rpm::RpmHeader>(h.clone()).ok()) {
+        Some(header) => header.file_name(),
+        None => filename,
+    };
     let received = Received {
         name,
         version,

@@ -89,7 +89,8 @@ enum BackendArg {
 
 #[derive(Args)]
 struct Push {
-    /// The file to publish; its name is the published filename.
+    /// The file to publish; its name is the published filename. An `.rpm` goes to an rpm registry, which
+    /// reads its name, version and architecture from its header.
     file: PathBuf,
     /// The Packyard server's base URL.
     #[arg(long, env = "PACKYARD_URL")]

@@ -220,11 +220,21 @@ pub enum Ecosystem {
     Ruby,
     Maven,
     Debian,
+    Rpm,
 }
 
 impl Ecosystem {
-    pub const ALL: [Self; 8] =
-        [Self::Files, Self::Npm, Self::Python, Self::Cargo, Self::Oci, Self::Ruby, Self::Maven, Self::Debian];
+    pub const ALL: [Self; 9] = [
+        Self::Files,
+        Self::Npm,
+        Self::Python,
+        Self::Cargo,
+        Self::Oci,
+        Self::Ruby,
+        Self::Maven,
+        Self::Debian,
+        Self::Rpm,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -236,6 +246,7 @@ impl Ecosystem {
             Self::Ruby => "ruby",
             Self::Maven => "maven",
             Self::Debian => "debian",
+            Self::Rpm => "rpm",
         }
     }
 }

@@ -9,4 +9,5 @@ pub mod npm_attachment;
 pub mod oci;
 pub mod openpgp;
 pub mod python;
+pub mod rpm;
 pub mod ruby;

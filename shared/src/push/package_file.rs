@@ -1,4 +1,4 @@
-//! `packyard push` of a file that names its own package and version (a `.deb`): read and checked on this
+//! `packyard push` of a file that names its own package and version (a `.deb`, an `.rpm`): read and checked on this
 //! machine first, so a file that is not what its name claims never leaves it, then sent to the packages API
 //! as a multipart form streamed from disk, where the server reads it again and publishes it. The direct
 //! route takes bodies up to the deployment's limit (6 MB in AWS, where a Lambda's payload ends).
@@ -8,40 +8,54 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::{Api, PushError, PushOptions};
-use crate::ecosystems::debian;
+use crate::ecosystems::{debian, rpm};
 
 /// What a file that describes itself is, by its name's ending: `None` for any other file.
 pub(super) fn kind(filename: &str) -> Option<&'static str> {
-    filename.to_ascii_lowercase().ends_with(".deb").then_some("deb")
+    let lower = filename.to_ascii_lowercase();
+    [".deb", ".rpm"].into_iter().find(|ending| lower.ends_with(ending)).map(|ending| &ending[1..])
 }
 
-/// The package and version the file says it is, read from its control file (bounded, as the server does).
-async fn describe(path: &Path) -> Result<(String, String), PushError> {
-    let owned = path.to_owned();
+/// The package and version the file says it is, read from its control file or header (bounded, as the
+/// server does); an `.rpm` must also be named as its header says.
+async fn describe(path: &Path, kind: &'static str, filename: &str) -> Result<(String, String), PushError> {
+    let (owned, filename) = (path.to_owned(), filename.to_owned());
     let read = tokio::task::spawn_blocking(move || {
-        let file = std::fs::File::open(&owned)?;
-        Ok::<_, std::io::Error>(debian::read_deb(std::io::BufReader::new(file)))
+        let input = std::io::BufReader::new(std::fs::File::open(&owned)?);
+        Ok::<_, std::io::Error>(if kind == "deb" {
+            debian::read_deb(input).map(|control| (control.package, control.version))
+        } else {
+            rpm::read_rpm(input).and_then(|header| {
+                rpm::check_file_name(&filename, &header)?;
+                Ok((header.name.clone(), header.packyard_version()))
+            })
+        })
     })
     .await
     .map_err(|error| PushError::File { path: path.display().to_string(), source: std::io::Error::other(error) })?
     .map_err(|source| PushError::File { path: path.display().to_string(), source })?;
-    let control = read.map_err(|error| PushError::NotAPackage { path: path.display().to_string(), reason: error.0 })?;
-    Ok((control.package, control.version))
+    read.map_err(|error| PushError::NotAPackage { path: path.display().to_string(), reason: error.0 })
 }
 
-/// Publishes `options.file`, which [`kind`] recognised, and answers the package as the server describes it.
+/// Publishes `options.file`, which [`kind`] recognised as `kind`, and answers the package as the server
+/// describes it.
 ///
 /// # Errors
 /// When the file is not a valid package, `--name`/`--version` were given (the file names itself), or the
 /// server refuses it.
-pub(super) async fn push(options: &PushOptions, api: &Api<'_>, filename: &str, size: u64) -> Result<Value, PushError> {
+pub(super) async fn push(
+    options: &PushOptions,
+    api: &Api<'_>,
+    (kind, filename): (&'static str, &str),
+    size: u64,
+) -> Result<Value, PushError> {
     if options.name.is_some() || options.version.is_some() {
         return Err(PushError::NotAPackage {
             path: options.file.display().to_string(),
-            reason: "a .deb names its package and version in its control file; drop --name and --version".into(),
+            reason: format!("a .{kind} names its package and version itself; drop --name and --version"),
         });
     }
-    let (package, version) = describe(&options.file).await?;
+    let (package, version) = describe(&options.file, kind, filename).await?;
     tracing::info!("pushing {package} {version} ({filename}, {size} bytes)");
     let file = tokio::fs::File::open(&options.file)
         .await

@@ -21,7 +21,7 @@ use crate::ecosystems::openpgp::{SigningKey, fingerprint, fresh_seed, key_from_s
 use crate::ports::metadata::{Condition, Item, MetadataStore, StoreError, WriteOp};
 
 /// The ecosystems whose clients verify signed indexes, so whose registries get keys.
-pub const SIGNED_ECOSYSTEMS: [Ecosystem; 1] = [Ecosystem::Debian];
+pub const SIGNED_ECOSYSTEMS: [Ecosystem; 2] = [Ecosystem::Debian, Ecosystem::Rpm];
 
 /// How long an old key keeps signing after a rotation unless the request says otherwise.
 pub const DEFAULT_OVERLAP_DAYS: u32 = 30;
