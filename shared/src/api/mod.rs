@@ -8,6 +8,7 @@ pub mod console;
 pub mod context;
 pub mod debian;
 pub mod error;
+pub mod index_body;
 pub mod json;
 pub mod maven;
 pub mod npm;
