@@ -40,15 +40,19 @@ struct Bill {
 }
 
 impl Bill {
-    /// Units assume items under 1 KB (every record here is) and strongly consistent reads, as the adapter makes
-    /// them: a GetItem or a Query page of small items is 1 read unit, a transaction's item 2 units.
+    /// Units assume items under 1 KB (every record here is): a strongly consistent GetItem or Query page of
+    /// small items is 1 read unit, an eventually consistent one half a unit, a transaction's item 2 units.
     fn of(calls: &[AwsCall]) -> Self {
         let mut bill = Self::default();
         for call in calls {
-            *bill.calls.entry(format!("{} {}", call.service, call.operation)).or_default() += 1;
             let operation = call.operation.as_str();
+            let eventual = matches!(operation, "GetItem" | "Query") && !call.consistent;
+            let label = format!("{} {operation}{}", call.service, if eventual { " (eventual)" } else { "" });
+            *bill.calls.entry(label).or_default() += 1;
             match (call.service.as_str(), operation) {
-                ("DynamoDB", "GetItem" | "Query" | "Scan") => bill.read_units += 1.0,
+                ("DynamoDB", "GetItem" | "Query" | "Scan") => {
+                    bill.read_units += if call.consistent { 1.0 } else { 0.5 }
+                }
                 ("DynamoDB", "BatchGetItem") => bill.read_units += 1.0,
                 ("DynamoDB", op) if op.starts_with("TransactGetItems") => bill.read_units += 2.0,
                 ("DynamoDB", op) if op.starts_with("TransactWriteItems") => bill.write_units += 2.0,
@@ -161,8 +165,8 @@ fn report(rows: &[(&str, Bill)]) -> String {
          ${DYNAMODB_WRITE_UNIT} per million write units; S3 Standard ${S3_GET:.2} per million GET-class and\n\
          ${S3_PUT:.2} per million PUT-class requests. A presigned download URL counts as the S3 GET the client\n\
          then makes. AWS CodeArtifact: ${CODEARTIFACT:.2} per million requests (plus its storage and transfer).\n\n\
-         Units assume items under 1 KB and strongly consistent reads, as the adapter reads: 1 read unit a GetItem or\n\
-         Query page, 1 write unit a PutItem, 2 a transaction's item. Transfer out and storage are left out (the\n\
+         Units assume items under 1 KB: 1 read unit a strongly consistent GetItem or Query page, half a unit an\n\
+         eventually consistent one, 1 write unit a PutItem, 2 a transaction's item. Transfer out and storage are left out (the\n\
          same bytes on any registry).\n\n\
          | operation | AWS calls | read units | write units | S3 GET / PUT | $ per million | × CodeArtifact |\n\
          |---|---|---|---|---|---|---|\n{table}",
