@@ -115,9 +115,18 @@ async fn cost_per_operation() {
             let app = &app;
             async move { app.get(&path).await.status }
         };
+        let npm_install = async {
+            let request = http::Request::get("/npm/acme/js/left-pad")
+                .header("authorization", format!("Bearer {}", app.admin_token))
+                .header("accept", "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*")
+                .body(axum::body::Body::empty())
+                .expect("a request");
+            app.send(request).await.status
+        };
+        let abbreviated = recorded(&calls, "npm install packument", npm_install).await;
         let reads = [
             ("authenticate (npm whoami)", "/npm/acme/js/-/whoami".to_owned()),
-            ("npm packument (2 versions)", "/npm/acme/js/left-pad".to_owned()),
+            ("npm packument, full (2 versions)", "/npm/acme/js/left-pad".to_owned()),
             ("npm tarball download (redirect)", format!("/npm/acme/js/left-pad/-/left-pad-{round}.tgz")),
             ("pip simple page (2 files)", "/pypi/acme/py/simple/pkg/".to_owned()),
             (
@@ -126,7 +135,7 @@ async fn cost_per_operation() {
             ),
             ("cargo index file", "/cargo/acme/rs/index/de/mo/demo".to_owned()),
         ];
-        let mut measured = Vec::new();
+        let mut measured = vec![("npm packument, abbreviated (npm install)", Bill::of(&abbreviated))];
         for (what, path) in reads {
             measured.push((what, Bill::of(&recorded(&calls, what, get(path)).await)));
         }

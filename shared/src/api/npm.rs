@@ -288,7 +288,7 @@ async fn packument(state: &AppState, registry: &Registry, base: &str, name: &str
         // The latest version's description and readme head the full document (npm shows them); the versions
         // carry no readme of their own.
         let latest = match first.tags.get("latest") {
-            Some(latest) => state.packages.get_version(registry, name, latest).await?,
+            Some(latest) => state.packages.version_to_download(registry, (name, latest), None).await?,
             None => None,
         };
         let about = |field: &str| latest.as_ref().map(|package| package.metadata[field].clone());

@@ -281,6 +281,15 @@ impl Packages {
         Ok(self.store.get_eventually(&pk, &sk).await?.is_some() && self.store.get(&pk, &sk).await?.is_some())
     }
 
+    /// One version of a name as last replicated, for checks whose miss the store's conditions catch anyway.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn get_version_eventually(&self, registry: &Registry, name: &str, version: &str) -> Result<Option<Package>> {
+        let (pk, sk) = keys::package_version(&registry.id, name, version);
+        Ok(self.store.get_eventually(&pk, &sk).await?.map(Item::into_value).transpose()?)
+    }
+
     /// A version to download a file of (`filename`, or its first): read eventually consistent first, at half
     /// the read units. Staleness cannot hurt here: a version's record only ever gains files, so a stale read can
     /// only lack what was written in the last second, and such a miss (no record, no such file) is read again

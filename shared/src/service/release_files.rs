@@ -76,7 +76,9 @@ impl Packages {
         file: &ReceivedFile,
         update: impl Fn(&mut Value),
     ) -> Result<Package> {
-        let existing = self.get_version(registry, name, version).await?;
+        // Only an early refusal: the `FILE#` record's condition decides, so a stale read costs at most a stored
+        // file that is then discarded.
+        let existing = self.get_version_eventually(registry, name, version).await?;
         if existing.is_some_and(|package| package.file(&file.filename).is_some()) {
             return Err(file_exists(&file.filename, registry));
         }
