@@ -149,6 +149,21 @@ async fn cost_per_operation() {
     std::fs::write(out, report).expect("write benchmarks/cost.md");
 }
 
+/// What the table does not say by itself: where the floors are and why the reads stop where they do.
+const NOTES: &str = "\
+Where the floors are. Every authenticated read looks its token up, strongly consistent (1 read unit): tokens are
+not cached, since no Lambda container can be told that a token was deleted and a check that could tell it is a
+read itself, and an eventually consistent lookup could accept a deleted token for up to a second. With the HTTP
+API and Lambda that makes $1.38 per million before any data is read, so the $1.40 goal leaves a fifth of a read
+unit for the data. A packument, simple page or cargo index file is one query besides (strongly consistent, so a
+client sees what it just published and a yank or delete at once): $1.50. A download reads its version
+eventually consistent (half a unit) and pays for the S3 GET its client makes ($0.40): $1.84, against a floor of
+$1.65 for any presigned download. A publish pays an S3 PUT ($5.00) and the HTTP API ($1.00), so it cannot come
+under $5; the rest is six transaction items at 2 write units each (the version by name, by id and in its name's
+partition, its index entry, the dist-tags, the audit event), written together so no version is half-written or
+overwritten.
+";
+
 fn report(rows: &[(&str, Bill)]) -> String {
     let mut table = String::new();
     for (what, bill) in rows {
@@ -178,7 +193,7 @@ fn report(rows: &[(&str, Bill)]) -> String {
          eventually consistent one, 1 write unit a PutItem, 2 a transaction's item. Transfer out and storage are left out (the\n\
          same bytes on any registry).\n\n\
          | operation | AWS calls | read units | write units | S3 GET / PUT | $ per million | × CodeArtifact |\n\
-         |---|---|---|---|---|---|---|\n{table}",
+         |---|---|---|---|---|---|---|\n{table}\n{NOTES}",
         date = chrono::Utc::now().format("%Y-%m-%d"),
     )
 }
