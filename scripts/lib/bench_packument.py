@@ -135,13 +135,23 @@ class Server:
             headers["Authorization"] = self.authorization
         if body is not None:
             headers["Content-Type"] = content_type
-        connection = self.connection()
-        connection.request(method, self.path + path, body=body, headers=headers)
-        response = connection.getresponse()
+        try:
+            response = self.send(method, path, body, headers)
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            # A kept-alive connection left idle while another server was seeded may have been closed (Node's
+            # keep-alive timeout is 5 s): connect again, once.
+            self.local.connection.close()
+            del self.local.connection
+            response = self.send(method, path, body, headers)
         data = response.read()
         if response.status >= 300:
             sys.exit(f"{self.name}: {method} {path} answered {response.status}: {data[:300]!r}")
         return data
+
+    def send(self, method, path, body, headers):
+        connection = self.connection()
+        connection.request(method, self.path + path, body=body, headers=headers)
+        return connection.getresponse()
 
     def rss_mib(self):
         with open(f"/proc/{self.pid}/status") as status:
