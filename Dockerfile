@@ -26,9 +26,15 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /out/packyard /usr/local/bin/packyard
 COPY --from=build --chown=65532:65532 /out/data /data
+# glibc's allocator keeps what a burst of requests freed in per-thread arenas, and after freeing a large block
+# it serves blocks that large from those arenas too: a server that answered a few 5,000-version packuments held
+# 76 MiB instead of returning to 19. Two arenas and a fixed 128 KiB mmap threshold (large blocks mapped and
+# unmapped, never pooled) bring it back to ~33 MiB (benchmarks/packument.md).
 ENV PACKYARD_DATA_DIR=/data \
     PACKYARD_LISTEN=0.0.0.0:8080 \
-    RUST_LOG=warn,packyard=info
+    RUST_LOG=warn,packyard=info \
+    MALLOC_ARENA_MAX=2 \
+    MALLOC_MMAP_THRESHOLD_=131072
 VOLUME ["/data"]
 EXPOSE 8080
 USER 65532:65532

@@ -15,6 +15,7 @@ mod oci_packages;
 mod oci_token;
 mod oidc;
 mod openapi;
+mod package_index;
 mod packages;
 pub(crate) mod pypi;
 mod races;

@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use packyard::adapters::dynamodb::DynamoDbStore;
 use packyard::adapters::sqlite::SqliteStore;
-use packyard::ports::metadata::{Condition, Item, MetadataStore, Query, StoreError, WriteOp};
+use packyard::ports::metadata::{
+    Condition, Item, MAX_PAGE_SIZE, MAX_QUERY_LIMIT, MetadataStore, Query, StoreError, WriteOp,
+};
 use packyard_tests::services;
 use serde_json::json;
 
@@ -45,7 +47,10 @@ async fn items_round_trip_with_every_json_type(store: Store) {
     });
     let written = item("P", "S", 7, value);
     store.write(vec![put(written.clone(), Condition::Always)]).await.unwrap();
-    assert_eq!(store.get("P", "S").await.unwrap(), Some(written));
+    assert_eq!(store.get("P", "S").await.unwrap(), Some(written.clone()));
+    // An eventually consistent read sees the same item (emulators and SQLite have no lagging replica).
+    assert_eq!(store.get_eventually("P", "S").await.unwrap(), Some(written));
+    assert_eq!(store.get_eventually("P", "missing").await.unwrap(), None);
 }
 
 async fn not_exists_refuses_to_overwrite_and_keeps_the_original(store: Store) {
@@ -142,6 +147,28 @@ async fn queries_stay_in_their_partition_and_prefix_in_order(store: Store) {
     assert_eq!(store.query(&query("ORG#3", "", 10, false, None)).await.unwrap(), Default::default());
 }
 
+async fn a_page_holds_up_to_the_query_limit(store: Store) {
+    // 250 items of 5 KB: more than DynamoDB's 1 MB page, so that stop is exercised too.
+    let text = "x".repeat(5 * 1024);
+    for chunk in (0..250).collect::<Vec<_>>().chunks(25) {
+        let ops = chunk.iter().map(|i| put(item("L", &format!("K{i:04}"), 1, json!({"t": text})), Condition::Always));
+        store.write(ops.collect()).await.unwrap();
+    }
+    let (mut seen, mut after) = (0, None);
+    loop {
+        let page = store.query(&query("L", "K", MAX_QUERY_LIMIT, false, after.as_deref())).await.unwrap();
+        if after.is_none() {
+            assert!(page.items.len() > MAX_PAGE_SIZE, "the first page holds {}", page.items.len());
+        }
+        seen += page.items.len();
+        match page.next_after() {
+            Some(next) => after = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, 250);
+}
+
 async fn pages_resume_after_the_last_key_in_both_directions(store: Store) {
     let ops = (0..7).map(|n| put(item("P", &format!("K{n}"), 1, json!({})), Condition::Always)).collect();
     store.write(ops).await.unwrap();
@@ -197,6 +224,7 @@ macro_rules! metadata_contract {
                 a_passing_check_lets_the_rest_of_the_write_through,
                 invalid_batches_are_refused,
                 queries_stay_in_their_partition_and_prefix_in_order,
+                a_page_holds_up_to_the_query_limit,
                 pages_resume_after_the_last_key_in_both_directions,
                 concurrent_conditional_writes_have_exactly_one_winner
             );

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use http::{Method, Request, StatusCode};
+use packyard::adapters::dynamodb::DynamoDbStore;
 use packyard::adapters::link_clients::LinkClients;
 use packyard::adapters::local_blob::LocalBlobStore;
 use packyard::adapters::sqlite::SqliteStore;
@@ -13,9 +14,12 @@ use packyard::config::Config;
 use packyard::domain::audit::Origin;
 use packyard::domain::names::OrgSlug;
 use packyard::domain::secret::SecretsKey;
+use packyard::lambda::{AwsTargets, aws_state};
 use packyard::ports::metadata::MetadataStore;
 use serde_json::Value;
 use tower::ServiceExt;
+
+use crate::services;
 
 /// An app with a bootstrapped organization `acme` and its admin token.
 pub struct TestApp {
@@ -98,6 +102,28 @@ impl TestApp {
         let admin_token = Self::bootstrap(&state, "acme").await;
         let router = finish(all_routes(&state).merge(blobs.router()), &state.config);
         Self { state, router, admin_token, store, blob_dir: Some(blob_dir) }
+    }
+
+    /// The whole API on the AWS wiring (a fresh DynamoDB Local table, a fresh bucket on the S3 server), so a
+    /// scenario can run on both adapters.
+    pub async fn on_aws() -> Self {
+        let (table, bucket) = (services::unique_name("app"), services::unique_name("app"));
+        let dynamodb = services::dynamodb_config().await;
+        DynamoDbStore::create_table(&aws_sdk_dynamodb::Client::new(&dynamodb), &table).await.expect("table");
+        services::s3().await.create_bucket().bucket(&bucket).send().await.expect("bucket");
+        let targets = AwsTargets {
+            dynamodb: dynamodb.clone(),
+            s3: services::s3_config().await,
+            sts: services::moto().await,
+            table: table.clone(),
+            bucket,
+            path_style: true,
+            calls: None,
+        };
+        let state = aws_state(Config::default(), targets);
+        let store = Arc::new(DynamoDbStore::new(aws_sdk_dynamodb::Client::new(&dynamodb), &table));
+        let router = finish(all_routes(&state), &state.config);
+        Self::serving(state, store, router).await
     }
 
     /// An app on `state` (e.g. the AWS wiring) answering through `router`, with `acme` bootstrapped.

@@ -30,6 +30,9 @@ pub struct AwsCall {
     pub operation: String,
     /// The table name, `bucket/key`, or role ARN; `*` when the operation is not one the recorder knows.
     pub resource: String,
+    /// For a DynamoDB `GetItem` or `Query`: whether it read strongly consistent (a full read unit per 4 KB)
+    /// rather than eventually (half); `false` for every other call.
+    pub consistent: bool,
 }
 
 #[derive(Debug, Default)]
@@ -64,10 +67,10 @@ impl AwsCalls {
         self.log.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn record(&self, signer: Signer, service: &str, operation: String, resource: String) {
+    fn record(&self, signer: Signer, service: &str, (operation, resource): (String, String), consistent: bool) {
         let mut log = self.lock();
         let function = log.serving.clone();
-        log.calls.push(AwsCall { function, signer, service: service.to_owned(), operation, resource });
+        log.calls.push(AwsCall { function, signer, service: service.to_owned(), operation, resource, consistent });
     }
 }
 
@@ -167,9 +170,13 @@ impl Intercept for Recording {
         _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
+        use aws_sdk_dynamodb::operation::{get_item::GetItemInput, query::QueryInput};
         let Some(metadata) = cfg.load::<Metadata>() else { return Ok(()) };
-        for (operation, resource) in requests(metadata.service(), metadata.name(), context.input()) {
-            self.calls.record(self.signer, metadata.service(), operation, resource);
+        let input = context.input();
+        let consistent = input.downcast_ref::<GetItemInput>().and_then(GetItemInput::consistent_read).unwrap_or(false)
+            || input.downcast_ref::<QueryInput>().and_then(QueryInput::consistent_read).unwrap_or(false);
+        for request in requests(metadata.service(), metadata.name(), input) {
+            self.calls.record(self.signer, metadata.service(), request, consistent);
         }
         Ok(())
     }

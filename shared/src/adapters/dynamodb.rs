@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::types::{
 use serde_json::{Map, Number, Value};
 
 use crate::ports::metadata::{
-    Condition, Item, MAX_PAGE_SIZE, MetadataStore, Page, Query, StoreError, WriteOp, validate_write,
+    Condition, Item, MAX_QUERY_LIMIT, MetadataStore, Page, Query, StoreError, WriteOp, validate_write,
 };
 
 /// [`MetadataStore`] on one DynamoDB table keyed by `pk` (hash) and `sk` (range).
@@ -52,6 +52,19 @@ impl DynamoDbStore {
         Ok(())
     }
 
+    async fn get_item(&self, pk: &str, sk: &str, consistent: bool) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(pk, sk)))
+            .consistent_read(consistent)
+            .send()
+            .await
+            .map_err(|error| StoreError::backend(error.into_service_error()))?;
+        output.item.map(read_item).transpose()
+    }
+
     fn key(pk: &str, sk: &str) -> HashMap<String, AttributeValue> {
         HashMap::from([
             ("pk".to_owned(), AttributeValue::S(pk.to_owned())),
@@ -72,10 +85,11 @@ fn to_attribute(value: &Value) -> AttributeValue {
     }
 }
 
-fn from_attribute(attribute: &AttributeValue) -> Result<Value, String> {
+/// A DynamoDB attribute as JSON, moved rather than copied: an index page holds megabytes of text.
+fn from_attribute(attribute: AttributeValue) -> Result<Value, String> {
     Ok(match attribute {
         AttributeValue::Null(_) => Value::Null,
-        AttributeValue::Bool(flag) => Value::Bool(*flag),
+        AttributeValue::Bool(flag) => Value::Bool(flag),
         AttributeValue::N(text) => text
             .parse::<i64>()
             .map(Number::from)
@@ -84,10 +98,10 @@ fn from_attribute(attribute: &AttributeValue) -> Result<Value, String> {
             .or_else(|| text.parse::<f64>().ok().and_then(Number::from_f64))
             .map(Value::Number)
             .ok_or_else(|| format!("number {text} does not fit JSON"))?,
-        AttributeValue::S(text) => Value::String(text.clone()),
-        AttributeValue::L(values) => Value::Array(values.iter().map(from_attribute).collect::<Result<_, _>>()?),
+        AttributeValue::S(text) => Value::String(text),
+        AttributeValue::L(values) => Value::Array(values.into_iter().map(from_attribute).collect::<Result<_, _>>()?),
         AttributeValue::M(map) => Value::Object(
-            map.iter().map(|(k, v)| Ok((k.clone(), from_attribute(v)?))).collect::<Result<Map<_, _>, String>>()?,
+            map.into_iter().map(|(k, v)| Ok((k, from_attribute(v)?))).collect::<Result<Map<_, _>, String>>()?,
         ),
         other => return Err(format!("unsupported attribute type {other:?}")),
     })
@@ -106,8 +120,8 @@ fn read_item(mut raw: HashMap<String, AttributeValue>) -> Result<Item, StoreErro
         _ => return Err(StoreError::Corrupt(format!("{pk}/{sk}: no version"))),
     };
     let attributes = raw
-        .iter()
-        .map(|(name, value)| Ok((name.clone(), from_attribute(value)?)))
+        .into_iter()
+        .map(|(name, value)| Ok((name, from_attribute(value)?)))
         .collect::<Result<Map<_, _>, String>>()
         .map_err(|error| StoreError::Corrupt(format!("{pk}/{sk}: {error}")))?;
     Ok(Item { pk, sk, version, attributes })
@@ -181,20 +195,15 @@ fn transaction_error(error: SdkError<TransactWriteItemsError>) -> StoreError {
 #[async_trait]
 impl MetadataStore for DynamoDbStore {
     async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(pk, sk)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|error| StoreError::backend(error.into_service_error()))?;
-        output.item.map(read_item).transpose()
+        self.get_item(pk, sk, true).await
+    }
+
+    async fn get_eventually(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        self.get_item(pk, sk, false).await
     }
 
     async fn query(&self, query: &Query) -> Result<Page, StoreError> {
-        let limit = query.limit.clamp(1, MAX_PAGE_SIZE);
+        let limit = query.limit.clamp(1, MAX_QUERY_LIMIT);
         let mut request = self
             .client
             .query()

@@ -11,7 +11,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde_json::{Map, Value};
 
 use crate::ports::metadata::{
-    Condition, Item, MAX_PAGE_SIZE, MetadataStore, Page, Query, StoreError, WriteOp, validate_write,
+    Condition, Item, MAX_QUERY_LIMIT, MetadataStore, Page, Query, StoreError, WriteOp, validate_write,
 };
 
 /// [`MetadataStore`] on one SQLite database.
@@ -112,7 +112,7 @@ impl MetadataStore for SqliteStore {
     async fn query(&self, query: &Query) -> Result<Page, StoreError> {
         let query = query.clone();
         self.run(move |connection| {
-            let limit = query.limit.clamp(1, MAX_PAGE_SIZE);
+            let limit = query.limit.clamp(1, MAX_QUERY_LIMIT);
             // Prefix match by range, not LIKE: sort keys may contain `%` or `_`.
             let upper = format!("{}\u{10FFFF}", query.sk_prefix);
             let (comparison, order) = if query.descending { ("<", "DESC") } else { (">", "ASC") };

@@ -9,6 +9,7 @@ pub mod context;
 pub mod debian;
 mod docs;
 pub mod error;
+pub mod index_body;
 pub mod json;
 pub mod maven;
 pub mod npm;

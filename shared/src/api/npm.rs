@@ -9,20 +9,24 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::{Json, Router};
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
 
 use super::AppState;
 use super::access::registry_for;
 use super::context::Caller;
 use super::error::{ApiError, current_request_id, reshape, shaped};
+use super::index_body::{self, IndexDocument, json_inner, json_string};
 use super::packages::{describe, redirect_to};
 use super::pagination::base_url;
 use super::spool::spool_part;
 use crate::domain::error::Error;
 use crate::domain::names::Ecosystem;
-use crate::domain::package::{Digests, Package};
+use crate::domain::package::Package;
 use crate::domain::registry::Registry;
 use crate::domain::token::Scope;
+use crate::ecosystems::index::{IndexEntry, NPM_FULL, NPM_SHORT, npm_manifest, npm_tarball_name};
 use crate::ecosystems::npm::{Publish, check_document, check_tarball};
 use crate::ecosystems::npm_attachment;
 use crate::service::publish::{Received, ReceivedFile};
@@ -115,12 +119,6 @@ fn parse_target(path: &str) -> Option<Target<'_>> {
     } else {
         (!rest.contains('/')).then_some(Target::Manifest { name, version: rest })
     }
-}
-
-/// The file name npm gives a version's tarball: the unscoped name, a hyphen, the version.
-fn tarball_name(name: &str, version: &str) -> String {
-    let bare = name.rsplit('/').next().unwrap_or(name);
-    format!("{bare}-{version}.tgz")
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -236,38 +234,13 @@ async fn package_of_tarball(state: &AppState, registry: &Registry, name: &str, f
     let bare = name.rsplit('/').next().unwrap_or(name);
     let version =
         file.strip_prefix(&format!("{bare}-")).and_then(|rest| rest.strip_suffix(".tgz")).ok_or_else(not_found)?;
-    state.packages.get_version(registry, name, version).await?.ok_or_else(not_found)
+    state.packages.version_to_download(registry, (name, version), Some(file)).await?.ok_or_else(not_found)
 }
 
 /// npm's abbreviated packument (the "corgi" document `npm install` asks for): per version only what resolving and
 /// installing need, no readme, no per-version times. It keeps a package with thousands of versions far under
 /// Lambda's 6 MB response limit.
 const ABBREVIATED: &str = "application/vnd.npm.install-v1+json";
-
-/// The fields of a version manifest that the abbreviated packument keeps (npm's registry API document).
-const INSTALL_FIELDS: &[&str] = &[
-    "name",
-    "version",
-    "dependencies",
-    "optionalDependencies",
-    "devDependencies",
-    "bundleDependencies",
-    "bundledDependencies",
-    "peerDependencies",
-    "peerDependenciesMeta",
-    "acceptDependencies",
-    "bin",
-    "directories",
-    "dist",
-    "engines",
-    "os",
-    "cpu",
-    "deprecated",
-    "funding",
-    "license",
-    "_hasShrinkwrap",
-    "hasInstallScript",
-];
 
 /// Whether the client asked for the abbreviated packument (npm sends it first in `Accept` when installing).
 fn wants_abbreviated(headers: &HeaderMap) -> bool {
@@ -277,28 +250,6 @@ fn wants_abbreviated(headers: &HeaderMap) -> bool {
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
         .any(|media| media.split(';').next().is_some_and(|kind| kind.trim().eq_ignore_ascii_case(ABBREVIATED)))
-}
-
-/// One version's manifest as the packument lists it: what the client published, with its name, id and `dist`
-/// pointing at this registry. Takes the package so the stored metadata is moved, not copied.
-fn version_manifest(base: &str, name: &str, package: Package) -> Option<Map<String, Value>> {
-    let file = package.files.into_iter().next()?;
-    let mut manifest = match package.metadata {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    };
-    manifest.insert("name".into(), json!(name));
-    manifest.insert("_id".into(), json!(format!("{name}@{}", package.version)));
-    manifest.insert(
-        "dist".into(),
-        json!({
-            "tarball": format!("{base}/{name}/-/{}", tarball_name(name, &package.version)),
-            "shasum": file.digests.sha1,
-            "integrity": file.digests.integrity(),
-        }),
-    );
-    manifest.insert("version".into(), json!(package.version));
-    Some(manifest)
 }
 
 /// One version's manifest, or a version a dist-tag names: one read of the tags and one of the version, not the
@@ -315,55 +266,111 @@ async fn manifest(state: &AppState, registry: &Registry, base: &str, name: &str,
         }
     };
     tagged
-        .and_then(|package| version_manifest(base, name, package))
+        .and_then(|package| npm_manifest(base, &package))
         .map(|manifest| Json(manifest).into_response())
         .ok_or_else(|| bad(StatusCode::NOT_FOUND, "not_found", format!("{name}@{version} is not published")))
 }
 
-/// The packument: every version's manifest with its `dist`, the dist-tags and publication times; abbreviated
-/// (install fields only, and `modified`) when the client asks for it. Serialized once, straight to bytes.
+/// The packument: every version's manifest with its `dist`, the dist-tags and publication times, the latest
+/// version's description and readme; abbreviated (install fields only, and `modified`) when the client asks
+/// for it. Joined from the versions' index entries as it is sent: one query a thousand versions, no parsing.
 async fn packument(state: &AppState, registry: &Registry, base: &str, name: &str, abbreviated: bool) -> NpmResult {
-    let versions = state.packages.versions(registry, name).await?;
-    if versions.is_empty() {
+    let first = state.packages.first_index_page(registry, name).await?;
+    if first.entries.is_empty() {
         return Err(bad(StatusCode::NOT_FOUND, "not_found", format!("{name} is not in this registry")));
     }
-    let (tags, _) = state.packages.dist_tags(registry, name).await?;
-    let count = versions.len();
-    let created = versions.iter().map(|p| p.created_at).min();
-    let modified = versions.iter().map(|p| p.created_at).max();
-    let mut manifests = Map::new();
-    let mut times = Map::new();
-    let mut revision = Vec::new();
-    for package in versions {
-        let (version, published) = (package.version.clone(), package.created_at);
-        let Some(mut manifest) = version_manifest(base, name, package) else { continue };
-        if abbreviated {
-            manifest.retain(|field, _| INSTALL_FIELDS.contains(&field.as_str()));
-        } else {
-            times.insert(version.clone(), json!(published));
-        }
-        revision.extend_from_slice(version.as_bytes());
-        revision.push(b',');
-        manifests.insert(version, Value::Object(manifest));
-    }
-    revision.pop();
-    let revision = format!("{count}-{}", hex::encode(&Digests::of(&revision).sha256[..8]));
-    let document = if abbreviated {
-        json!({"name": name, "modified": modified, "dist-tags": tags, "versions": manifests})
+    let quoted = json_string(name);
+    let tags = serde_json::to_string(&first.tags).map_err(|e| NpmError(ApiError::internal(&e)))?;
+    let mut document = Packument::new(abbreviated, base);
+    let head = if abbreviated {
+        format!(r#"{{"name":{quoted},"dist-tags":{tags},"versions":{{"#)
     } else {
-        times.insert("created".into(), json!(created));
-        times.insert("modified".into(), json!(modified));
-        let latest = tags.get("latest").and_then(|version| manifests.get(version));
-        let description = latest.and_then(|m| m.get("description")).cloned().unwrap_or(Value::Null);
-        let readme = latest.and_then(|m| m.get("readme")).cloned().unwrap_or(json!(""));
-        json!({
-            "_id": name, "_rev": revision, "name": name, "description": description,
-            "dist-tags": tags, "versions": manifests, "time": times, "readme": readme,
-        })
+        // The latest version's description and readme head the full document (npm shows them); the versions
+        // carry no readme of their own.
+        let latest = match first.tags.get("latest") {
+            Some(latest) => state.packages.version_to_download(registry, (name, latest), None).await?,
+            None => None,
+        };
+        let about = |field: &str| latest.as_ref().map(|package| package.metadata[field].clone());
+        let description = about("description").unwrap_or(Value::Null);
+        let readme = about("readme").filter(Value::is_string).unwrap_or_else(|| json!(""));
+        document.about = format!(r#","description":{description},"readme":{readme}"#);
+        format!(r#"{{"_id":{quoted},"name":{quoted},"dist-tags":{tags},"versions":{{"#)
     };
-    let body = serde_json::to_vec(&document).map_err(|e| NpmError(ApiError::internal(&e)))?;
+    let body = index_body::stream(&state.packages, registry, name, first, head.into_bytes(), document);
     let content_type = if abbreviated { ABBREVIATED } else { "application/json" };
     Ok(([(axum::http::header::CONTENT_TYPE, content_type), (axum::http::header::VARY, "Accept")], body).into_response())
+}
+
+/// The packument after its head, a version at a time: what it needs of the versions for its end (times, the
+/// revision) is gathered on the way.
+struct Packument {
+    abbreviated: bool,
+    /// The base URL, escaped for a JSON string.
+    base: String,
+    count: usize,
+    revision: Sha256,
+    times: Vec<u8>,
+    created: Option<DateTime<Utc>>,
+    modified: Option<DateTime<Utc>>,
+    about: String,
+}
+
+impl Packument {
+    fn new(abbreviated: bool, base: &str) -> Self {
+        Self {
+            abbreviated,
+            base: json_inner(base),
+            count: 0,
+            revision: Sha256::new(),
+            times: Vec::new(),
+            created: None,
+            modified: None,
+            about: String::new(),
+        }
+    }
+}
+
+fn timestamp(time: Option<DateTime<Utc>>) -> String {
+    serde_json::to_string(&time).unwrap_or_else(|_| "null".into())
+}
+
+impl IndexDocument for Packument {
+    fn entry(&mut self, entry: &IndexEntry, out: &mut Vec<u8>) {
+        let rendering = if self.abbreviated { NPM_SHORT } else { NPM_FULL };
+        if !entry.parts.contains_key(rendering) {
+            return;
+        }
+        let version = json_string(&entry.version);
+        if self.count > 0 {
+            out.push(b',');
+            self.revision.update(b",");
+        }
+        self.count += 1;
+        self.revision.update(entry.version.as_bytes());
+        out.extend_from_slice(version.as_bytes());
+        out.push(b':');
+        entry.write(rendering, &self.base, out);
+        self.created = self.created.min(Some(entry.published)).or(Some(entry.published));
+        self.modified = self.modified.max(Some(entry.published));
+        if !self.abbreviated {
+            self.times.extend_from_slice(format!(",{version}:{}", timestamp(Some(entry.published))).as_bytes());
+        }
+    }
+
+    fn finish(&mut self, out: &mut Vec<u8>) {
+        let modified = timestamp(self.modified);
+        if self.abbreviated {
+            out.extend_from_slice(format!(r#"}},"modified":{modified}}}"#).as_bytes());
+            return;
+        }
+        let digest = std::mem::take(&mut self.revision).finalize();
+        let revision = format!("{}-{}", self.count, hex::encode(&digest[..8]));
+        let created = timestamp(self.created);
+        out.extend_from_slice(format!(r#"}},"time":{{"created":{created},"modified":{modified}"#).as_bytes());
+        out.extend_from_slice(&self.times);
+        out.extend_from_slice(format!(r#"}},"_rev":"{revision}"{}}}"#, self.about).as_bytes());
+    }
 }
 
 /// The largest body of a request that is not a publish (a dist-tag, a packument without a version).
@@ -423,7 +430,7 @@ async fn publish(
         name: name.to_owned(),
         version: version.clone(),
         files: vec![ReceivedFile {
-            filename: tarball_name(name, &version),
+            filename: npm_tarball_name(name, &version),
             path: tarball.path().to_owned(),
             size: tarball.size,
             digests: tarball.digests.clone(),

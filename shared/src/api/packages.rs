@@ -317,7 +317,7 @@ async fn file_by_id(
     if registry.ecosystem == Ecosystem::Oci {
         return Err(oci_packages::pull_instead(org, &registry, id));
     }
-    let package = state.packages.get(&registry, id).await?;
+    let package = state.packages.get_to_download(&registry, id, query.get("file").map(String::as_str)).await?;
     let file = pick_file(&package, query)?.clone();
     Ok((registry, file))
 }

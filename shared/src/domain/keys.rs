@@ -83,6 +83,18 @@ pub fn yanked(registry_id: &str, name: &str) -> (String, String) {
     (package_partition(registry_id), format!("NAME#{name}#YANKED"))
 }
 
+/// A name's dist-tags and its index entries share this prefix (`TAGS` sorts before `TV#`), so one query
+/// reads what a packument, a simple page or a cargo index file is made of.
+pub fn index_prefix(name: &str) -> String {
+    format!("NAME#{name}#T")
+}
+
+/// One version's index entry (see `ecosystems::index`), by the version's id, so entries read in publication
+/// order.
+pub fn index_entry(registry_id: &str, name: &str, package_id: &str) -> (String, String) {
+    (package_partition(registry_id), format!("{}V#{package_id}", index_prefix(name)))
+}
+
 /// A registry's RubyGems index summaries, one per gem (see `service::gem_index`).
 pub fn gem_index_partition(registry_id: &str) -> String {
     format!("GEMS#{registry_id}")

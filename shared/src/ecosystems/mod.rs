@@ -3,6 +3,7 @@
 pub mod archive;
 pub mod cargo;
 pub mod debian;
+pub mod index;
 pub mod maven;
 pub mod npm;
 pub mod npm_attachment;

@@ -47,6 +47,16 @@ impl Item {
         serde_json::from_value(Value::Object(self.attributes.clone()))
             .map_err(|error| StoreError::Corrupt(format!("{}/{}: {error}", self.pk, self.sk)))
     }
+
+    /// The attributes moved into a domain type, for reads that need no copy of a large item.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] when the stored attributes do not match the type.
+    pub fn into_value<T: serde::de::DeserializeOwned>(self) -> Result<T, StoreError> {
+        let Self { pk, sk, attributes, .. } = self;
+        serde_json::from_value(Value::Object(attributes))
+            .map_err(|error| StoreError::Corrupt(format!("{pk}/{sk}: {error}")))
+    }
 }
 
 /// What must hold about the existing item for a write to go through.
@@ -99,8 +109,12 @@ impl WriteOp {
 /// The most operations one [`MetadataStore::write`] may hold (DynamoDB's transaction limit).
 pub const MAX_WRITE_OPS: usize = 100;
 
-/// The most items one query page may hold.
+/// The most items one page handed to a client may hold.
 pub const MAX_PAGE_SIZE: usize = 100;
+
+/// The most items one [`Query`] may ask for: a name's index is read in pages this long (DynamoDB also ends
+/// a page at 1 MB), so a package with thousands of versions takes a few round trips, not one per hundred.
+pub const MAX_QUERY_LIMIT: usize = 1000;
 
 /// Items of one partition, in sort-key order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,7 +124,7 @@ pub struct Query {
     pub sk_prefix: String,
     /// Resume after this sort key (exclusive), as handed out by [`Page::last_sk`].
     pub after: Option<String>,
-    /// At most this many items, clamped to 1..=[`MAX_PAGE_SIZE`].
+    /// At most this many items, clamped to 1..=[`MAX_QUERY_LIMIT`].
     pub limit: usize,
     /// Newest (greatest sort key) first.
     pub descending: bool,
@@ -183,6 +197,16 @@ pub trait MetadataStore: Send + Sync {
     /// # Errors
     /// [`StoreError::Backend`] when the backend fails.
     async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError>;
+
+    /// The item under these keys as the store last replicated it: it may miss a write of the last second
+    /// (DynamoDB's eventually consistent read, at half the read units). Only for records that never change once
+    /// written, where a miss can be asked again with [`MetadataStore::get`]. Adapters without replicas read as `get`.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when the backend fails.
+    async fn get_eventually(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        self.get(pk, sk).await
+    }
 
     /// One page of a partition's items.
     ///

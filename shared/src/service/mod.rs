@@ -8,6 +8,7 @@ pub mod housekeeping;
 pub mod link_diagnostic;
 pub mod oci;
 pub mod oidc;
+pub mod package_index;
 pub mod packages;
 pub mod publish;
 mod races;

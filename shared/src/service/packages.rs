@@ -13,10 +13,11 @@ use super::storage_resolver::StorageResolver;
 use crate::domain::audit::{Target, diff};
 use crate::domain::error::{Error, Result};
 use crate::domain::keys;
-use crate::domain::names::OrgSlug;
+use crate::domain::names::{Ecosystem, OrgSlug};
 use crate::domain::package::{DistTags, Package, PackageFile};
 use crate::domain::registry::Registry;
 use crate::domain::storage::StorageRef;
+use crate::ecosystems::index::has_index;
 use crate::ports::blob::{BlobError, BlobStore, StorageKey};
 use crate::ports::metadata::{Condition, Item, MetadataStore, Query, StoreError, WriteOp};
 
@@ -205,7 +206,7 @@ impl Packages {
         tags: &DistTags,
     ) -> Result<Option<()>> {
         let (name, version) = (package.name.as_str(), package.version.as_str());
-        let mut ops = self.record_ops(package)?;
+        let mut ops = self.record_ops(registry.ecosystem, package)?;
         if !tags.is_empty() {
             let (mut current, tags_version) = self.dist_tags(registry, name).await?;
             current.extend(tags.iter().map(|(tag, version)| (tag.clone(), version.clone())));
@@ -228,16 +229,21 @@ impl Packages {
         }
     }
 
-    pub(super) fn record_ops(&self, package: &Package) -> Result<Vec<WriteOp>> {
+    /// The records of a new version: by name and version (the one whose `NotExists` makes versions
+    /// immutable; first, so a failed condition at 0 means the version exists), by id, in its name's
+    /// partition, and its index entry.
+    pub(super) fn record_ops(&self, ecosystem: Ecosystem, package: &Package) -> Result<Vec<WriteOp>> {
         check_record_size(package)?;
         let (pk, sk) = keys::package_version(&package.registry_id, &package.name, &package.version);
         let (id_pk, id_sk) = keys::package_by_id(&package.registry_id, &package.id);
         let name_pk = keys::package_name_partition(&package.registry_id, &package.name);
-        Ok(vec![
+        let mut ops = vec![
             WriteOp::put(Item::from_value(pk, sk, 1, package)?, Condition::NotExists),
             WriteOp::put(Item::from_value(id_pk, id_sk, 1, package)?, Condition::NotExists),
             WriteOp::put(Item::from_value(name_pk, package.id.clone(), 1, package)?, Condition::NotExists),
-        ])
+        ];
+        ops.extend(self.index_op(ecosystem, package, None, Condition::NotExists)?);
+        Ok(ops)
     }
 
     fn tags_op(&self, registry: &Registry, name: &str, tags: &DistTags, version: u64) -> Result<WriteOp> {
@@ -264,6 +270,69 @@ impl Packages {
     pub async fn get_version(&self, registry: &Registry, name: &str, version: &str) -> Result<Option<Package>> {
         let (pk, sk) = keys::package_version(&registry.id, name, version);
         Ok(self.store.get(&pk, &sk).await?.map(|item| item.to_value()).transpose()?)
+    }
+
+    /// Whether `name@version` is published, for refusing a publish early, before its files are stored. Read
+    /// eventually consistent (half the read units): a miss costs at most a stored file that the store's
+    /// `NotExists` condition then refuses and discards; a hit is confirmed consistently, so a version deleted a
+    /// moment ago is not refused.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn has_version(&self, registry: &Registry, name: &str, version: &str) -> Result<bool> {
+        let (pk, sk) = keys::package_version(&registry.id, name, version);
+        Ok(self.store.get_eventually(&pk, &sk).await?.is_some() && self.store.get(&pk, &sk).await?.is_some())
+    }
+
+    /// One version of a name as last replicated, for checks whose miss the store's conditions catch anyway.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn get_version_eventually(&self, registry: &Registry, name: &str, version: &str) -> Result<Option<Package>> {
+        let (pk, sk) = keys::package_version(&registry.id, name, version);
+        Ok(self.store.get_eventually(&pk, &sk).await?.map(Item::into_value).transpose()?)
+    }
+
+    /// A version to download a file of (`filename`, or its first): read eventually consistent first, at half
+    /// the read units. Staleness cannot hurt here: a version's record only ever gains files, so a stale read can
+    /// only lack what was written in the last second, and such a miss (no record, no such file) is read again
+    /// consistently. A version deleted within the last second may still be found; its download then fails at
+    /// the storage, as it would have a moment earlier.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn version_to_download(
+        &self,
+        registry: &Registry,
+        (name, version): (&str, &str),
+        filename: Option<&str>,
+    ) -> Result<Option<Package>> {
+        let (pk, sk) = keys::package_version(&registry.id, name, version);
+        self.read_to_download(&pk, &sk, filename).await
+    }
+
+    /// A package by id to download a file of, read as [`Self::version_to_download`] reads.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when the registry has no such package.
+    pub async fn get_to_download(&self, registry: &Registry, id: &str, filename: Option<&str>) -> Result<Package> {
+        let not_found = || Error::NotFound(format!("package {id} not found in registry {}", registry.slug));
+        if ulid::Ulid::from_string(id).is_err() {
+            return Err(not_found());
+        }
+        let (pk, sk) = keys::package_by_id(&registry.id, id);
+        self.read_to_download(&pk, &sk, filename).await?.ok_or_else(not_found)
+    }
+
+    async fn read_to_download(&self, pk: &str, sk: &str, filename: Option<&str>) -> Result<Option<Package>> {
+        let has_file = |package: &Package| filename.map_or(!package.files.is_empty(), |f| package.file(f).is_some());
+        if let Some(item) = self.store.get_eventually(pk, sk).await? {
+            let package: Package = item.into_value()?;
+            if has_file(&package) {
+                return Ok(Some(package));
+            }
+        }
+        Ok(self.store.get(pk, sk).await?.map(Item::into_value).transpose()?)
     }
 
     /// Every version of a name, oldest first.
@@ -371,7 +440,7 @@ impl Packages {
             return Ok(Some(()));
         }
         let action = if reason.is_some() { "package.yanked" } else { "package.unyanked" };
-        let ops = vec![
+        let mut ops = vec![
             map_op(keys::yanked(&registry.id, name), &yanked, record_version)?,
             acting.audit(
                 &registry.organization,
@@ -380,6 +449,17 @@ impl Packages {
                 diff(&json!({"yanked": before}), &json!({"yanked": !before}), &["yanked"]),
             )?,
         ];
+        if has_index(registry.ecosystem) {
+            // The entry is rendered from the version as read; the check makes a concurrent file upload to
+            // the version (which renders it too) and this yank retry rather than one undo the other.
+            let (current, current_version) = self
+                .version_record(registry, name, version)
+                .await?
+                .ok_or_else(|| Error::NotFound(format!("{name}@{version} was deleted meanwhile")))?;
+            ops.extend(self.index_op(registry.ecosystem, &current, reason, Condition::Always)?);
+            let (pk, sk) = keys::package_version(&registry.id, name, version);
+            ops.push(WriteOp::Check { pk, sk, condition: Condition::Version(current_version) });
+        }
         lost_race_is_none(self.store.write(ops).await)
     }
 
@@ -492,6 +572,7 @@ impl Packages {
                 package.id.clone(),
                 Condition::Always,
             ),
+            Self::index_delete_op(package),
         ];
         let (mut tags, tags_version) = self.dist_tags(registry, &package.name).await?;
         if tags.values().any(|version| *version == package.version) {

@@ -74,7 +74,7 @@ impl Packages {
     /// storing or recording fails with.
     pub async fn publish_received(&self, acting: &Acting, registry: &Registry, received: Received) -> Result<Package> {
         let Received { name, version, files, metadata, tags } = received;
-        if self.get_version(registry, &name, &version).await?.is_some() {
+        if self.has_version(registry, &name, &version).await? {
             return Err(Error::Conflict(format!(
                 "{name}@{version} already exists in registry {}; versions are immutable, publish a new version",
                 registry.slug
@@ -139,7 +139,7 @@ impl Packages {
         destination: &Registry,
         package: Package,
     ) -> Result<Package> {
-        if self.get_version(destination, &package.name, &package.version).await?.is_some() {
+        if self.has_version(destination, &package.name, &package.version).await? {
             return Err(Error::Conflict(format!(
                 "{}@{} already exists in registry {}; versions are immutable",
                 package.name, package.version, destination.slug

@@ -16,6 +16,7 @@ use crate::domain::keys;
 use crate::domain::names::Ecosystem;
 use crate::domain::package::{Package, PackageFile};
 use crate::domain::registry::Registry;
+use crate::ecosystems::index::has_index;
 use crate::ports::metadata::{Condition, Item, StoreError, WriteOp};
 
 /// The refusal of a file name used before in the registry, in words PyPI uses (twine shows them).
@@ -28,7 +29,12 @@ fn file_exists(filename: &str, registry: &Registry) -> Error {
 
 impl Packages {
     /// A version with the version number of its record, for a conditional rewrite.
-    async fn version_record(&self, registry: &Registry, name: &str, version: &str) -> Result<Option<(Package, u64)>> {
+    pub(super) async fn version_record(
+        &self,
+        registry: &Registry,
+        name: &str,
+        version: &str,
+    ) -> Result<Option<(Package, u64)>> {
         let (pk, sk) = keys::package_version(&registry.id, name, version);
         match self.store.get(&pk, &sk).await? {
             Some(item) => Ok(Some((item.to_value()?, item.version))),
@@ -37,16 +43,24 @@ impl Packages {
     }
 
     /// The operations that rewrite every record of an existing version whose record is at `version`.
-    fn rewrite_ops(&self, package: &Package, version: u64) -> Result<Vec<WriteOp>> {
+    /// Its index entry is rendered with `yanked`, the version's yanked reason, if any.
+    fn rewrite_ops(
+        &self,
+        ecosystem: Ecosystem,
+        (package, version): (&Package, u64),
+        yanked: Option<&str>,
+    ) -> Result<Vec<WriteOp>> {
         super::packages::check_record_size(package)?;
         let (pk, sk) = keys::package_version(&package.registry_id, &package.name, &package.version);
         let (id_pk, id_sk) = keys::package_by_id(&package.registry_id, &package.id);
         let name_pk = keys::package_name_partition(&package.registry_id, &package.name);
-        Ok(vec![
+        let mut ops = vec![
             WriteOp::put(Item::from_value(pk, sk, version + 1, package)?, Condition::Version(version)),
             WriteOp::put(Item::from_value(id_pk, id_sk, version + 1, package)?, Condition::Exists),
             WriteOp::put(Item::from_value(name_pk, package.id.clone(), version + 1, package)?, Condition::Exists),
-        ])
+        ];
+        ops.extend(self.index_op(ecosystem, package, yanked, Condition::Always)?);
+        Ok(ops)
     }
 
     /// Adds a received file to `name@version`: refuses a file name the version already has before storing
@@ -62,7 +76,9 @@ impl Packages {
         file: &ReceivedFile,
         update: impl Fn(&mut Value),
     ) -> Result<Package> {
-        let existing = self.get_version(registry, name, version).await?;
+        // Only an early refusal: the `FILE#` record's condition decides, so a stale read costs at most a stored
+        // file that is then discarded.
+        let existing = self.get_version_eventually(registry, name, version).await?;
         if existing.is_some_and(|package| package.file(&file.filename).is_some()) {
             return Err(file_exists(&file.filename, registry));
         }
@@ -114,7 +130,18 @@ impl Packages {
             Some((mut package, record_version)) => {
                 package.files.push(file.clone());
                 update(&mut package.metadata);
-                ops.extend(self.rewrite_ops(&package, record_version)?);
+                // The index entry shows the version's yanked flag as read; the check makes a concurrent yank
+                // and this upload retry rather than one undo the other's entry.
+                let mut yanked = None;
+                if has_index(registry.ecosystem) {
+                    let (reasons, reasons_version) = self.yanked(registry, name).await?;
+                    yanked = reasons.get(version).cloned();
+                    let (pk, sk) = keys::yanked(&registry.id, name);
+                    let condition =
+                        if reasons_version == 0 { Condition::NotExists } else { Condition::Version(reasons_version) };
+                    ops.push(WriteOp::Check { pk, sk, condition });
+                }
+                ops.extend(self.rewrite_ops(registry.ecosystem, (&package, record_version), yanked.as_deref())?);
                 package
             }
             None => {
@@ -129,7 +156,7 @@ impl Packages {
                     metadata: Value::Null,
                 };
                 update(&mut package.metadata);
-                ops.extend(self.record_ops(&package)?);
+                ops.extend(self.record_ops(registry.ecosystem, &package)?);
                 package
             }
         };

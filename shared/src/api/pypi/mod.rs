@@ -174,7 +174,8 @@ async fn serve(state: &AppState, org: &str, registry: &str, path: &str, parts: &
         }
         (method @ (Method::GET | Method::HEAD), Target::File { id, filename }) => {
             let not_found = || bad(StatusCode::NOT_FOUND, "not_found", format!("no file {filename} here"));
-            let package = state.packages.get(&request.registry, id).await.map_err(|_| not_found())?;
+            let package =
+                state.packages.get_to_download(&request.registry, id, Some(filename)).await.map_err(|_| not_found())?;
             let file = package.file(filename).ok_or_else(not_found)?;
             if method == Method::HEAD {
                 Ok(describe(file))

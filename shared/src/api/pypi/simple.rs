@@ -1,8 +1,6 @@
 //! The simple repository API: the project index and one project's files, as PEP 503 HTML or PEP 691 JSON
 //! chosen by `Accept` (with q-values; HTML when the client names neither), always with `Vary: Accept`.
 
-use std::collections::BTreeMap;
-
 use std::collections::BTreeSet;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -10,7 +8,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::{PypiResult, Request, bad};
-use crate::domain::package::Package;
+use crate::api::index_body::{self, IndexDocument, json_inner, json_string};
+use crate::ecosystems::index::{IndexEntry, PYPI_HTML, PYPI_JSON, escape_html};
 use crate::ecosystems::python::normalize_name;
 
 const JSON: &str = "application/vnd.pypi.simple.v1+json";
@@ -84,37 +83,34 @@ pub fn wants_json(headers: &HeaderMap) -> bool {
     matches!(negotiate(headers), Ok(Format::Json))
 }
 
-/// Escapes text for an HTML attribute or element.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 fn page(format: Format, title: &str, json: &Value, links: &[String]) -> Response {
     let (content_type, body) = match format {
         Format::Json => (JSON, json.to_string()),
         Format::Html(content_type) => (
             content_type,
             format!(
-                "<!DOCTYPE html>\n<html>\n<head>\n<meta name=\"pypi:repository-version\" content=\"1.1\">\n<title>{0}</title>\n</head>\n<body>\n<h1>{0}</h1>\n{1}</body>\n</html>\n",
-                escape(title),
+                "{}{}{HTML_END}",
+                html_head(title),
                 links.iter().map(|link| format!("{link}<br>\n")).collect::<String>()
             ),
         ),
     };
-    let mut response = body.into_response();
+    with_headers(([(header::CONTENT_TYPE, content_type)], body).into_response())
+}
+
+/// An HTML page up to its first link.
+fn html_head(title: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html>\n<head>\n<meta name=\"pypi:repository-version\" content=\"1.1\">\n<title>{0}</title>\n</head>\n<body>\n<h1>{0}</h1>\n",
+        escape_html(title)
+    )
+}
+
+const HTML_END: &str = "</body>\n</html>\n";
+
+/// A simple page's caching and negotiation headers.
+fn with_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::VARY, HeaderValue::from_static("Accept, Authorization"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
     response
@@ -134,53 +130,78 @@ pub async fn index(request: &Request<'_>, headers: &HeaderMap) -> PypiResult {
         }
     }
     let json = json!({"meta": {"api-version": "1.1"}, "projects": names.iter().map(|n| json!({"name": n})).collect::<Vec<_>>()});
-    let links: Vec<String> = names.iter().map(|name| format!("<a href=\"{0}/\">{0}</a>", escape(name))).collect();
+    let links: Vec<String> = names.iter().map(|name| format!("<a href=\"{0}/\">{0}</a>", escape_html(name))).collect();
     Ok(page(format, "Simple index", &json, &links))
 }
 
-/// The yanked flag of a version: `false`, or the reason (possibly empty) it was yanked for.
-fn yanked(yanked: &BTreeMap<String, String>, package: &Package) -> Value {
-    yanked.get(&package.version).map_or(json!(false), |reason| json!(reason))
-}
-
-/// `simple/{project}/`: every file of every version, with its hash, `Requires-Python` and yanked flag.
+/// `simple/{project}/`: every file of every version, with its hash, `Requires-Python` and yanked flag, joined
+/// from the versions' index entries as it is sent (one query a thousand versions, no version decoded).
 pub async fn project(request: &Request<'_>, headers: &HeaderMap, project: &str) -> PypiResult {
     let normalized = normalize_name(project);
     if normalized != project {
         return Ok(super::moved(&format!("{}/simple/{normalized}/", request.base)));
     }
     let format = negotiate(headers)?;
-    let versions = request.state.packages.versions(&request.registry, project).await?;
-    if versions.is_empty() {
+    let (packages, registry) = (&request.state.packages, &request.registry);
+    let first = packages.first_index_page(registry, project).await?;
+    if first.entries.is_empty() {
         return Err(bad(StatusCode::NOT_FOUND, "not_found", format!("project {project} is not in this registry")));
     }
-    let (yanked_versions, _) = request.state.packages.yanked(&request.registry, project).await?;
-    let (mut files, mut links) = (Vec::new(), Vec::new());
-    for package in &versions {
-        let yanked = yanked(&yanked_versions, package);
-        for file in &package.files {
-            let url = format!("{}/files/{}/{}", request.base, package.id, file.filename);
-            let requires_python =
-                package.metadata["files"][&file.filename]["requires_python"].as_str().filter(|r| !r.is_empty());
-            let uploaded = package.metadata["files"][&file.filename]["uploaded_at"].clone();
-            files.push(json!({
-                "filename": file.filename, "url": url, "hashes": {"sha256": file.digests.sha256},
-                "requires-python": requires_python, "yanked": yanked, "size": file.size, "upload-time": uploaded,
-            }));
-            let mut link = format!("<a href=\"{}#sha256={}\"", escape(&url), file.digests.sha256);
-            if let Some(requires_python) = requires_python {
-                link.push_str(&format!(" data-requires-python=\"{}\"", escape(requires_python)));
-            }
-            if let Value::String(reason) = &yanked {
-                link.push_str(&format!(" data-yanked=\"{}\"", escape(reason)));
-            }
-            link.push_str(&format!(">{}</a>", escape(&file.filename)));
-            links.push(link);
+    let (content_type, head, document) = match format {
+        Format::Json => (
+            JSON,
+            format!(r#"{{"meta":{{"api-version":"1.1"}},"name":{},"files":["#, json_string(project)),
+            SimplePage { html: false, base: json_inner(&request.base), files: 0, versions: Vec::new() },
+        ),
+        Format::Html(content_type) => (
+            content_type,
+            html_head(&format!("Links for {project}")),
+            SimplePage { html: true, base: escape_html(&request.base), files: 0, versions: Vec::new() },
+        ),
+    };
+    let body = index_body::stream(packages, registry, project, first, head.into_bytes(), document);
+    Ok(with_headers(([(header::CONTENT_TYPE, content_type)], body).into_response()))
+}
+
+/// The simple page after its head, a version at a time; the JSON form lists the versions at its end.
+struct SimplePage {
+    html: bool,
+    /// The base URL, escaped for the page's syntax.
+    base: String,
+    files: usize,
+    versions: Vec<u8>,
+}
+
+impl IndexDocument for SimplePage {
+    fn entry(&mut self, entry: &IndexEntry, out: &mut Vec<u8>) {
+        if self.html {
+            entry.write(PYPI_HTML, &self.base, out);
+            return;
+        }
+        let before = out.len();
+        if self.files > 0 {
+            out.push(b',');
+        }
+        if entry.write(PYPI_JSON, &self.base, out) {
+            self.files += 1;
+        } else {
+            out.truncate(before);
+        }
+        if !self.versions.is_empty() {
+            self.versions.push(b',');
+        }
+        self.versions.extend_from_slice(json_string(&entry.version).as_bytes());
+    }
+
+    fn finish(&mut self, out: &mut Vec<u8>) {
+        if self.html {
+            out.extend_from_slice(HTML_END.as_bytes());
+        } else {
+            out.extend_from_slice(b"],\"versions\":[");
+            out.extend_from_slice(&self.versions);
+            out.extend_from_slice(b"]}");
         }
     }
-    let version_list: Vec<&str> = versions.iter().map(|p| p.version.as_str()).collect();
-    let json = json!({"meta": {"api-version": "1.1"}, "name": project, "files": files, "versions": version_list});
-    Ok(page(format, &format!("Links for {project}"), &json, &links))
 }
 
 #[cfg(test)]
@@ -211,6 +232,6 @@ mod tests {
 
     #[test]
     fn html_escapes_attribute_text() {
-        assert_eq!(escape(">=3.8, <4 & \"x'"), "&gt;=3.8, &lt;4 &amp; &quot;x&#x27;");
+        assert_eq!(escape_html(">=3.8, <4 & \"x'"), "&gt;=3.8, &lt;4 &amp; &quot;x&#x27;");
     }
 }

@@ -1,0 +1,237 @@
+//! A name's index (npm packument, PyPI simple page, cargo index file) is joined from per-version index entries
+//! written with each change: the same scenarios on the embedded store and on DynamoDB Local with the S3 server.
+//! Concurrent publishes all show, a delete or yank shows in the very next read, a name from before index
+//! entries gets them on its first read, and a name with more versions than one query page reads whole.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use futures_util::StreamExt;
+use http::{Method, Request, StatusCode};
+use packyard::domain::audit::{Actor, Origin};
+use packyard::domain::names::{OrgSlug, RegistrySlug};
+use packyard::domain::package::{Digests, PackageFile};
+use packyard::ports::metadata::{Condition, WriteOp, query_all};
+use packyard::service::Acting;
+use packyard::service::packages::NewVersion;
+use packyard_tests::app::{Reply, TestApp};
+use packyard_tests::archives::{cargo_publish_body, crate_file, npm_document, npm_tarball};
+use serde_json::{Value, json};
+
+const ABBREVIATED: &str = "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*";
+const PEP_691: &str = "application/vnd.pypi.simple.v1+json";
+
+async fn get(app: &TestApp, path: &str, accept: &str, authorization: String) -> Reply {
+    let request = Request::get(path)
+        .header("host", "packyard.test")
+        .header("accept", accept)
+        .header("authorization", authorization)
+        .body(Body::empty())
+        .unwrap();
+    app.send(request).await
+}
+
+async fn packument(app: &TestApp, name: &str, accept: &str) -> Reply {
+    get(app, &format!("/npm/acme/js/{name}"), accept, format!("Bearer {}", app.admin_token)).await
+}
+
+async fn npm_publish(app: &TestApp, name: &str, version: &str) -> StatusCode {
+    let request = Request::put(format!("/npm/acme/js/{name}"))
+        .header("authorization", format!("Bearer {}", app.admin_token))
+        .header("content-type", "application/json")
+        .body(Body::from(npm_document(name, version, &npm_tarball(name, version)).to_string()))
+        .unwrap();
+    app.send(request).await.status
+}
+
+fn versions(reply: &Reply) -> Vec<String> {
+    let versions = reply.json["versions"].as_object().unwrap_or_else(|| panic!("no versions: {}", reply.text));
+    versions.keys().cloned().collect()
+}
+
+async fn concurrent_publishes_all_show_and_a_delete_shows_at_once(app: TestApp) {
+    app.create_registry("js", "npm").await;
+    let app = Arc::new(app);
+    let publishes: Vec<_> = (0..8)
+        .map(|index| {
+            let app = Arc::clone(&app);
+            tokio::spawn(async move { npm_publish(&app, "busy", &format!("1.0.{index}")).await })
+        })
+        .collect();
+    for publish in publishes {
+        assert_eq!(publish.await.unwrap(), StatusCode::CREATED);
+    }
+    let full = packument(&app, "busy", "application/json").await;
+    assert_eq!(full.status, StatusCode::OK, "{}", full.text);
+    assert_eq!(versions(&full).len(), 8, "{}", full.text);
+    assert_eq!(full.json["time"].as_object().unwrap().len(), 10, "8 versions, created, modified: {}", full.text);
+    assert!(full.json["_rev"].as_str().unwrap().starts_with("8-"), "{}", full.text);
+    assert_eq!(
+        full.json["versions"]["1.0.5"]["dist"]["tarball"],
+        "http://packyard.test/npm/acme/js/busy/-/busy-1.0.5.tgz"
+    );
+    let latest = full.json["dist-tags"]["latest"].as_str().unwrap();
+    assert!(full.json["versions"].get(latest).is_some(), "{}", full.text);
+    let corgi = packument(&app, "busy", ABBREVIATED).await;
+    assert_eq!((versions(&corgi).len(), corgi.json["modified"].is_string()), (8, true), "{}", corgi.text);
+
+    let unpublish = Request::delete("/npm/acme/js/busy/-/busy-1.0.3.tgz/-rev/1")
+        .header("authorization", format!("Bearer {}", app.admin_token))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(app.send(unpublish).await.status, StatusCode::OK);
+    for accept in ["application/json", ABBREVIATED] {
+        let after = packument(&app, "busy", accept).await;
+        assert_eq!(versions(&after).len(), 7, "{}", after.text);
+        assert!(after.json["versions"].get("1.0.3").is_none(), "{}", after.text);
+    }
+    assert_eq!(packument(&app, "nobody", "application/json").await.status, StatusCode::NOT_FOUND);
+}
+
+async fn cargo_and_pypi_yanks_show_in_the_next_read(app: TestApp) {
+    app.create_registry("rs", "cargo").await;
+    for version in ["0.1.0", "0.1.1"] {
+        let metadata = json!({"name": "yanky", "vers": version, "deps": [], "features": {}});
+        let request = Request::put("/cargo/acme/rs/api/v1/crates/new")
+            .header("authorization", app.admin_token.clone())
+            .body(Body::from(cargo_publish_body(&metadata, &crate_file("yanky", version))))
+            .unwrap();
+        assert_eq!(app.send(request).await.status, StatusCode::OK);
+    }
+    let index = || get(&app, "/cargo/acme/rs/index/ya/nk/yanky", "*/*", app.admin_token.clone());
+    assert_eq!(index().await.text.matches("\"yanked\":false").count(), 2);
+    let yank = app.call(Method::DELETE, "/cargo/acme/rs/api/v1/crates/yanky/0.1.1/yank", Some(&app.admin_token), None);
+    assert_eq!(yank.await.status, StatusCode::OK);
+    let lines = index().await.text;
+    assert!(
+        lines
+            .lines()
+            .nth(1)
+            .is_some_and(|line| line.contains("\"vers\":\"0.1.1\"") && line.contains("\"yanked\":true"))
+    );
+    assert!(lines.lines().next().is_some_and(|line| line.contains("\"yanked\":false")), "{lines}");
+
+    app.create_registry("py", "python").await;
+    for file in ["pkg-1.0.tar.gz", "pkg-1.0-py3-none-any.whl", "pkg-1.1.tar.gz"] {
+        assert_eq!(crate::api::pypi::upload(&app, file, file.as_bytes(), &[]).await.status, StatusCode::OK);
+    }
+    let yank = app.post("/pypi/acme/py/yank/pkg/1.0", json!({"reason": "broken"})).await;
+    assert_eq!(yank.status, StatusCode::OK, "{}", yank.text);
+    use base64::Engine;
+    let basic =
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("__token__:{}", app.admin_token)));
+    let page = get(&app, "/pypi/acme/py/simple/pkg/", PEP_691, basic.clone()).await;
+    let page: Value = serde_json::from_str(&page.text).unwrap_or_else(|e| panic!("{e}: {}", page.text));
+    let yanked: Vec<(&str, &Value)> = page["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|file| (file["filename"].as_str().unwrap(), &file["yanked"]))
+        .collect();
+    assert_eq!(
+        yanked,
+        [
+            ("pkg-1.0.tar.gz", &json!("broken")),
+            ("pkg-1.0-py3-none-any.whl", &json!("broken")),
+            ("pkg-1.1.tar.gz", &json!(false))
+        ]
+    );
+    assert_eq!(page["versions"], json!(["1.0", "1.1"]));
+    assert!(page["files"][0]["url"].as_str().unwrap().starts_with("http://packyard.test/pypi/acme/py/files/"));
+    let html = get(&app, "/pypi/acme/py/simple/pkg/", "text/html", basic).await.text;
+    assert_eq!(html.matches("<br>\n").count(), 3, "{html}");
+    assert_eq!(html.matches("data-yanked=\"broken\"").count(), 2, "{html}");
+    assert!(html.ends_with("</body>\n</html>\n"), "{html}");
+}
+
+/// The store keys of a registry's index entries.
+async fn index_entries(app: &TestApp, registry_id: &str) -> Vec<(String, String)> {
+    let items = query_all(app.store.as_ref(), format!("PKG#{registry_id}"), String::new()).await.unwrap();
+    items.into_iter().filter(|item| item.sk.contains("#TV#")).map(|item| (item.pk, item.sk)).collect()
+}
+
+async fn a_name_from_before_index_entries_gets_them_on_its_first_read(app: TestApp) {
+    let registry = app.create_registry("js", "npm").await;
+    let registry_id = registry["id"].as_str().unwrap();
+    for version in ["1.0.0", "1.1.0"] {
+        assert_eq!(npm_publish(&app, "old", version).await, StatusCode::CREATED);
+    }
+    let entries = index_entries(&app, registry_id).await;
+    assert_eq!(entries.len(), 2);
+    let ops = entries.into_iter().map(|(pk, sk)| WriteOp::delete(pk, sk, Condition::Exists)).collect();
+    app.store.write(ops).await.unwrap();
+
+    let full = packument(&app, "old", "application/json").await;
+    assert_eq!(versions(&full), ["1.0.0", "1.1.0"], "{}", full.text);
+    assert_eq!(index_entries(&app, registry_id).await.len(), 2, "written back");
+}
+
+async fn a_name_with_more_versions_than_a_query_page_reads_whole(app: TestApp) {
+    // A page ends at 1,000 items, or on DynamoDB at 1 MB: fewer, larger versions cross that sooner.
+    let (versions_count, description) = if app.blob_dir.is_some() { (1_050, 100) } else { (400, 3_000) };
+    app.create_registry("js", "npm").await;
+    let registry = app
+        .state
+        .registries
+        .get(&OrgSlug::try_from("acme").unwrap(), &RegistrySlug::try_from("js").unwrap())
+        .await
+        .unwrap()
+        .0;
+    let acting = Acting {
+        actor: Actor { kind: "system".into(), id: "test".into(), name: "test".into() },
+        origin: Origin { request_id: "test".into(), source_ip: "127.0.0.1".into() },
+    };
+    let file = PackageFile {
+        filename: "many.tgz".into(),
+        size: 1,
+        digests: Digests::of(b"x"),
+        storage: serde_json::from_value(json!("hosted")).unwrap(),
+        key: "packages/none".into(),
+    };
+    // The records as a publish writes them, without storing a tarball a thousand times.
+    let publishes = futures_util::stream::iter(0..versions_count).map(|index| {
+        let (packages, acting, registry, file) = (app.state.packages.clone(), &acting, &registry, file.clone());
+        let metadata = json!({"description": "x".repeat(description), "dependencies": {"left-pad": "^1.0.0"}});
+        let tags = [("latest".to_owned(), format!("1.{index}.0"))].into();
+        let new =
+            NewVersion { name: "many".into(), version: format!("1.{index}.0"), files: vec![file], metadata, tags };
+        async move { packages.publish(acting, registry, new).await.map(|_| ()) }
+    });
+    let published: Vec<_> = publishes.buffer_unordered(8).collect().await;
+    assert!(published.iter().all(Result::is_ok), "{:?}", published.iter().find(|p| p.is_err()));
+
+    let full = packument(&app, "many", "application/json").await;
+    assert_eq!(full.status, StatusCode::OK);
+    assert_eq!(versions(&full).len(), versions_count, "{}", &full.text[..200]);
+    assert_eq!(full.json["time"].as_object().unwrap().len(), versions_count + 2);
+    let corgi = packument(&app, "many", ABBREVIATED).await;
+    assert_eq!(versions(&corgi).len(), versions_count);
+}
+
+macro_rules! on_both_stores {
+    ($($scenario:ident),+) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $scenario() {
+                    super::$scenario(packyard_tests::app::TestApp::new().await).await;
+                }
+            )+
+        }
+        mod dynamodb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $scenario() {
+                    super::$scenario(packyard_tests::app::TestApp::on_aws().await).await;
+                }
+            )+
+        }
+    };
+}
+
+on_both_stores!(
+    concurrent_publishes_all_show_and_a_delete_shows_at_once,
+    cargo_and_pypi_yanks_show_in_the_next_read,
+    a_name_from_before_index_entries_gets_them_on_its_first_read,
+    a_name_with_more_versions_than_a_query_page_reads_whole
+);
