@@ -94,7 +94,9 @@ pub fn render(ecosystem: Ecosystem, package: &Package, yanked: Option<&str>) -> 
         Ecosystem::Npm => npm(package, &base)?,
         Ecosystem::Python => python(package, yanked, &base),
         Ecosystem::Cargo => vec![(CARGO_LINE, cargo(package, yanked.is_some())?)],
-        Ecosystem::Files | Ecosystem::Oci | Ecosystem::Ruby | Ecosystem::Maven | Ecosystem::Debian => return None,
+        Ecosystem::Files | Ecosystem::Oci | Ecosystem::Ruby | Ecosystem::Maven | Ecosystem::Debian | Ecosystem::Rpm => {
+            return None;
+        }
     };
     let parts = rendered
         .into_iter()

@@ -288,7 +288,12 @@ impl Packages {
     ///
     /// # Errors
     /// When the store fails.
-    pub async fn get_version_eventually(&self, registry: &Registry, name: &str, version: &str) -> Result<Option<Package>> {
+    pub async fn get_version_eventually(
+        &self,
+        registry: &Registry,
+        name: &str,
+        version: &str,
+    ) -> Result<Option<Package>> {
         let (pk, sk) = keys::package_version(&registry.id, name, version);
         Ok(self.store.get_eventually(&pk, &sk).await?.map(Item::into_value).transpose()?)
     }
