@@ -7,6 +7,7 @@ pub mod cargo;
 pub mod console;
 pub mod context;
 pub mod debian;
+pub mod described;
 pub mod error;
 pub mod json;
 pub mod maven;
