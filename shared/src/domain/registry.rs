@@ -40,7 +40,7 @@ pub struct Registry {
 #[serde(deny_unknown_fields)]
 pub struct NewRegistry {
     /// The registry's slug is derived from it.
-    #[schema(value_type = String, min_length = 1, max_length = 100, example = "Team packages")]
+    #[schema(value_type = String, min_length = 1, max_length = 100)]
     pub name: RegistryName,
     pub ecosystem: Ecosystem,
     #[serde(default)]
