@@ -433,6 +433,17 @@ fn expectations() -> Vec<Expectation> {
                 assert!(a.text().contains("Acquire-By-Hash: yes"), "{a:?}");
             }),
         ),
+        // Seals the new key with the key read through PACKYARD_SECRETS_KEY_ARN: a 503 if the template stops
+        // giving it to the registries function.
+        (
+            "registries.rotate-signing-key",
+            201,
+            Box::new(|a: &Answer| {
+                let keys = a.json()["keys"].as_array().cloned().unwrap_or_default();
+                assert_eq!(keys.len(), 2, "{a:?}");
+                assert_eq!((keys[0]["state"].as_str(), keys[1]["state"].as_str()), (Some("current"), Some("retiring")));
+            }),
+        ),
         ("debian.in-release-anonymous", 401, Box::new(|_: &Answer| {})),
         ("storage-links.create-invalid-kms-key", 422, Box::new(management_error(Some("kms_key_arn")))),
         ("storage-links.list", 200, Box::new(json_ok)),

@@ -23,6 +23,11 @@ ensure_system_tools() {
   # The RubyGems client scenario builds, pushes and installs gems with Debian's gem and bundler.
   command -v gem >/dev/null || missing+=(ruby-full)
   command -v bundle >/dev/null || missing+=(bundler)
+  # The apt client scenario builds .debs with dpkg-deb, reads them with apt-get, unpacks Packages.xz with xz
+  # and splits a rotated registry's keyring with gpg.
+  command -v apt-get >/dev/null || missing+=(apt)
+  command -v xz >/dev/null || missing+=(xz-utils)
+  command -v gpg >/dev/null || missing+=(gpg)
   # The console's end-to-end test drives Debian's Chromium (through npm's playwright-core, which downloads no
   # browser of its own); the emoji font lets its screenshots show the registries' emoji.
   command -v chromium >/dev/null || missing+=(chromium chromium-driver)

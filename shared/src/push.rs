@@ -1,4 +1,5 @@
-//! `packyard push`: publishes a file to a files registry through the presigned upload flow. The file is
+//! `packyard push`: publishes a file to a files registry through the presigned upload flow (a `.deb` goes to
+//! its Debian registry through the packages API instead, see [`package_file`]). The file is
 //! hashed, an upload is started, the bytes go straight to storage (one PUT, or parts in parallel, each read
 //! from the file at its offset and retried on its own), and the upload is completed. Memory stays flat for
 //! any size: no part is ever held whole.
@@ -19,6 +20,7 @@ use progress::{Phase, Progress};
 pub use journal::Journal;
 
 pub mod journal;
+mod package_file;
 mod progress;
 
 /// What to push, and where.
@@ -62,6 +64,9 @@ pub enum PushError {
     },
     #[error("the server's answer was not understood: {0}")]
     Protocol(String),
+    /// The file is not the package its name says it is; nothing was sent.
+    #[error("{path} cannot be pushed: {reason}")]
+    NotAPackage { path: String, reason: String },
 }
 
 impl PushError {
@@ -70,7 +75,7 @@ impl PushError {
         match self {
             Self::Refused { status, .. } => *status >= 500 || *status == 429,
             Self::Http { .. } => true,
-            Self::File { .. } | Self::Protocol(_) => false,
+            Self::File { .. } | Self::Protocol(_) | Self::NotAPackage { .. } => false,
         }
     }
 
@@ -138,18 +143,21 @@ pub async fn push(options: &PushOptions) -> Result<Value, PushError> {
         .ok_or_else(|| file_error(std::io::Error::other("the file name is not UTF-8")))?
         .to_owned();
 
-    let progress = Progress::start(&filename, size, options.progress);
-    progress.phase(Phase::Hashing);
-    let mut clock = std::time::Instant::now();
-    let sha256 = hash_file(path, &progress).await.map_err(file_error)?;
-    lap(&mut clock, "hash");
-
     let client = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .user_agent(concat!("packyard/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|error| PushError::http("cannot build an HTTP client", error))?;
     let api = Api { client: &client, token: &options.token };
+    if package_file::kind(&filename).is_some() {
+        return package_file::push(options, &api, &filename, size).await;
+    }
+
+    let progress = Progress::start(&filename, size, options.progress);
+    progress.phase(Phase::Hashing);
+    let mut clock = std::time::Instant::now();
+    let sha256 = hash_file(path, &progress).await.map_err(file_error)?;
+    lap(&mut clock, "hash");
     let uploads = format!(
         "{}/v1/organizations/{}/registries/{}/uploads",
         options.url.trim_end_matches('/'),

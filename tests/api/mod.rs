@@ -21,6 +21,7 @@ mod races;
 mod registries;
 mod registry_tokens;
 pub(crate) mod ruby;
+mod signing_keys;
 mod teams;
 mod tokens;
 mod uploads;

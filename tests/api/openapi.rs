@@ -34,3 +34,38 @@ async fn the_api_serves_its_openapi_document_and_a_browsable_reference_without_a
     assert!(docs.text.contains("swagger-ui"), "{}", docs.text);
     assert!(!docs.text.contains("https://"), "the reference loads nothing from a CDN: {}", docs.text);
 }
+
+#[tokio::test]
+async fn the_reference_serves_swagger_ui_gzipped_to_browsers_and_plain_to_others() {
+    let app = TestApp::new().await;
+    let bare = app.call(http::Method::GET, "/v1/docs", None, None).await;
+    assert_eq!(bare.status, 308);
+    assert_eq!(bare.headers["location"], "/v1/docs/");
+
+    let page = app.call(http::Method::GET, "/v1/docs/", None, None).await;
+    assert!(page.headers["content-security-policy"].to_str().unwrap().starts_with("default-src 'self'"));
+    for file in ["swagger-ui-bundle.js", "swagger-ui.css", "start.js"] {
+        assert!(
+            page.text.contains(&format!("src=\"{file}\"")) || page.text.contains(&format!("href=\"{file}\"")),
+            "{file}"
+        );
+    }
+
+    let browser = http::Request::get("/v1/docs/swagger-ui-bundle.js")
+        .header("accept-encoding", "gzip, deflate, br")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let gzipped = app.send(browser).await;
+    assert_eq!(gzipped.status, 200);
+    assert_eq!(gzipped.headers["content-encoding"], "gzip");
+    assert!(gzipped.text.starts_with('\u{1f}') && !gzipped.text.contains("SwaggerUIBundle"), "sent compressed");
+
+    let plain = app.call(http::Method::GET, "/v1/docs/swagger-ui-bundle.js", None, None).await;
+    assert!(plain.headers.get("content-encoding").is_none());
+    assert!(plain.text.contains("SwaggerUIBundle") && plain.text.len() > 1_000_000);
+    assert!(app.call(http::Method::GET, "/v1/docs/start.js", None, None).await.text.contains("../openapi.json"));
+
+    let missing = app.call(http::Method::GET, "/v1/docs/swagger-ui.js.map", None, None).await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.error_code(), "not_found");
+}

@@ -158,9 +158,22 @@ async fn exercise(app: &TestApp, states: &Functions, calls: &AwsCalls) {
         ok(ruby::yank(app, "gems", &format!("gem_name=demo&version={round}")).await.status, "gem yank");
         let deb = debian::deb_file(&debian::control("hello", round, "all"));
         ok(app.publish_file("debs", "hello.deb", &deb).await.status, "publish a .deb");
-        for index in
-            ["gpgkey", "dists/any/InRelease", "dists/any/Release.gpg", "dists/any/main/binary-amd64/Packages.gz"]
-        {
+        let gone = debian::deb_file(&debian::control("gone", round, "all"));
+        let gone = app.publish_file("debs", "gone.deb", &gone).await;
+        ok(gone.status, "publish a .deb");
+        let gone = format!("/v1/organizations/acme/registries/debs/packages/{}", gone.json["id"].as_str().unwrap());
+        ok(app.delete(&gone).await.status, "delete a .deb");
+        debian::leave_a_change_unindexed(app, "debs").await;
+        let keys = "/v1/organizations/acme/registries/debs/signing-keys";
+        ok(app.get(keys).await.status, "list signing keys");
+        ok(app.post(&format!("{keys}/rotate"), json!({"overlap_days": 1})).await.status, "rotate the signing key");
+        for index in [
+            "gpgkey",
+            "dists/any/InRelease",
+            "dists/any/Release.gpg",
+            "dists/any/main/binary-amd64/Packages.gz",
+            "dists/any/main/binary-amd64/Packages.xz",
+        ] {
             ok(app.get(&format!("/deb/acme/debs/{index}")).await.status, "read an apt index");
         }
         let release = app.get("/deb/acme/debs/dists/any/Release").await.text;

@@ -35,6 +35,8 @@ pub struct Reply {
     pub json: Value,
     /// The body as text, for answers that are not JSON.
     pub text: String,
+    /// The body as sent, for binary answers.
+    pub bytes: bytes::Bytes,
 }
 
 impl Reply {
@@ -133,7 +135,7 @@ impl TestApp {
         let headers = response.headers().clone();
         let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
         let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Reply { status, headers, json, text: String::from_utf8_lossy(&bytes).into_owned() }
+        Reply { status, headers, json, text: String::from_utf8_lossy(&bytes).into_owned(), bytes }
     }
 
     /// Follows a redirect's `Location` (a signed URL of this app) and returns the bytes it serves.

@@ -13,8 +13,11 @@ use aws_sdk_s3::types::{Tag, Tagging};
 use tokio::sync::OnceCell;
 
 use super::aws_calls::{AwsCalls, Signer};
-use super::link_credentials::failure;
+use super::link_credentials::{AssumedRole, assume_role, failure};
+use super::s3::S3BlobStore;
+use super::session_bound::SessionBoundBlobStore;
 use crate::domain::diagnostic::{Failure, Place, Step, StepResult};
+use crate::ports::link_access::{BucketAccess, CompatibleAccess, LinkConnector, LinkSession, LinkedBucket};
 
 /// A customer's endpoint that does not answer must fail a diagnostic step rather than run into the Lambda
 /// timeout (29 s). Only connecting and each read are bounded, not whole operations, so large transfers
@@ -95,11 +98,68 @@ impl LinkClients {
     }
 }
 
+fn compatible_client(access: &CompatibleAccess<'_>) -> aws_sdk_s3::Client {
+    LinkClients::s3_compatible(
+        access.endpoint,
+        access.region,
+        access.access_key_id,
+        access.secret_access_key.expose(),
+        access.path_style,
+    )
+}
+
+#[async_trait::async_trait]
+impl LinkConnector for LinkClients {
+    async fn open(&self, access: BucketAccess<'_>) -> LinkedBucket {
+        match access {
+            BucketAccess::Aws { region, bucket, prefix, role } => {
+                let session = AssumedRole::new(self.sts().await, role);
+                let client = self.aws_s3(region, SharedCredentialsProvider::new(session.clone())).await;
+                let inner = S3BlobStore::new(client, bucket, prefix).tagging_retired();
+                let store = SessionBoundBlobStore::new(inner, session.clone());
+                let session: Arc<dyn LinkSession> = Arc::new(session);
+                LinkedBucket { store: Arc::new(store), session: Some(session) }
+            }
+            BucketAccess::S3Compatible(access) => {
+                let (client, bucket, prefix) = (compatible_client(&access), access.bucket, access.prefix);
+                LinkedBucket {
+                    store: Arc::new(S3BlobStore::new(client, bucket, prefix).tagging_retired()),
+                    session: None,
+                }
+            }
+        }
+    }
+
+    async fn probe(&self, access: BucketAccess<'_>, place: &Place) -> Vec<StepResult> {
+        match access {
+            BucketAccess::Aws { region, bucket, prefix, role } => match assume_role(&self.sts().await, &role).await {
+                Err(failure) => {
+                    let mut steps = vec![StepResult::failed(Step::AssumeRole, &failure, place)];
+                    steps.extend(
+                        [Step::PutObject, Step::GetObject, Step::PutObjectTagging, Step::DeleteObject]
+                            .map(StepResult::skipped),
+                    );
+                    steps
+                }
+                Ok(credentials) => {
+                    let assumed = StepResult::passed(Step::AssumeRole, format!("assumed {}", role.role_arn));
+                    let client = self.aws_s3(region, SharedCredentialsProvider::new(credentials)).await;
+                    std::iter::once(assumed).chain(probe(&client, bucket, prefix, place, true).await).collect()
+                }
+            },
+            BucketAccess::S3Compatible(access) => {
+                let (client, bucket, prefix) = (compatible_client(&access), access.bucket, access.prefix);
+                probe(&client, bucket, prefix, place, false).await
+            }
+        }
+    }
+}
+
 /// Runs the S3 steps of a diagnostic under `prefix` of `bucket`. Once the test object exists, the DELETE
 /// is tried even after a failed step, so a failed run leaves nothing behind when it can. Tagging must work
 /// on AWS; an S3-compatible service that does not implement it (R2, some MinIO set-ups) passes that step
 /// with a note, since Packyard can store files there without tags.
-pub async fn probe(
+async fn probe(
     client: &aws_sdk_s3::Client,
     bucket: &str,
     prefix: &str,

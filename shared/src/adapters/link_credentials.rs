@@ -12,25 +12,10 @@ use aws_sdk_sts::config::http::HttpResponse;
 use tokio::sync::Mutex;
 
 use crate::domain::diagnostic::Failure;
+use crate::ports::link_access::{LinkSession, RoleSpec};
 
 /// Credentials with less than this left are replaced before use, so a URL signed now lasts at least this.
 pub const REFRESH_BEFORE: Duration = Duration::from_secs(15 * 60);
-
-/// Who to be and how to prove it: the role, its ExternalId and the session name (naming the organization),
-/// and how long a session to ask for (at most the role's MaxSessionDuration).
-#[derive(Clone)]
-pub struct RoleSpec {
-    pub role_arn: String,
-    pub external_id: String,
-    pub session_name: String,
-    pub session_seconds: i32,
-}
-
-impl std::fmt::Debug for RoleSpec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RoleSpec").field("role_arn", &self.role_arn).field("session_name", &self.session_name).finish()
-    }
-}
 
 /// A failed STS or S3 call as the diagnostic reports it: the service's code and message, or the
 /// transport error when no answer came.
@@ -117,6 +102,13 @@ impl AssumedRole {
     /// The [`Failure`] STS answered with when a new session was needed.
     pub async fn remaining(&self) -> Result<Duration, Failure> {
         self.credentials().await.map(|credentials| remaining(&credentials))
+    }
+}
+
+#[async_trait::async_trait]
+impl LinkSession for AssumedRole {
+    async fn remaining(&self) -> Result<Duration, Failure> {
+        Self::remaining(self).await
     }
 }
 

@@ -4,13 +4,11 @@
 //! (`pool/main/{name}/{version}/{file}.deb`, a redirect to a presigned URL). Publishing and deleting go
 //! through the packages API, which reads each `.deb`'s control file once and keeps it with the version.
 //!
-//! Indexes are rendered from those control records whenever a Release is asked for, never from the files.
-//! Every index a Release lists is first written to storage under its SHA-256, and the Release tells apt to
-//! fetch by hash, so a client that read one Release always gets exactly the indexes it lists, even while a
-//! publish or a delete changes the registry.
-
-use std::collections::BTreeSet;
-use std::io::Write as _;
+//! The suite is stored, not rendered per request (see [`crate::service::debian_suite`]): a publish or a
+//! delete regenerates it from the control records, writing every index under its SHA-256 before the Release
+//! that lists it, and the Release tells apt to fetch by hash, so a client that read one Release always gets
+//! exactly the indexes it lists, even while a publish or a delete changes the registry. Each request signs
+//! the stored Release with the keys that sign at that moment (two during a key rotation's overlap).
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -18,8 +16,6 @@ use axum::http::{HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
-use sha2::Digest as _;
-use sha2::Sha256;
 
 use super::AppState;
 use super::access::registry_for;
@@ -29,14 +25,13 @@ use super::packages::{describe, redirect_to};
 use super::signing::registry_key;
 use crate::domain::names::Ecosystem;
 use crate::domain::registry::Registry;
+use crate::domain::storage::StorageRef;
 use crate::domain::token::Scope;
-use crate::ecosystems::debian::{ARCHITECTURES, DebControl, IndexEntry, Listed, packages_file, release_file};
-use crate::ports::blob::StorageKey;
+use crate::ports::blob::BlobError;
+use crate::service::debian_suite::by_hash_key;
 
 /// The one suite and component Packyard serves: `deb URL any main`.
 const SUITE: &str = "any";
-/// How many versions a page of the listing holds while an index is rendered.
-const PAGE: usize = 1000;
 
 pub fn routes(state: AppState) -> Router {
     let base = "/deb/{org}/{registry}";
@@ -89,97 +84,6 @@ async fn get_key(
     Ok(text(armored, "application/pgp-keys"))
 }
 
-/// A rendered suite: the Release text and the index files it lists.
-struct Suite {
-    release: String,
-    files: Vec<(Listed, Bytes)>,
-}
-
-/// The control records of every version in the registry, with where apt finds each file.
-async fn index_entries(state: &AppState, registry: &Registry) -> ApiResult<Vec<IndexEntry>> {
-    let mut entries = Vec::new();
-    let mut after = None;
-    loop {
-        let (page, next) = state.packages.list(registry, None, after, PAGE).await?;
-        for package in page {
-            let (Ok(control), Some(file)) =
-                (serde_json::from_value::<DebControl>(package.metadata["deb"].clone()), package.files.first())
-            else {
-                continue;
-            };
-            entries.push(IndexEntry {
-                filename: format!("pool/main/{}/{}/{}", package.name, package.version, file.filename),
-                size: file.size,
-                sha256: file.digests.sha256.clone(),
-                md5: None,
-                control,
-            });
-        }
-        match next {
-            Some(next) => after = Some(next),
-            None => return Ok(entries),
-        }
-    }
-}
-
-fn listed(path: String, bytes: &[u8]) -> Listed {
-    Listed {
-        path,
-        size: bytes.len(),
-        md5: hex::encode(<md5::Md5 as md5::Digest>::digest(bytes)),
-        sha256: hex::encode(Sha256::digest(bytes)),
-    }
-}
-
-fn gzip(bytes: &[u8]) -> ApiResult<Vec<u8>> {
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(bytes).map_err(|error| ApiError::internal(&error))?;
-    gz.finish().map_err(|error| ApiError::internal(&error))
-}
-
-/// Renders the suite from the control records: a Packages file (and its gzip) per architecture, packages
-/// of architecture `all` in each.
-async fn render_suite(state: &AppState, registry: &Registry) -> ApiResult<Suite> {
-    let entries = index_entries(state, registry).await?;
-    let mut architectures: BTreeSet<String> = ARCHITECTURES.iter().map(|a| (*a).to_owned()).collect();
-    architectures.extend(entries.iter().map(|e| e.control.architecture.clone()).filter(|a| a != "all"));
-    let mut files = Vec::new();
-    for arch in &architectures {
-        let chosen: Vec<&IndexEntry> =
-            entries.iter().filter(|e| e.control.architecture == *arch || e.control.architecture == "all").collect();
-        let packages = packages_file(&chosen).into_bytes();
-        let gz = gzip(&packages)?;
-        files.push((listed(format!("main/binary-{arch}/Packages.gz"), &gz), Bytes::from(gz)));
-        files.push((listed(format!("main/binary-{arch}/Packages"), &packages), Bytes::from(packages)));
-    }
-    let architectures: Vec<String> = architectures.into_iter().collect();
-    let date = chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S UTC").to_string();
-    let listing: Vec<&Listed> = files.iter().map(|(l, _)| l).collect();
-    let release = release_file(&architectures, &date, &listing);
-    Ok(Suite { release, files })
-}
-
-fn by_hash_key(registry: &Registry, sha256: &str) -> ApiResult<StorageKey> {
-    StorageKey::new(&["debian-index", registry.id.as_str(), sha256]).map_err(|error| ApiError::internal(&error))
-}
-
-/// Writes each index the Release lists under its digest (once: the same bytes have the same key), so the
-/// Release never names an index that cannot be fetched.
-async fn store_by_hash(state: &AppState, registry: &Registry, suite: &Suite) -> ApiResult<()> {
-    let (_, blobs) = state.packages.storage_for(registry).await?;
-    let mut written = BTreeSet::new();
-    for (listed, bytes) in &suite.files {
-        if !written.insert(listed.sha256.clone()) {
-            continue;
-        }
-        let key = by_hash_key(registry, &listed.sha256)?;
-        if blobs.head(&key).await.map_err(|error| ApiError::internal(&error))?.is_none() {
-            blobs.put(&key, bytes.clone()).await.map_err(|error| ApiError::internal(&error))?;
-        }
-    }
-    Ok(())
-}
-
 /// `GET dists/any/{InRelease, Release, Release.gpg}`: the suite, signed with the registry's key.
 async fn get_release(
     State(state): State<AppState>,
@@ -192,17 +96,17 @@ async fn get_release(
     }
     let registry = deb_registry(&state, caller.as_ref(), &org, &registry).await?;
     let key = registry_key(&state, &registry).await?;
-    let rendered = render_suite(&state, &registry).await?;
-    store_by_hash(&state, &registry, &rendered).await?;
+    let suite = state.packages.debian_suite(&registry).await?;
     let signed = match file.as_str() {
-        "InRelease" => key.clearsign(&rendered.release),
-        "Release.gpg" => key.detached(rendered.release.as_bytes()),
-        _ => Ok(rendered.release),
+        "InRelease" => key.clearsign(&suite.release),
+        "Release.gpg" => key.detached(suite.release.as_bytes()),
+        _ => Ok(suite.release),
     };
     Ok(text(signed.map_err(|error| ApiError::internal(&error))?, "text/plain; charset=utf-8"))
 }
 
-/// `GET dists/any/main/binary-{arch}/Packages[.gz]`: the index as it is now (apt prefers `by-hash`).
+/// `GET dists/any/main/binary-{arch}/Packages[.gz, .xz]`: the index the current Release lists (apt
+/// prefers `by-hash`).
 async fn get_index(
     State(state): State<AppState>,
     caller: Option<Caller>,
@@ -211,16 +115,32 @@ async fn get_index(
     check_suite(&suite)?;
     let registry = deb_registry(&state, caller.as_ref(), &org, &registry).await?;
     let path = format!("main/{binary}/{file}");
-    let rendered = render_suite(&state, &registry).await?;
-    let (_, bytes) = rendered
-        .files
-        .into_iter()
-        .find(|(listed, _)| listed.path == path)
-        .ok_or_else(|| ApiError::not_found(format!("no index {path} in dists/{suite}")))?;
-    Ok(text(bytes, "application/octet-stream"))
+    let stored = state.packages.debian_suite(&registry).await?;
+    let sha256 =
+        stored.files.get(&path).ok_or_else(|| ApiError::not_found(format!("no index {path} in dists/{suite}")))?;
+    stored_index(&state, &registry, &stored.storage, sha256)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("the index {path} is being regenerated; read InRelease again")))
 }
 
-/// `GET dists/any/main/binary-{arch}/by-hash/SHA256/{digest}`: an index a Release listed, by its digest.
+/// An index by its digest, from the storage the suite keeps its indexes in.
+async fn stored_index(
+    state: &AppState,
+    registry: &Registry,
+    storage: &StorageRef,
+    sha256: &str,
+) -> ApiResult<Option<Response>> {
+    let blobs = state.packages.blobs(&registry.organization, storage).await?;
+    let key = by_hash_key(&registry.id, sha256)?;
+    match blobs.get(&key).await {
+        Ok(bytes) => Ok(Some(text(bytes, "application/octet-stream"))),
+        Err(BlobError::NotFound(_)) => Ok(None),
+        Err(error) => Err(ApiError::internal(&error)),
+    }
+}
+
+/// `GET dists/any/main/binary-{arch}/by-hash/SHA256/{digest}`: an index a Release listed, by its digest,
+/// kept for a day after the last Release that listed it was replaced.
 async fn get_by_hash(
     State(state): State<AppState>,
     caller: Option<Caller>,
@@ -232,13 +152,11 @@ async fn get_by_hash(
     if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(missing());
     }
-    let (_, blobs) = state.packages.storage_for(&registry).await?;
-    let key = by_hash_key(&registry, &digest.to_ascii_lowercase())?;
-    if blobs.head(&key).await.map_err(|error| ApiError::internal(&error))?.is_none() {
-        return Err(missing());
-    }
-    let bytes = blobs.get(&key).await.map_err(|error| ApiError::internal(&error))?;
-    Ok(text(bytes, "application/octet-stream"))
+    let storage = match state.packages.stored_suite(&registry).await? {
+        Some((suite, _)) => suite.storage,
+        None => return Err(missing()),
+    };
+    stored_index(&state, &registry, &storage, &digest.to_ascii_lowercase()).await?.ok_or_else(missing)
 }
 
 /// `GET pool/main/{name}/{version}/{file}`: a redirect to a short-lived presigned URL; `HEAD` answers

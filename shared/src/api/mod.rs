@@ -8,6 +8,7 @@ pub mod console;
 pub mod context;
 pub mod debian;
 pub mod described;
+mod docs;
 pub mod error;
 pub mod json;
 pub mod maven;
@@ -22,6 +23,7 @@ pub mod registries;
 pub mod ruby;
 pub mod session;
 pub mod signing;
+pub mod signing_keys;
 pub mod spool;
 pub mod storage;
 pub mod storage_links;
@@ -45,6 +47,7 @@ use crate::service::oidc::Oidc;
 use crate::service::packages::Packages;
 use crate::service::registries::Registries;
 use crate::service::registry_tokens::RegistryTokens;
+use crate::service::signing_keys::SigningKeys;
 use crate::service::storage_links::StorageLinks;
 use crate::service::storage_resolver::StorageResolver;
 use crate::service::teams::Teams;
@@ -70,6 +73,7 @@ pub struct AppState {
     pub blobs: Arc<dyn BlobStore>,
     pub storage_links: StorageLinks,
     pub storage: StorageResolver,
+    pub signing_keys: SigningKeys,
     store: Arc<dyn MetadataStore>,
 }
 
@@ -80,14 +84,16 @@ impl AppState {
 
     fn wire(config: Config, store: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobStore>, clients: LinkClients) -> Self {
         let registry_tokens = RegistryTokens::new(Arc::clone(&store), config.links.secrets_key.clone());
-        let storage_links = StorageLinks::new(Arc::clone(&store), config.links.clone(), clients);
+        let storage_links = StorageLinks::new(Arc::clone(&store), config.links.clone(), Arc::new(clients));
         let storage = StorageResolver::new(Arc::clone(&blobs), storage_links.clone());
         let packages = Packages::new(Arc::clone(&store), storage.clone());
         let uploads = Uploads::new(Arc::clone(&store), packages.clone());
         let oci = Oci::new(Arc::clone(&store), packages.clone());
+        let signing_keys = SigningKeys::new(Arc::clone(&store), config.links.secrets_key.clone());
         Self {
             config: Arc::new(config),
-            registries: Registries::new(Arc::clone(&store)),
+            registries: Registries::new(Arc::clone(&store), signing_keys.clone()),
+            signing_keys,
             tokens: Tokens::new(Arc::clone(&store)),
             registry_tokens,
             teams: Teams::new(Arc::clone(&store)),

@@ -2,18 +2,23 @@
 //! annotations and the types they read and answer with, served at `/v1/openapi.json` with Swagger UI at
 //! `/v1/docs`. `openapi.json` at the repository root is a copy a test keeps equal to it.
 
+use std::sync::LazyLock;
+
 use axum::Router;
+use axum::http::header;
+use axum::routing::get;
+use bytes::Bytes;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
-use utoipa_swagger_ui::SwaggerUi;
 
 use super::described::{ErrorBody, ErrorDetail};
 use super::pagination::Links;
-use super::{audit_events, packages, registries, storage, storage_links, teams, tokens};
+use super::{audit_events, packages, registries, signing_keys, storage, storage_links, teams, tokens};
 use crate::domain::names::Ecosystem;
 use crate::domain::registry::{NewRegistry, Registry, RegistryPatch};
 use crate::domain::storage::StorageRef;
+use crate::service::signing_keys::KeyInfo;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -47,6 +52,8 @@ use crate::domain::storage::StorageRef;
         teams::grant_registry,
         teams::revoke_registry,
         audit_events::list_audit_events,
+        signing_keys::list_signing_keys,
+        signing_keys::rotate_signing_keys,
         storage::get_storage,
         storage::put_storage,
         storage_links::list_storage_links,
@@ -69,6 +76,7 @@ use crate::domain::storage::StorageRef;
     components(schemas(
         ErrorBody, ErrorDetail, Links, Registry, NewRegistry, RegistryPatch, Ecosystem, StorageRef,
         registries::RegistryView, registries::RegistryPage, storage::StorageView, storage::StorageChange,
+        signing_keys::SigningKeyList, signing_keys::Rotation, KeyInfo,
     )),
     modifiers(&SecuritySchemes, &LinkOperationIds),
     security(("bearer" = []), ("basic" = [])),
@@ -98,9 +106,12 @@ pub fn document() -> String {
     json
 }
 
-/// `/v1/openapi.json` and the Swagger UI at `/v1/docs`; the registries function serves them.
+/// `/v1/openapi.json` and the reference at `/v1/docs` (see [`super::docs`]); the registries function
+/// serves them.
 pub fn routes() -> Router {
-    Router::new().merge(SwaggerUi::new("/v1/docs").url("/v1/openapi.json", ApiDoc::openapi()))
+    static DOCUMENT: LazyLock<Bytes> = LazyLock::new(|| Bytes::from(document()));
+    let openapi_json = get(|| async { ([(header::CONTENT_TYPE, "application/json")], DOCUMENT.clone()) });
+    Router::new().route("/v1/openapi.json", openapi_json).merge(super::docs::routes())
 }
 
 struct SecuritySchemes;

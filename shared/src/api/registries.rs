@@ -27,7 +27,8 @@ pub fn routes(state: AppState) -> Router {
             "/v1/organizations/{org}/registries/{registry}",
             get(get_registry).patch(update_registry).delete(delete_registry),
         )
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(super::signing_keys::routes(state))
         .merge(super::openapi::routes())
 }
 

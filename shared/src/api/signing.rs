@@ -1,27 +1,22 @@
-//! The OpenPGP key a registry signs its repository metadata with (Debian's `InRelease`, RPM's
+//! The OpenPGP keys a registry signs its repository metadata with (Debian's `InRelease`, RPM's
 //! `repomd.xml.asc`), shared by every ecosystem whose clients verify signed indexes.
 
 use axum::http::StatusCode;
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
+use crate::domain::error::Error;
 use crate::domain::registry::Registry;
 use crate::ecosystems::openpgp::SigningKey;
 
-/// The registry's signing key, derived from the secrets key (see [`crate::ecosystems::openpgp`]).
+/// The keys the registry signs with now (see [`crate::service::signing_keys`]): one, or two during a
+/// rotation's overlap; [`SigningKey`] signs with each and exports each.
 ///
 /// # Errors
-/// `503 signing_unavailable` when the deployment has no secrets key.
+/// `503 signing_unavailable` when the deployment has no secrets key, or not the one that sealed the keys.
 pub async fn registry_key(state: &AppState, registry: &Registry) -> ApiResult<SigningKey> {
-    let secrets = state.config.links.secrets_key.as_ref().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "signing_unavailable",
-            "registries sign their indexes with a key derived from PACKYARD_SECRETS_KEY, which this deployment does not set",
-        )
-    })?;
-    let seed = secrets.derive(&format!("debian-signing-key:{}", registry.id));
-    let created = u32::try_from(registry.created_at.timestamp()).unwrap_or_default();
-    let user_id = format!("Packyard {}/{} <{}@packyard.invalid>", registry.organization, registry.slug, registry.slug);
-    SigningKey::derive(seed, created, &user_id).map_err(|error| ApiError::internal(&error))
+    state.signing_keys.signing_key(registry, chrono::Utc::now()).await.map_err(|error| match error {
+        Error::Unavailable(message) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "signing_unavailable", message),
+        other => other.into(),
+    })
 }

@@ -100,7 +100,8 @@ struct Push {
     /// The organization's slug.
     #[arg(long, env = "PACKYARD_ORG")]
     org: String,
-    /// The files registry's slug.
+    /// The registry's slug: a files registry, or a Debian registry for a `.deb` (its control file names the
+    /// package and version, and it is checked here before it is sent).
     #[arg(long, env = "PACKYARD_REGISTRY")]
     registry: String,
     /// The package name (with --version); by default the server reads both from the filename.

@@ -206,3 +206,30 @@ pub const OCI_REPOSITORY_PREFIX: &str = "REPOSITORY#";
 pub fn oci_repository(registry_id: &str, repository: &str) -> (String, String) {
     (oci_partition(registry_id), format!("{OCI_REPOSITORY_PREFIX}{repository}"))
 }
+
+/// A registry's OpenPGP signing keys, sealed (see `service::signing_keys`).
+pub fn signing_keys(registry_id: &str) -> (String, String) {
+    (format!("SIGNKEYS#{registry_id}"), "KEYS".to_owned())
+}
+
+/// A Debian registry's suite as last generated: the Release text and the by-hash indexes it lists.
+pub fn debian_suite(registry_id: &str) -> (String, String) {
+    (format!("DEBSUITE#{registry_id}"), "SUITE".to_owned())
+}
+
+/// Changes to a Debian registry not yet in its suite: one item per publish or delete, written in the
+/// change's own transaction, removed by the generation that includes it.
+pub fn debian_changes_partition(registry_id: &str) -> String {
+    format!("DEBCHANGES#{registry_id}")
+}
+
+pub fn debian_change(registry_id: &str, change_id: &str) -> (String, String) {
+    (debian_changes_partition(registry_id), change_id.to_owned())
+}
+
+/// By-hash indexes a suite stopped listing, by when they may be removed, oldest first.
+pub const DEBIAN_INDEX_GC_PARTITION: &str = "DEBIANGC";
+
+pub fn debian_index_gc(due_unix: i64, registry_id: &str, id: &str) -> (String, String) {
+    (DEBIAN_INDEX_GC_PARTITION.to_owned(), format!("{due_unix:012}#{registry_id}#{id}"))
+}

@@ -1,4 +1,5 @@
 //! Ports: the small traits the domain owns and adapters implement.
 
 pub mod blob;
+pub mod link_access;
 pub mod metadata;

@@ -1,4 +1,5 @@
-//! Background work: sweeping uploads that were never finalized, and removing the packages (and OCI
+//! Background work: sweeping uploads that were never finalized, removing Debian indexes no Release lists
+//! any more, and removing the packages (and OCI
 //! content) of deleted registries. Runs on a schedule (a Lambda function in AWS, a task in the dev server); every step is
 //! idempotent, so a run cut short is finished by the next.
 
@@ -25,6 +26,8 @@ pub struct Report {
     pub oci_blobs_removed: usize,
     /// Blobs no manifest used for [`super::oci::gc::GRACE`] after they were found unused.
     pub oci_blobs_collected: usize,
+    /// Debian by-hash indexes no Release listed for [`super::debian_suite::GRACE`].
+    pub debian_indexes_collected: usize,
 }
 
 #[derive(Clone)]
@@ -47,7 +50,8 @@ impl Housekeeping {
     pub async fn run(&self, now: DateTime<Utc>) -> Result<Report> {
         let uploads_swept = self.uploads.sweep(now).await? + self.oci.sweep(now).await?;
         let oci_blobs_collected = self.oci.collect(now).await?;
-        let mut report = Report { uploads_swept, oci_blobs_collected, ..Report::default() };
+        let debian_indexes_collected = self.packages.collect_debian_indexes(now).await?;
+        let mut report = Report { uploads_swept, oci_blobs_collected, debian_indexes_collected, ..Report::default() };
         loop {
             let jobs = Query {
                 pk: keys::DELETION_PARTITION.into(),
@@ -64,6 +68,7 @@ impl Housekeeping {
                 let registry: Registry = job.to_value()?;
                 report.packages_removed += self.purge(&registry).await?;
                 self.packages.purge_gem_index(&registry).await?;
+                self.packages.purge_debian_suite(&registry).await?;
                 loop {
                     let leftovers = self.oci.leftovers(&registry).await?;
                     if leftovers.is_empty() {

@@ -1,14 +1,11 @@
-//! A storage link's diagnostic run: assume the role (AWS links), then the S3 probe. Whatever the customer
-//! got wrong becomes a failed step with a sentence saying what to fix, never an error.
+//! A storage link's diagnostic run through the link port: assume the role (AWS links), then the S3 probe.
+//! Whatever the customer got wrong becomes a failed step with a sentence saying what to fix, never an error.
 
-use aws_sdk_s3::config::SharedCredentialsProvider;
-
-use crate::adapters::link_clients::{LinkClients, probe};
-use crate::adapters::link_credentials::{RoleSpec, assume_role};
-use crate::domain::diagnostic::{DiagnosticReport, Place, Step, StepResult};
+use crate::domain::diagnostic::{DiagnosticReport, Place};
 use crate::domain::error::Result;
 use crate::domain::names::OrgSlug;
 use crate::domain::storage::{LinkTarget, StorageLink};
+use crate::ports::link_access::{BucketAccess, CompatibleAccess, RoleSpec};
 
 use super::storage_links::StorageLinks;
 
@@ -44,48 +41,41 @@ fn place(link: &StorageLink) -> Place {
 }
 
 impl StorageLinks {
+    /// The link's bucket and how to get in, for the port.
+    ///
+    /// # Errors
+    /// [`crate::domain::error::Error::Unavailable`] when an S3-compatible link's secret cannot be opened.
+    pub(super) fn access<'a>(&self, link: &'a StorageLink) -> Result<BucketAccess<'a>> {
+        Ok(match &link.target {
+            LinkTarget::Aws { region, bucket, path, .. } => BucketAccess::Aws {
+                region: region.as_str(),
+                bucket: bucket.as_str(),
+                prefix: path.as_str(),
+                role: role_spec(link, self.config.session_seconds)
+                    .unwrap_or_else(|| unreachable!("an AWS link has a role")),
+            },
+            LinkTarget::S3Compatible { endpoint, region, bucket, path, access_key_id, path_style, .. } => {
+                BucketAccess::S3Compatible(CompatibleAccess {
+                    endpoint: endpoint.as_str(),
+                    region: region.as_str(),
+                    bucket: bucket.as_str(),
+                    prefix: path.as_str(),
+                    access_key_id: access_key_id.as_str(),
+                    secret_access_key: self
+                        .secret_of(link)?
+                        .unwrap_or_else(|| unreachable!("an S3-compatible link has a secret")),
+                    path_style: *path_style,
+                })
+            }
+        })
+    }
+
     /// Runs every step against the link's bucket.
     ///
     /// # Errors
     /// Only Packyard's own misconfiguration (a missing or changed secrets key).
     pub(super) async fn diagnose(&self, link: &StorageLink) -> Result<DiagnosticReport> {
-        let place = place(link);
-        let bucket = link.target.bucket().as_str();
-        let prefix = link.target.path().as_str();
-        let steps = match &link.target {
-            LinkTarget::Aws { region, .. } => {
-                let spec = role_spec(link, self.config.session_seconds)
-                    .unwrap_or_else(|| unreachable!("an AWS link has a role"));
-                match assume_role(&self.clients.sts().await, &spec).await {
-                    Err(failure) => {
-                        let mut steps = vec![StepResult::failed(Step::AssumeRole, &failure, &place)];
-                        steps.extend(
-                            [Step::PutObject, Step::GetObject, Step::PutObjectTagging, Step::DeleteObject]
-                                .map(StepResult::skipped),
-                        );
-                        steps
-                    }
-                    Ok(credentials) => {
-                        let assumed = StepResult::passed(Step::AssumeRole, format!("assumed {}", spec.role_arn));
-                        let client =
-                            self.clients.aws_s3(region.as_str(), SharedCredentialsProvider::new(credentials)).await;
-                        std::iter::once(assumed).chain(probe(&client, bucket, prefix, &place, true).await).collect()
-                    }
-                }
-            }
-            LinkTarget::S3Compatible { endpoint, region, access_key_id, path_style, .. } => {
-                let secret =
-                    self.secret_of(link)?.unwrap_or_else(|| unreachable!("an S3-compatible link has a secret"));
-                let client = LinkClients::s3_compatible(
-                    endpoint.as_str(),
-                    region.as_str(),
-                    access_key_id.as_str(),
-                    secret.expose(),
-                    *path_style,
-                );
-                probe(&client, bucket, prefix, &place, false).await
-            }
-        };
+        let steps = self.clients.probe(self.access(link)?, &place(link)).await;
         let report = DiagnosticReport::new(steps);
         tracing::info!(
             storage_link.id = %link.id,

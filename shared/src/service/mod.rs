@@ -2,6 +2,7 @@
 //! atomic [`MetadataStore::write`](crate::ports::metadata::MetadataStore::write).
 
 pub mod audit_log;
+pub mod debian_suite;
 pub mod gem_index;
 pub mod housekeeping;
 pub mod link_diagnostic;
@@ -13,6 +14,7 @@ mod races;
 pub mod registries;
 pub mod registry_tokens;
 pub mod release_files;
+pub mod signing_keys;
 pub mod storage_links;
 pub mod storage_resolver;
 pub mod storage_settings;
@@ -68,5 +70,37 @@ impl Acting {
         };
         let item = Item::from_value(keys::audit_partition(org), id, 1, &event)?;
         Ok(WriteOp::put(item, Condition::NotExists))
+    }
+}
+
+#[cfg(test)]
+mod layering {
+    use std::path::Path;
+
+    /// Every `.rs` file under `dir`, with its text up to its first `#[cfg(...)]`: services use it only for tests.
+    fn sources(dir: &Path, found: &mut Vec<(String, String)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                sources(&path, found);
+            } else if path.extension().is_some_and(|ext| ext == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                let code = text.split("#[cfg(").next().unwrap_or_default().to_owned();
+                found.push((path.display().to_string(), code));
+            }
+        }
+    }
+
+    #[test]
+    fn services_reach_storage_and_aws_through_ports_only() {
+        let mut found = Vec::new();
+        sources(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src/service"), &mut found);
+        assert!(found.len() > 10, "the service sources were not found");
+        let offenders: Vec<_> = found
+            .iter()
+            .filter(|(_, code)| code.contains("adapters::") || code.contains("aws_sdk_"))
+            .map(|(path, _)| path.as_str())
+            .collect();
+        assert!(offenders.is_empty(), "services importing adapters or the AWS SDK: {offenders:?}");
     }
 }

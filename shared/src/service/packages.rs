@@ -7,6 +7,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use serde_json::json;
 
+use super::debian_suite::change_marker;
 use super::races;
 use super::storage_resolver::StorageResolver;
 use crate::domain::audit::{Target, diff};
@@ -186,6 +187,7 @@ impl Packages {
         match published? {
             Some(()) => {
                 self.reindex(registry, &package.name).await;
+                self.refresh_suite(registry).await;
                 Ok(package)
             }
             None => {
@@ -216,6 +218,7 @@ impl Packages {
             target(package),
             diff(&json!(null), &shown, &["name", "version", "files"]),
         )?);
+        ops.extend(change_marker(registry)?);
         match self.store.write(ops).await {
             Err(StoreError::ConditionFailed { op: 0 }) => Err(Error::Conflict(format!(
                 "{name}@{version} already exists in registry {}; versions are immutable, publish a new version",
@@ -472,6 +475,7 @@ impl Packages {
             .await?
             .ok_or_else(|| Error::Conflict(format!("{} changed at the same time; retry", package.name)))?;
         self.reindex(registry, &package.name).await;
+        self.refresh_suite(registry).await;
         self.retire_files(&registry.organization, &package.files).await;
         Ok(())
     }
@@ -510,6 +514,7 @@ impl Packages {
             target(package),
             diff(&shown, &json!(null), &["name", "version"]),
         )?);
+        ops.extend(change_marker(registry)?);
         match self.store.write(ops).await {
             Err(StoreError::ConditionFailed { op: 0 }) => {
                 Err(Error::NotFound(format!("{}@{} was already deleted", package.name, package.version)))

@@ -15,6 +15,7 @@ use crate::domain::registry::{NewRegistry, Registry, RegistryPatch};
 use crate::ports::metadata::{Condition, Item, MetadataStore, Query, StoreError, WriteOp};
 
 use super::Acting;
+use super::signing_keys::SigningKeys;
 
 /// The fields an audit event compares.
 const AUDITED_FIELDS: [&str; 9] =
@@ -35,6 +36,8 @@ pub struct Registries {
     store: Arc<dyn MetadataStore>,
     /// Private registries read lately, for package reads; see [`Registries::get_for_reading`].
     recent: Arc<Mutex<Recent>>,
+    /// Gives a new Debian registry its first signing key in its creation's transaction.
+    signing_keys: SigningKeys,
 }
 
 /// Registries by organization and slug, each with when it was read.
@@ -79,8 +82,8 @@ fn tag_rule(ecosystem: Ecosystem, immutable_tags: Option<bool>) -> Result<bool> 
 }
 
 impl Registries {
-    pub fn new(store: Arc<dyn MetadataStore>) -> Self {
-        Self { store, recent: Arc::default() }
+    pub fn new(store: Arc<dyn MetadataStore>, signing_keys: SigningKeys) -> Self {
+        Self { store, recent: Arc::default(), signing_keys }
     }
 
     /// The registry, for reading its packages: a private registry read by this container less than
@@ -135,10 +138,11 @@ impl Registries {
             updated_at: now,
         };
         let changes = diff(&Value::Null, &to_json(&registry), &AUDITED_FIELDS);
-        let ops = vec![
+        let mut ops = vec![
             WriteOp::put(item(&registry, 1)?, Condition::NotExists),
             acting.audit(org, "registry.created", target(&registry), changes)?,
         ];
+        ops.extend(self.signing_keys.first_key_op(&registry)?);
         match self.store.write(ops).await {
             Err(StoreError::ConditionFailed { op: 0 }) => Err(slug_taken(org, &registry.slug)),
             other => other.map(|()| registry).map_err(Error::from),

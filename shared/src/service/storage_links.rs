@@ -7,7 +7,6 @@ use chrono::Utc;
 use rand::RngCore;
 use serde_json::{Value, json};
 
-use crate::adapters::link_clients::LinkClients;
 use crate::config::{LINK_TEMPLATE_VERSION, LinkConfig};
 use crate::domain::audit::{Target, diff};
 use crate::domain::diagnostic::DiagnosticReport;
@@ -19,6 +18,7 @@ use crate::domain::storage::{
     LinkStatus, LinkTarget, NewAwsLink, NewLink, NewS3CompatibleLink, StorageLink, StorageRef,
 };
 use crate::domain::storage_names::LinkId;
+use crate::ports::link_access::LinkConnector;
 use crate::ports::metadata::{Condition, Item, MetadataStore, Query, StoreError, WriteOp};
 
 use super::Acting;
@@ -27,7 +27,7 @@ use super::Acting;
 pub struct StorageLinks {
     pub(super) store: Arc<dyn MetadataStore>,
     pub(super) config: Arc<LinkConfig>,
-    pub(super) clients: LinkClients,
+    pub(super) clients: Arc<dyn LinkConnector>,
 }
 
 pub(super) fn target(link: &StorageLink) -> Target {
@@ -70,14 +70,8 @@ fn encode(value: &str) -> String {
 }
 
 impl StorageLinks {
-    pub fn new(store: Arc<dyn MetadataStore>, config: LinkConfig, clients: LinkClients) -> Self {
+    pub fn new(store: Arc<dyn MetadataStore>, config: LinkConfig, clients: Arc<dyn LinkConnector>) -> Self {
         Self { store, config: Arc::new(config), clients }
-    }
-
-    /// The same service reaching AWS through `clients`.
-    #[must_use]
-    pub fn with_clients(&self, clients: LinkClients) -> Self {
-        Self { clients, ..self.clone() }
     }
 
     fn secrets_key(&self) -> Result<&SecretsKey> {
@@ -306,6 +300,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::adapters::link_clients::LinkClients;
     use crate::adapters::sqlite::SqliteStore;
     use crate::domain::storage_names::AccountId;
 
@@ -316,7 +311,8 @@ mod tests {
             template_url: "https://t.s3.us-east-1.amazonaws.com/private-storage-link/v{version}/t.yaml".into(),
             ..LinkConfig::default()
         };
-        let links = StorageLinks::new(Arc::new(SqliteStore::in_memory().unwrap()), config, LinkClients::default());
+        let links =
+            StorageLinks::new(Arc::new(SqliteStore::in_memory().unwrap()), config, Arc::new(LinkClients::default()));
         // Stored before versions were recorded: no template_version, so version 1.
         let stored = json!({"id": "01hzzzzzzzzzzzzzzzzzzzzzzz", "organization": "acme", "provider": "aws",
             "region": "us-east-1", "bucket": "b-1", "path": "", "account_id": "111122223333", "external_id": "e",

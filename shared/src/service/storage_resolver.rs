@@ -6,33 +6,21 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use aws_sdk_s3::config::SharedCredentialsProvider;
-
-use crate::adapters::link_clients::LinkClients;
-use crate::adapters::link_credentials::AssumedRole;
-use crate::adapters::s3::S3BlobStore;
-use crate::adapters::session_bound::SessionBoundBlobStore;
 use crate::domain::error::{Error, Result};
 use crate::domain::names::OrgSlug;
-use crate::domain::storage::{LinkTarget, StorageRef};
+use crate::domain::storage::StorageRef;
 use crate::domain::storage_names::LinkId;
 use crate::ports::blob::BlobStore;
+use crate::ports::link_access::LinkedBucket;
 
-use super::link_diagnostic::role_spec;
 use super::storage_links::StorageLinks;
-
-#[derive(Clone)]
-struct Resolved {
-    store: Arc<dyn BlobStore>,
-    session: Option<AssumedRole>,
-}
 
 /// Hands out the [`BlobStore`] behind a [`StorageRef`]; cheap to clone.
 #[derive(Clone)]
 pub struct StorageResolver {
     hosted: Arc<dyn BlobStore>,
     links: StorageLinks,
-    cache: Arc<Mutex<HashMap<(OrgSlug, LinkId), Resolved>>>,
+    cache: Arc<Mutex<HashMap<(OrgSlug, LinkId), LinkedBucket>>>,
 }
 
 impl StorageResolver {
@@ -82,42 +70,16 @@ impl StorageResolver {
         self.cache.lock().unwrap_or_else(PoisonError::into_inner).remove(&(org.clone(), id.clone()));
     }
 
-    async fn resolved(&self, org: &OrgSlug, storage: &StorageRef) -> Result<Resolved> {
+    async fn resolved(&self, org: &OrgSlug, storage: &StorageRef) -> Result<LinkedBucket> {
         let StorageRef::Link(id) = storage else {
-            return Ok(Resolved { store: Arc::clone(&self.hosted), session: None });
+            return Ok(LinkedBucket { store: Arc::clone(&self.hosted), session: None });
         };
         let key = (org.clone(), id.clone());
         if let Some(resolved) = self.cache.lock().unwrap_or_else(PoisonError::into_inner).get(&key) {
             return Ok(resolved.clone());
         }
         let (link, _) = self.links.get(org, id).await?;
-        let resolved = match &link.target {
-            LinkTarget::Aws { region, bucket, path, .. } => {
-                let spec = role_spec(&link, self.links.config.session_seconds)
-                    .ok_or_else(|| Error::NotFound(format!("storage link {id} has no role")))?;
-                let session = AssumedRole::new(self.links.clients.sts().await, spec);
-                let client =
-                    self.links.clients.aws_s3(region.as_str(), SharedCredentialsProvider::new(session.clone())).await;
-                let inner = S3BlobStore::new(client, bucket.as_str(), path.as_str()).tagging_retired();
-                let store = SessionBoundBlobStore::new(inner, session.clone());
-                Resolved { store: Arc::new(store), session: Some(session) }
-            }
-            LinkTarget::S3Compatible { endpoint, region, bucket, path, access_key_id, path_style, .. } => {
-                let secret =
-                    self.links.secret_of(&link)?.unwrap_or_else(|| unreachable!("S3-compatible links have one"));
-                let client = LinkClients::s3_compatible(
-                    endpoint.as_str(),
-                    region.as_str(),
-                    access_key_id.as_str(),
-                    secret.expose(),
-                    *path_style,
-                );
-                Resolved {
-                    store: Arc::new(S3BlobStore::new(client, bucket.as_str(), path.as_str()).tagging_retired()),
-                    session: None,
-                }
-            }
-        };
+        let resolved = self.links.clients.open(self.links.access(&link)?).await;
         self.cache.lock().unwrap_or_else(PoisonError::into_inner).insert(key, resolved.clone());
         Ok(resolved)
     }

@@ -2,6 +2,8 @@
 //! and `data.tar.*`), the names and versions it accepts, and the index files apt reads (`Packages`,
 //! `Release`), rendered from the control records kept in the metadata store, never from the files again.
 
+pub mod suite;
+
 use std::fmt::Write as _;
 use std::io::Read;
 
