@@ -7,6 +7,7 @@ pub mod cargo;
 pub mod console;
 pub mod context;
 pub mod debian;
+pub mod described;
 mod docs;
 pub mod error;
 pub mod index_body;

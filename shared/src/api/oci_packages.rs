@@ -48,6 +48,33 @@ fn image_ref(registry: &Registry, id: &str) -> ApiResult<ImageRef> {
     })
 }
 
+/// The schema of what [`view`] answers.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code, reason = "only described: view builds the JSON")]
+pub(crate) struct ImageView {
+    /// `team~app:v1`: the repository with `~` for `/`, then `:tag` or `@digest`.
+    id: String,
+    /// The repository.
+    name: String,
+    /// The tag, or the digest of an untagged manifest.
+    version: String,
+    registry: String,
+    ecosystem: crate::domain::names::Ecosystem,
+    tag: Option<String>,
+    digest: String,
+    media_type: String,
+    /// The manifest with everything it references.
+    size: u64,
+    manifest_size: u64,
+    #[schema(value_type = Vec<Object>)]
+    platforms: Vec<serde_json::Value>,
+    artifact_type: Option<String>,
+    created_at: chrono::DateTime<chrono::Utc>,
+    url: String,
+    /// What `docker pull` takes.
+    image: String,
+}
+
 /// An image as the API shows it: `size` is the manifest with all it references (see
 /// [`crate::service::oci::listing`]), `image` what `docker pull` takes.
 fn view(base: &str, org: &str, registry: &Registry, image: &Image) -> ApiResult<Value> {

@@ -8,12 +8,13 @@ use axum::Router;
 use axum::http::header;
 use axum::routing::get;
 use bytes::Bytes;
-use serde::Serialize;
+use utoipa::openapi::RefOr;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
 
+use super::described::{ErrorBody, ErrorDetail};
 use super::pagination::Links;
-use super::{registries, signing_keys, storage};
+use super::{audit_events, packages, registries, signing_keys, storage, storage_links, teams, tokens};
 use crate::domain::names::Ecosystem;
 use crate::domain::registry::{NewRegistry, Registry, RegistryPatch};
 use crate::domain::storage::StorageRef;
@@ -30,21 +31,67 @@ use crate::service::signing_keys::KeyInfo;
         registries::get_registry,
         registries::update_registry,
         registries::delete_registry,
+        tokens::get_current_token,
+        tokens::list_tokens,
+        tokens::create_token,
+        tokens::delete_token,
+        tokens::list_registry_tokens,
+        tokens::create_registry_token,
+        tokens::get_registry_token,
+        tokens::update_registry_token,
+        tokens::delete_registry_token,
+        tokens::get_oidc_policy,
+        tokens::put_oidc_policy,
+        teams::list_teams,
+        teams::create_team,
+        teams::get_team,
+        teams::update_team,
+        teams::delete_team,
+        teams::add_member,
+        teams::remove_member,
+        teams::grant_registry,
+        teams::revoke_registry,
+        audit_events::list_audit_events,
         signing_keys::list_signing_keys,
         signing_keys::rotate_signing_keys,
         storage::get_storage,
         storage::put_storage,
+        storage_links::list_storage_links,
+        storage_links::create_storage_link,
+        storage_links::get_storage_link,
+        storage_links::delete_storage_link,
+        storage_links::run_diagnostic,
+        storage_links::get_diagnostic,
+        packages::list_packages,
+        packages::create_package,
+        packages::get_package,
+        packages::delete_package,
+        packages::download_package,
+        packages::head_package,
+        packages::copy_package,
+        packages::create_upload,
+        packages::upload_parts,
+        packages::complete_upload,
     ),
     components(schemas(
         ErrorBody, ErrorDetail, Links, Registry, NewRegistry, RegistryPatch, Ecosystem, StorageRef,
         registries::RegistryView, registries::RegistryPage, storage::StorageView, storage::StorageChange,
         signing_keys::SigningKeyList, signing_keys::Rotation, KeyInfo,
     )),
-    modifiers(&SecuritySchemes),
+    modifiers(&SecuritySchemes, &LinkOperationIds),
     security(("bearer" = []), ("basic" = [])),
     tags(
         (name = "registries", description = "Registries: one ecosystem each, private until made public"),
+        (name = "packages", description = "A registry's packages, through the REST API (ecosystem clients use \
+            their own routes, described in the README)"),
+        (name = "uploads", description = "Presigned uploads of large generic files, straight to storage"),
+        (name = "tokens", description = "Organization API tokens: who am I, and (admin) issue, list, revoke"),
+        (name = "registry-tokens", description = "Read-only tokens of one private registry"),
+        (name = "oidc", description = "Which CI jobs may use a registry with their OIDC token"),
+        (name = "teams", description = "Teams, their members and their access to each registry (admin)"),
+        (name = "audit-events", description = "Who changed what, when and from where (admin)"),
         (name = "storage", description = "Where the organization's new files go: Packyard's storage or a link"),
+        (name = "storage-links", description = "Buckets of the organization's own, in AWS or S3-compatible (admin)"),
     ),
 )]
 pub struct ApiDoc;
@@ -77,92 +124,28 @@ impl Modify for SecuritySchemes {
     }
 }
 
-/// The error envelope every management route answers a failure with (see [`super::error::ApiError`]).
-#[derive(Serialize, ToSchema)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-    /// Quote it when reporting a failure.
-    pub request_id: String,
-}
+/// utoipa 5 writes a link's target as `operation_id` where OpenAPI says `operationId`, and tools that follow
+/// links (Schemathesis's stateful phase, generators) reject it; this moves it into the link's extensions,
+/// which are written as they are named.
+struct LinkOperationIds;
 
-#[derive(Serialize, ToSchema)]
-pub struct ErrorDetail {
-    /// Stable and machine-readable: `invalid`, `not_found`, `conflict`, …
-    pub code: String,
-    pub message: String,
-    /// The request field at fault, when one is.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-}
-
-/// The failures a management route can answer with, each in the [`ErrorBody`] envelope.
-#[derive(IntoResponses)]
-#[allow(dead_code, reason = "only described, never built: ApiError renders the envelope")]
-pub enum ErrorResponses {
-    #[response(status = 400, description = "Malformed: unreadable JSON, a bad query parameter or If-Match")]
-    BadRequest(ErrorBody),
-    #[response(status = 401, description = "No token, or one that is unknown, expired or revoked")]
-    Unauthenticated(ErrorBody),
-    #[response(status = 403, description = "The token may not do this")]
-    Forbidden(ErrorBody),
-    #[response(status = 404, description = "No such organization, registry or route")]
-    NotFound(ErrorBody),
-    #[response(status = 405, description = "The route does not accept this method")]
-    MethodNotAllowed(ErrorBody),
-    #[response(status = 409, description = "It exists already, or a concurrent change won")]
-    Conflict(ErrorBody),
-    #[response(status = 412, description = "If-Match names a version that is no longer current")]
-    PreconditionFailed(ErrorBody),
-    #[response(status = 413, description = "The body is larger than this deployment accepts")]
-    TooLarge(ErrorBody),
-    #[response(status = 415, description = "The body is not JSON")]
-    UnsupportedMediaType(ErrorBody),
-    #[response(status = 422, description = "A field is invalid; `field` names it")]
-    Invalid(ErrorBody),
-    #[response(status = 503, description = "This deployment is not configured for the request")]
-    Unavailable(ErrorBody),
-}
-
-/// `{org}`: the organization's slug.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Path)]
-#[allow(dead_code, reason = "only described: handlers read the path themselves")]
-pub struct Org {
-    /// The organization's slug.
-    #[param(example = "acme")]
-    org: String,
-}
-
-/// `{org}` and `{registry}`.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Path)]
-#[allow(dead_code, reason = "only described: handlers read the path themselves")]
-pub struct OrgRegistry {
-    /// The organization's slug.
-    #[param(example = "acme")]
-    org: String,
-    /// The registry's slug.
-    registry: String,
-}
-
-/// Cursor pagination (see [`super::pagination::PageRequest`]).
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code, reason = "only described: PageRequest parses the query")]
-pub struct PageQuery {
-    /// Items per page, 1 to 100 (30 if absent).
-    #[param(minimum = 1, maximum = 100)]
-    per_page: Option<u32>,
-    /// `links.next` of the previous page carries it.
-    cursor: Option<String>,
-}
-
-/// `If-Match`: apply the change only if the resource is still at this ETag.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Header)]
-#[allow(dead_code, reason = "only described: handlers read the header themselves")]
-pub struct IfMatch {
-    /// An ETag this API returned, such as `"3"`, or `*`.
-    #[param(rename = "If-Match")]
-    if_match: Option<String>,
+impl Modify for LinkOperationIds {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let operations = openapi.paths.paths.values_mut().flat_map(|item| {
+            [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.head, &mut item.patch]
+                .into_iter()
+                .flatten()
+        });
+        let responses = operations.flat_map(|operation| operation.responses.responses.values_mut());
+        for response in responses {
+            let RefOr::T(response) = response else { continue };
+            for link in response.links.values_mut() {
+                let RefOr::T(link) = link else { continue };
+                if !link.operation_id.is_empty() {
+                    let id = std::mem::take(&mut link.operation_id);
+                    link.extensions.get_or_insert_with(Default::default).insert("operationId".into(), id.into());
+                }
+            }
+        }
+    }
 }

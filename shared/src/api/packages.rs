@@ -17,11 +17,16 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::access::registry_for;
 use super::context::Caller;
+use super::described::{
+    BodyErrors, Conflict, Invalid, Org, PackagePath, PageQuery, ReadErrors, RegistryPath, TooLarge, Unavailable,
+    UploadPath,
+};
 use super::error::{ApiError, ApiResult};
 use super::json::ApiJson;
 use super::oci_packages;
 use super::pagination::{PageRequest, base_url};
 use super::spool::{SpoolError, Spooled, spool};
+use crate::domain::audit::Actor;
 use crate::domain::error::Error;
 use crate::domain::names::Ecosystem;
 use crate::domain::package::{DistTags, Package, PackageFile, parse_file_name, validate_name, validate_version};
@@ -30,7 +35,7 @@ use crate::domain::token::Scope;
 use crate::ecosystems::{debian, npm, rpm};
 use crate::ports::blob::CompletedPart;
 use crate::service::publish::{Received, ReceivedFile};
-use crate::service::uploads::UploadRequest;
+use crate::service::uploads::{PartBatch, UploadInstructions, UploadRequest};
 
 pub fn routes(state: AppState) -> Router {
     let base = "/v1/organizations/{org}/registries/{registry}";
@@ -51,6 +56,54 @@ pub fn routes(state: AppState) -> Router {
 
 fn invalid(field: &str, error: crate::domain::names::InvalidValue) -> ApiError {
     Error::invalid(field, error).into()
+}
+
+/// The schema of what [`package_view`] answers.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code, reason = "only described: package_view builds the JSON")]
+pub(crate) struct PackageView {
+    id: String,
+    name: String,
+    version: String,
+    /// The registry's slug.
+    registry: String,
+    ecosystem: Ecosystem,
+    /// The bytes of all its files.
+    size: u64,
+    files: Vec<PackageFileView>,
+    created_at: chrono::DateTime<chrono::Utc>,
+    creator: Actor,
+    url: String,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code, reason = "only described: package_view builds the JSON")]
+pub(crate) struct PackageFileView {
+    filename: String,
+    size: u64,
+    sha256: String,
+    sha512: String,
+    /// `hosted`, or `link:<id>`.
+    storage: String,
+    /// Redirects to a short-lived URL of the bytes.
+    download_url: String,
+}
+
+/// A package of any registry: an `oci` registry's are images.
+#[derive(utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code, reason = "only described: the handlers build the JSON")]
+pub(crate) enum AnyPackage {
+    Package(PackageView),
+    Image(oci_packages::ImageView),
+}
+
+/// One page of a registry's packages.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code, reason = "only described: list_packages builds the JSON")]
+pub(crate) struct PackagePage {
+    packages: Vec<AnyPackage>,
+    links: super::pagination::Links,
 }
 
 /// A package as the API shows it.
@@ -131,9 +184,36 @@ fn too_large(limit: u64) -> ApiError {
     )
 }
 
+/// The form `POST .../packages` reads.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code, reason = "only described: create_package reads the form field by field")]
+pub(crate) struct PackageForm {
+    /// The file, with its file name (`{name}-{version}.{ext}` for generic files); an npm tarball or a `.deb`
+    /// is read for its name and version.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// Generic files: the name, when the file name does not carry it.
+    #[schema(example = "hello", pattern = r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length = 214)]
+    name: Option<String>,
+    /// Generic files: a semantic version.
+    #[schema(example = "1.0.0", pattern = r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")]
+    version: Option<String>,
+}
+
 /// `POST .../packages`: one file in a multipart form, spooled as it streams (the deployment's body limit
 /// applies, `413` past it), identified, then published.
-async fn create_package(
+#[utoipa::path(post, path = "/v1/organizations/{org}/registries/{registry}/packages", tag = "packages",
+    params(Org, RegistryPath), request_body(content = PackageForm, content_type = "multipart/form-data"),
+    responses((status = 201, description = "Published (generic files, npm and Debian registries; other \
+        ecosystems publish with their own client)", body = PackageView,
+        links(("get" = (operation_id = "get_package", parameters(("org" = "$request.path.org"),
+                ("registry" = "$request.path.registry"), ("id" = "$response.body#/id")))),
+            ("download" = (operation_id = "download_package", parameters(("org" = "$request.path.org"),
+                ("registry" = "$request.path.registry"), ("id" = "$response.body#/id")))),
+            ("delete" = (operation_id = "delete_package", parameters(("org" = "$request.path.org"),
+                ("registry" = "$request.path.registry"), ("id" = "$response.body#/id")))))),
+        ReadErrors, Conflict, TooLarge, Invalid, Unavailable))]
+pub(crate) async fn create_package(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, registry)): Path<(String, String)>,
@@ -220,7 +300,19 @@ async fn create_package(
     Ok((StatusCode::CREATED, Json(package_view(&base, &org, &registry, &package))).into_response())
 }
 
-async fn list_packages(
+/// `?name=`: one package's versions (in an `oci` registry, one repository's images).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code, reason = "only described: list_packages reads the query")]
+pub(crate) struct PackageQuery {
+    name: Option<String>,
+}
+
+#[utoipa::path(get, path = "/v1/organizations/{org}/registries/{registry}/packages", tag = "packages",
+    params(Org, RegistryPath, PackageQuery, PageQuery), security((), ("bearer" = []), ("basic" = [])),
+    responses((status = 200, description = "Packages by name, then version (public registries need no token)",
+        body = PackagePage), ReadErrors, Invalid))]
+pub(crate) async fn list_packages(
     State(state): State<AppState>,
     caller: Option<Caller>,
     Path((org, registry)): Path<(String, String)>,
@@ -244,7 +336,10 @@ async fn list_packages(
     Ok(Json(json!({"packages": views, "links": {"next": next}})))
 }
 
-async fn get_package(
+#[utoipa::path(get, path = "/v1/organizations/{org}/registries/{registry}/packages/{id}", tag = "packages",
+    params(Org, RegistryPath, PackagePath), security((), ("bearer" = []), ("basic" = [])),
+    responses((status = 200, description = "The package, or the image", body = AnyPackage), ReadErrors))]
+pub(crate) async fn get_package(
     State(state): State<AppState>,
     caller: Option<Caller>,
     Path((org, registry, id)): Path<(String, String, String)>,
@@ -258,7 +353,10 @@ async fn get_package(
     Ok(Json(package_view(&base_url(state.config.public_url.as_deref(), &headers), &org, &registry, &package)))
 }
 
-async fn delete_package(
+#[utoipa::path(delete, path = "/v1/organizations/{org}/registries/{registry}/packages/{id}", tag = "packages",
+    params(Org, RegistryPath, PackagePath), responses((status = 204, description = "Deleted (an image: its tag, or a manifest and its \
+        tags)"), ReadErrors, Conflict))]
+pub(crate) async fn delete_package(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, registry, id)): Path<(String, String, String)>,
@@ -322,7 +420,19 @@ async fn file_by_id(
     Ok((registry, file))
 }
 
-async fn download_package(
+/// `?file=`: which of a package's files (the first if absent).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code, reason = "only described: the handlers read the query")]
+pub(crate) struct FileQuery {
+    file: Option<String>,
+}
+
+#[utoipa::path(get, path = "/v1/organizations/{org}/registries/{registry}/packages/{id}/download",
+    tag = "packages", params(Org, RegistryPath, PackagePath, FileQuery), security((), ("bearer" = []), ("basic" = [])),
+    responses((status = 302, description = "To a short-lived URL of the bytes; never cached",
+        headers(("Location" = String, description = "The presigned URL"))), ReadErrors, Invalid, Unavailable))]
+pub(crate) async fn download_package(
     State(state): State<AppState>,
     caller: Option<Caller>,
     Path((org, registry, id)): Path<(String, String, String)>,
@@ -332,7 +442,12 @@ async fn download_package(
     redirect_to(&state, &registry, &file).await
 }
 
-async fn head_package(
+#[utoipa::path(head, path = "/v1/organizations/{org}/registries/{registry}/packages/{id}/download",
+    tag = "packages", params(Org, RegistryPath, PackagePath, FileQuery), security((), ("bearer" = []), ("basic" = [])),
+    responses((status = 200, description = "What a download would be, without the bytes",
+        headers(("Content-Length" = u64), ("ETag" = String, description = "The file's SHA-256, quoted"),
+            ("x-checksum-sha256" = String))), ReadErrors, Invalid))]
+pub(crate) async fn head_package(
     State(state): State<AppState>,
     caller: Option<Caller>,
     Path((org, registry, id)): Path<(String, String, String)>,
@@ -374,13 +489,19 @@ async fn head_file(
     Ok(describe(&file_by_name(&state, caller.as_ref(), &org, &registry, &filename).await?.1))
 }
 
-#[derive(Deserialize)]
+/// Where a package is copied to.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CopyRequest {
+pub(crate) struct CopyRequest {
+    /// The slug of a registry of the same ecosystem in the same organization.
     destination: String,
 }
 
-async fn copy_package(
+#[utoipa::path(post, path = "/v1/organizations/{org}/registries/{registry}/packages/{id}/copy", tag = "packages",
+    params(Org, RegistryPath, PackagePath), request_body = CopyRequest,
+    responses((status = 201, description = "The copy, in the destination", body = AnyPackage), ReadErrors,
+        BodyErrors, Conflict))]
+pub(crate) async fn copy_package(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, registry, id)): Path<(String, String, String)>,
@@ -408,22 +529,47 @@ async fn copy_package(
     Ok((StatusCode::CREATED, Json(package_view(&base, &org, &destination, &copied))).into_response())
 }
 
-#[derive(Deserialize)]
+/// A presigned upload to start: the file's name, size and digest, which the bytes must match.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewUpload {
+pub(crate) struct NewUpload {
+    /// `{name}-{version}.{ext}`, unless `name` and `version` are given.
     filename: String,
     size: u64,
+    /// Hex.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     sha256: String,
     #[serde(default)]
+    #[schema(example = "hello", pattern = r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length = 214)]
     name: Option<String>,
     #[serde(default)]
+    #[schema(example = "1.0.0", pattern = r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")]
     version: Option<String>,
     /// Parts even for a file one PUT could take (parallel transfers); by default one PUT up to 5 GiB.
     #[serde(default)]
     parts: bool,
 }
 
-async fn create_upload(
+/// What [`create_upload`] answers: where to `PUT` the bytes.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code, reason = "only described: create_upload builds the JSON")]
+pub(crate) struct UploadView {
+    #[serde(flatten)]
+    instructions: UploadInstructions,
+    /// Where the part URLs past those signed here are signed, for a file of many parts.
+    more_parts: Option<String>,
+}
+
+#[utoipa::path(post, path = "/v1/organizations/{org}/registries/{registry}/uploads", tag = "uploads",
+    params(Org, RegistryPath), request_body = NewUpload,
+    responses((status = 201, description = "Started (generic files only): `PUT` the bytes, then complete it",
+        body = UploadView,
+        links(("parts" = (operation_id = "upload_parts", parameters(("org" = "$request.path.org"),
+                ("registry" = "$request.path.registry"), ("id" = "$response.body#/id")))),
+            ("complete" = (operation_id = "complete_upload", parameters(("org" = "$request.path.org"),
+                ("registry" = "$request.path.registry"), ("id" = "$response.body#/id")))))),
+        ReadErrors, BodyErrors, Conflict, Unavailable))]
+pub(crate) async fn create_upload(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, registry)): Path<(String, String)>,
@@ -469,14 +615,30 @@ fn parts_url(state: &AppState, headers: &HeaderMap, org: &str, registry: &Regist
     format!("{base}/v1/organizations/{org}/registries/{}/uploads/{id}/parts?first={first}", registry.slug)
 }
 
-#[derive(Deserialize)]
+/// `?first=`: the first part number of the batch.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-struct PartsQuery {
+pub(crate) struct PartsQuery {
+    #[param(minimum = 1)]
     first: u32,
 }
 
+/// A batch of signed part URLs.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code, reason = "only described: upload_parts builds the JSON")]
+pub(crate) struct PartBatchView {
+    #[serde(flatten)]
+    batch: PartBatch,
+    /// Where the next batch is signed, if there is one.
+    more_parts: Option<String>,
+}
+
 /// `GET .../uploads/{id}/parts?first=N`: the next batch of signed part URLs of a large upload.
-async fn upload_parts(
+#[utoipa::path(get, path = "/v1/organizations/{org}/registries/{registry}/uploads/{id}/parts", tag = "uploads",
+    params(Org, RegistryPath, UploadPath, PartsQuery), responses((status = 200, description = "Part URLs from `first` on",
+        body = PartBatchView), ReadErrors, Invalid, Unavailable))]
+pub(crate) async fn upload_parts(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, registry, id)): Path<(String, String, String)>,
@@ -490,21 +652,26 @@ async fn upload_parts(
     Ok(Json(body))
 }
 
-#[derive(Deserialize, Default)]
+/// The parts of a multipart upload with their `ETag`s; nothing (or `{}`) for a single `PUT`.
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CompleteUpload {
+pub(crate) struct CompleteUpload {
     #[serde(default)]
     parts: Vec<PartDone>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PartDone {
+pub(crate) struct PartDone {
     number: u32,
     etag: String,
 }
 
-async fn complete_upload(
+#[utoipa::path(post, path = "/v1/organizations/{org}/registries/{registry}/uploads/{id}/complete",
+    tag = "uploads", params(Org, RegistryPath, UploadPath), request_body(content = Option<CompleteUpload>),
+    responses((status = 201, description = "Checked against its size and SHA-256, and published",
+        body = PackageView), ReadErrors, BodyErrors, Conflict, Unavailable))]
+pub(crate) async fn complete_upload(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, registry, id)): Path<(String, String, String)>,

@@ -12,9 +12,9 @@ use serde::Serialize;
 use super::AppState;
 use super::access::{managed_registry, registry_creator, registry_settings, visible_registries};
 use super::context::Caller;
+use super::described::{BodyErrors, Conflict, IfMatch, Org, PageQuery, PreconditionFailed, ReadErrors, RegistryPath};
 use super::error::{ApiError, ApiResult};
 use super::json::ApiJson;
-use super::openapi::{ErrorResponses, IfMatch, Org, OrgRegistry, PageQuery};
 use super::pagination::{Links, PageRequest, base_url};
 use crate::domain::names::RegistrySlug;
 use crate::domain::registry::{NewRegistry, Registry, RegistryPatch};
@@ -92,7 +92,17 @@ fn if_match(headers: &HeaderMap) -> ApiResult<Option<u64>> {
 
 #[utoipa::path(post, path = "/v1/organizations/{org}/registries", tag = "registries", params(Org),
     request_body = NewRegistry,
-    responses((status = 201, description = "Created", body = RegistryView, headers(("ETag" = String, description = "The registry's version, for If-Match"))), ErrorResponses))]
+    responses((status = 201, description = "Created", body = RegistryView,
+        headers(("ETag" = String, description = "The registry's version, for If-Match"),
+            ("Location" = String, description = "The registry's URL")),
+        links(("get" = (operation_id = "get_registry", parameters(("org" = "$request.path.org"), ("registry" = "$response.body#/slug")))),
+            ("update" = (operation_id = "update_registry", parameters(("org" = "$request.path.org"), ("registry" = "$response.body#/slug")))),
+            ("delete" = (operation_id = "delete_registry", parameters(("org" = "$request.path.org"), ("registry" = "$response.body#/slug")))),
+            ("packages" = (operation_id = "list_packages", parameters(("org" = "$request.path.org"), ("registry" = "$response.body#/slug")))),
+            ("publish" = (operation_id = "create_package", parameters(("org" = "$request.path.org"), ("registry" = "$response.body#/slug")))),
+            ("tokens" = (operation_id = "create_registry_token", parameters(("org" = "$request.path.org"), ("registry" = "$response.body#/slug")))),
+            ("oidc_policy" = (operation_id = "get_oidc_policy", parameters(("org" = "$request.path.org"), ("registry" = "$response.body#/slug")))))),
+        ReadErrors, BodyErrors, Conflict))]
 pub(crate) async fn create_registry(
     State(state): State<AppState>,
     caller: Caller,
@@ -110,7 +120,7 @@ pub(crate) async fn create_registry(
 }
 
 #[utoipa::path(get, path = "/v1/organizations/{org}/registries", tag = "registries", params(Org, PageQuery),
-    responses((status = 200, description = "The registries the caller can see", body = RegistryPage), ErrorResponses))]
+    responses((status = 200, description = "The registries the caller can see", body = RegistryPage), ReadErrors))]
 pub(crate) async fn list_registries(
     State(state): State<AppState>,
     caller: Caller,
@@ -132,7 +142,8 @@ pub(crate) async fn list_registries(
 }
 
 #[utoipa::path(get, path = "/v1/organizations/{org}/registries/{registry}", tag = "registries",
-    params(OrgRegistry), responses((status = 200, description = "The registry", body = RegistryView, headers(("ETag" = String, description = "The registry's version, for If-Match"))), ErrorResponses))]
+    params(Org, RegistryPath), responses((status = 200, description = "The registry", body = RegistryView,
+        headers(("ETag" = String, description = "The registry's version, for If-Match"))), ReadErrors))]
 pub(crate) async fn get_registry(
     State(state): State<AppState>,
     caller: Caller,
@@ -144,9 +155,10 @@ pub(crate) async fn get_registry(
 }
 
 #[utoipa::path(patch, path = "/v1/organizations/{org}/registries/{registry}", tag = "registries",
-    params(OrgRegistry, IfMatch), request_body = RegistryPatch,
+    params(Org, RegistryPath, IfMatch), request_body = RegistryPatch,
     responses((status = 200, description = "Updated (renamed: `renamed_from` and `Location` say so)", body = RegistryView,
-        headers(("ETag" = String, description = "The registry's version, for If-Match"))), ErrorResponses))]
+        headers(("ETag" = String, description = "The registry's version, for If-Match"))), ReadErrors, BodyErrors,
+        Conflict, PreconditionFailed))]
 pub(crate) async fn update_registry(
     State(state): State<AppState>,
     caller: Caller,
@@ -169,8 +181,8 @@ pub(crate) async fn update_registry(
 }
 
 #[utoipa::path(delete, path = "/v1/organizations/{org}/registries/{registry}", tag = "registries",
-    params(OrgRegistry, IfMatch), responses((status = 204, description = "Deleted; its packages are queued for removal"),
-        ErrorResponses))]
+    params(Org, RegistryPath, IfMatch), responses((status = 204, description = "Deleted; its packages are queued for removal"),
+        ReadErrors, Conflict, PreconditionFailed))]
 pub(crate) async fn delete_registry(
     State(state): State<AppState>,
     caller: Caller,

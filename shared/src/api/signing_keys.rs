@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use super::AppState;
 use super::access::{managed_registry, registry_settings};
 use super::context::Caller;
+use super::described::{Conflict, Invalid, Org, ReadErrors, RegistryPath, TooLarge, Unavailable};
 use super::error::ApiResult;
-use super::openapi::{ErrorResponses, OrgRegistry};
 use crate::domain::token::Scope;
 use crate::service::signing_keys::{DEFAULT_OVERLAP_DAYS, KeyInfo};
 
@@ -42,8 +42,8 @@ pub(crate) struct Rotation {
 }
 
 #[utoipa::path(get, path = "/v1/organizations/{org}/registries/{registry}/signing-keys", tag = "registries",
-    params(OrgRegistry),
-    responses((status = 200, description = "The registry's OpenPGP keys by fingerprint, newest first", body = SigningKeyList), ErrorResponses))]
+    params(Org, RegistryPath),
+    responses((status = 200, description = "The registry's OpenPGP keys by fingerprint, newest first", body = SigningKeyList), ReadErrors))]
 pub(crate) async fn list_signing_keys(
     State(state): State<AppState>,
     caller: Caller,
@@ -55,8 +55,9 @@ pub(crate) async fn list_signing_keys(
 }
 
 #[utoipa::path(post, path = "/v1/organizations/{org}/registries/{registry}/signing-keys/rotate", tag = "registries",
-    params(OrgRegistry), request_body(content = Option<Rotation>, description = "Optional; the overlap defaults to 30 days"),
-    responses((status = 201, description = "Rotated: the new key first, the old one retiring", body = SigningKeyList), ErrorResponses))]
+    params(Org, RegistryPath), request_body(content = Option<Rotation>, description = "Optional; the overlap defaults to 30 days"),
+    responses((status = 201, description = "Rotated: the new key first, the old one retiring", body = SigningKeyList),
+        ReadErrors, TooLarge, Invalid, Conflict, Unavailable))]
 pub(crate) async fn rotate_signing_keys(
     State(state): State<AppState>,
     caller: Caller,

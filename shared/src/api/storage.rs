@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::context::Caller;
+use super::described::{BodyErrors, Org, ReadErrors, Unavailable};
 use super::error::ApiResult;
 use super::json::ApiJson;
-use super::openapi::{ErrorResponses, Org};
 use crate::domain::names::OrgSlug;
 use crate::domain::storage::{StorageRef, StorageSettings};
 
@@ -40,7 +40,7 @@ async fn respond(state: &AppState, org: &OrgSlug, settings: &StorageSettings) ->
 }
 
 #[utoipa::path(get, path = "/v1/organizations/{org}/storage", tag = "storage", params(Org),
-    responses((status = 200, description = "The default storage (admin only)", body = StorageView), ErrorResponses))]
+    responses((status = 200, description = "The default storage (admin only)", body = StorageView), ReadErrors))]
 pub(crate) async fn get_storage(
     State(state): State<AppState>,
     caller: Caller,
@@ -54,7 +54,7 @@ pub(crate) async fn get_storage(
 #[utoipa::path(put, path = "/v1/organizations/{org}/storage", tag = "storage", params(Org),
     request_body = StorageChange,
     responses((status = 200, description = "Changed (admin only; a link must be active)", body = StorageView),
-        ErrorResponses))]
+        ReadErrors, BodyErrors, Unavailable))]
 pub(crate) async fn put_storage(
     State(state): State<AppState>,
     caller: Caller,

@@ -7,14 +7,17 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::context::Caller;
+use super::described::{BodyErrors, Conflict, LinkPath, Org, ReadErrors, Unavailable};
 use super::error::{ApiError, ApiResult};
 use super::json::ApiJson;
 use super::pagination::base_url;
-use crate::domain::storage::{LinkTarget, NewLink, StorageLink};
+use crate::domain::diagnostic::DiagnosticReport;
+use crate::domain::storage::{LinkStatus, LinkTarget, NewAwsLink, NewLink, NewS3CompatibleLink, StorageLink};
 use crate::domain::storage_names::LinkId;
 use crate::service::storage_links::stack_name;
 
@@ -64,6 +67,78 @@ pub(super) fn view(state: &AppState, base: &str, link: &StorageLink) -> Value {
     view
 }
 
+/// The schema of what [`view`] answers: the fields of both providers, and those of the link's `provider`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code, reason = "only described: view builds the JSON")]
+pub(crate) struct StorageLinkView {
+    id: String,
+    /// `aws` or `s3_compatible`.
+    provider: String,
+    status: LinkStatus,
+    /// `s3://bucket/path/`.
+    location: String,
+    bucket: String,
+    path: String,
+    last_diagnostic: Option<DiagnosticReport>,
+    created_at: chrono::DateTime<chrono::Utc>,
+    updated_at: chrono::DateTime<chrono::Utc>,
+    url: String,
+    /// Both providers: the bucket's region (AWS) or the signing region (S3-compatible).
+    region: String,
+    /// AWS: the bucket's SSE-KMS key.
+    #[schema(required = false)]
+    kms_key_arn: Option<String>,
+    /// AWS: the version of the CloudFormation template the link expects.
+    #[schema(required = false)]
+    template_version: u32,
+    #[schema(required = false)]
+    template_url: String,
+    #[schema(required = false)]
+    account_id: String,
+    /// AWS: the role Packyard assumes, which the customer's stack creates.
+    #[schema(required = false)]
+    role_arn: Option<String>,
+    /// AWS: the secret the role's trust policy demands.
+    #[schema(required = false)]
+    external_id: String,
+    #[schema(required = false)]
+    stack_name: String,
+    /// AWS: opens the CloudFormation console with the stack filled in (when this deployment knows its account).
+    #[schema(required = false)]
+    launch_stack_url: Option<String>,
+    /// S3-compatible: the service's base URL.
+    #[schema(required = false)]
+    endpoint: String,
+    #[schema(required = false)]
+    access_key_id: String,
+    #[schema(required = false)]
+    path_style: bool,
+}
+
+/// The links of an organization.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code, reason = "only described: list_storage_links builds the JSON")]
+pub(crate) struct StorageLinkList {
+    storage_links: Vec<StorageLinkView>,
+}
+
+/// A link to start, by its `provider`.
+#[derive(utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code, reason = "only described: new_link reads the body")]
+pub(crate) enum NewLinkBody {
+    Aws(NewAwsLink),
+    S3Compatible(NewS3CompatibleLink),
+}
+
+/// A link's status and its last diagnostic.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct DiagnosticView {
+    status: LinkStatus,
+    /// Always present: the report of the run just made, or of the last one.
+    diagnostic: Option<DiagnosticReport>,
+}
+
 /// Reads the provider, then the fields of that provider's link, naming the field at fault.
 fn new_link(body: &Value) -> ApiResult<NewLink> {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
@@ -85,7 +160,16 @@ fn link_id(org: &str, link: &str) -> ApiResult<LinkId> {
         .map_err(|_| ApiError::not_found(format!("storage link {link} not found in organization {org}")))
 }
 
-async fn create_storage_link(
+#[utoipa::path(post, path = "/v1/organizations/{org}/storage-links", tag = "storage-links", params(Org),
+    request_body = NewLinkBody,
+    responses((status = 201, description = "Started, `pending` until a diagnostic passes (admin only)",
+        body = StorageLinkView, headers(("Location" = String, description = "The link's URL")),
+        links(("get" = (operation_id = "get_storage_link", parameters(("org" = "$request.path.org"), ("link" = "$response.body#/id")))),
+            ("run_diagnostic" = (operation_id = "run_diagnostic", parameters(("org" = "$request.path.org"), ("link" = "$response.body#/id")))),
+            ("get_diagnostic" = (operation_id = "get_diagnostic", parameters(("org" = "$request.path.org"), ("link" = "$response.body#/id")))),
+            ("delete" = (operation_id = "delete_storage_link", parameters(("org" = "$request.path.org"), ("link" = "$response.body#/id")))))),
+        ReadErrors, BodyErrors, Conflict, Unavailable))]
+pub(crate) async fn create_storage_link(
     State(state): State<AppState>,
     caller: Caller,
     Path(org): Path<String>,
@@ -104,7 +188,10 @@ async fn create_storage_link(
     Ok(response)
 }
 
-async fn list_storage_links(
+#[utoipa::path(get, path = "/v1/organizations/{org}/storage-links", tag = "storage-links", params(Org),
+    responses((status = 200, description = "The organization's links (admin only)", body = StorageLinkList),
+        ReadErrors))]
+pub(crate) async fn list_storage_links(
     State(state): State<AppState>,
     caller: Caller,
     Path(org): Path<String>,
@@ -116,7 +203,9 @@ async fn list_storage_links(
     Ok(Json(json!({"storage_links": links.iter().map(|link| view(&state, &base, link)).collect::<Vec<_>>()})))
 }
 
-async fn get_storage_link(
+#[utoipa::path(get, path = "/v1/organizations/{org}/storage-links/{link}", tag = "storage-links", params(Org, LinkPath),
+    responses((status = 200, description = "The link (admin only)", body = StorageLinkView), ReadErrors))]
+pub(crate) async fn get_storage_link(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, link)): Path<(String, String)>,
@@ -127,7 +216,10 @@ async fn get_storage_link(
     Ok(Json(view(&state, &base_url(state.config.public_url.as_deref(), &headers), &link)))
 }
 
-async fn delete_storage_link(
+#[utoipa::path(delete, path = "/v1/organizations/{org}/storage-links/{link}", tag = "storage-links",
+    params(Org, LinkPath), responses((status = 204, description = "Deleted; files stored through it stay in the bucket"),
+        ReadErrors, Conflict))]
+pub(crate) async fn delete_storage_link(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, link)): Path<(String, String)>,
@@ -143,27 +235,33 @@ async fn delete_storage_link(
 }
 
 /// Always `200` with the report, passed or not: a failing step is the customer's answer, not an error.
-async fn run_diagnostic(
+#[utoipa::path(post, path = "/v1/organizations/{org}/storage-links/{link}/diagnostic", tag = "storage-links",
+    params(Org, LinkPath), responses((status = 200, description = "The report, passed or not; the link is `active` if \
+        it passed", body = DiagnosticView), ReadErrors, Conflict, Unavailable))]
+pub(crate) async fn run_diagnostic(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, link)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<DiagnosticView>> {
     let org = caller.require_admin(&org)?;
     let id = link_id(org.as_str(), &link)?;
     let link = state.storage_links.run_diagnostic(&caller.acting(), &org, &id).await?;
-    Ok(Json(json!({"status": link.status, "diagnostic": link.last_diagnostic})))
+    Ok(Json(DiagnosticView { status: link.status, diagnostic: link.last_diagnostic }))
 }
 
-async fn get_diagnostic(
+#[utoipa::path(get, path = "/v1/organizations/{org}/storage-links/{link}/diagnostic", tag = "storage-links",
+    params(Org, LinkPath), responses((status = 200, description = "The last report", body = DiagnosticView),
+        ReadErrors))]
+pub(crate) async fn get_diagnostic(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, link)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<DiagnosticView>> {
     let org = caller.require_admin(&org)?;
     let id = link_id(org.as_str(), &link)?;
     let (link, _) = state.storage_links.get(&org, &id).await?;
     match link.last_diagnostic {
-        Some(report) => Ok(Json(json!({"status": link.status, "diagnostic": report}))),
+        Some(report) => Ok(Json(DiagnosticView { status: link.status, diagnostic: Some(report) })),
         None => Err(ApiError::not_found(format!(
             "no diagnostic has run for storage link {id} yet; POST to this URL to run one"
         ))),

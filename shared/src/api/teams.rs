@@ -5,12 +5,13 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, put};
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::access::managed_registry;
 use super::context::Caller;
+use super::described::{BodyErrors, Conflict, Invalid, LoginPath, Org, ReadErrors, RegistryPath, TeamPath};
 use super::error::{ApiError, ApiResult};
 use super::json::ApiJson;
 use crate::domain::names::{Description, OrgSlug, RegistryName, RegistrySlug};
@@ -32,62 +33,119 @@ fn team_slug(team: &str) -> ApiResult<RegistrySlug> {
 }
 
 /// A team as the API shows it, with its grants by registry slug.
-async fn view(state: &AppState, org: &OrgSlug, team: &Team) -> ApiResult<Value> {
-    let (registries, _) = state.registries.list(org, None, 100).await?;
-    let grants: Vec<_> = team
-        .grants
-        .iter()
-        .map(|(id, level)| {
-            let slug =
-                registries.iter().find(|r| r.id == *id).map_or_else(|| "(deleted)".to_owned(), |r| r.slug.to_string());
-            json!({"registry": slug, "registry_id": id, "access": level})
-        })
-        .collect();
-    Ok(json!({"slug": team.slug, "name": team.name, "description": team.description, "members": team.members,
-              "registries": grants, "created_at": team.created_at}))
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct TeamView {
+    #[schema(value_type = String)]
+    slug: RegistrySlug,
+    #[schema(value_type = String)]
+    name: RegistryName,
+    #[schema(value_type = Option<String>)]
+    description: Option<Description>,
+    /// Member logins.
+    members: Vec<String>,
+    registries: Vec<TeamGrant>,
+    created_at: DateTime<Utc>,
 }
 
-#[derive(Deserialize)]
+/// What a team may do with one registry's packages.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct TeamGrant {
+    /// The registry's slug, or `(deleted)`.
+    registry: String,
+    registry_id: String,
+    access: AccessLevel,
+}
+
+/// The teams of an organization.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct TeamList {
+    teams: Vec<TeamView>,
+}
+
+async fn view(state: &AppState, org: &OrgSlug, team: Team) -> ApiResult<TeamView> {
+    let (registries, _) = state.registries.list(org, None, 100).await?;
+    let grants = team
+        .grants
+        .into_iter()
+        .map(|(registry_id, access)| {
+            let registry = registries
+                .iter()
+                .find(|r| r.id == registry_id)
+                .map_or_else(|| "(deleted)".to_owned(), |r| r.slug.to_string());
+            TeamGrant { registry, registry_id, access }
+        })
+        .collect();
+    Ok(TeamView {
+        slug: team.slug,
+        name: team.name,
+        description: team.description,
+        members: team.members,
+        registries: grants,
+        created_at: team.created_at,
+    })
+}
+
+/// A new team; its slug is derived from its name.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewTeam {
+pub(crate) struct NewTeam {
+    #[schema(value_type = String, min_length = 1, max_length = 100)]
     name: RegistryName,
     #[serde(default)]
+    #[schema(value_type = Option<String>, max_length = 1000)]
     description: Option<Description>,
 }
 
-async fn create_team(
+#[utoipa::path(post, path = "/v1/organizations/{org}/teams", tag = "teams", params(Org), request_body = NewTeam,
+    responses((status = 201, description = "Created (admin only)", body = TeamView,
+        links(("get" = (operation_id = "get_team", parameters(("org" = "$request.path.org"), ("team" = "$response.body#/slug")))),
+            ("update" = (operation_id = "update_team", parameters(("org" = "$request.path.org"), ("team" = "$response.body#/slug")))),
+            ("add_member" = (operation_id = "add_member", parameters(("org" = "$request.path.org"), ("team" = "$response.body#/slug")))),
+            ("delete" = (operation_id = "delete_team", parameters(("org" = "$request.path.org"), ("team" = "$response.body#/slug")))))),
+        ReadErrors, BodyErrors, Conflict))]
+pub(crate) async fn create_team(
     State(state): State<AppState>,
     caller: Caller,
     Path(org): Path<String>,
     ApiJson(new): ApiJson<NewTeam>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<TeamView>)> {
     let org = caller.require_admin(&org)?;
     let team = state.teams.create(&caller.acting(), &org, new.name, new.description).await?;
-    Ok((StatusCode::CREATED, Json(view(&state, &org, &team).await?)))
+    Ok((StatusCode::CREATED, Json(view(&state, &org, team).await?)))
 }
 
-async fn list_teams(State(state): State<AppState>, caller: Caller, Path(org): Path<String>) -> ApiResult<Json<Value>> {
+#[utoipa::path(get, path = "/v1/organizations/{org}/teams", tag = "teams", params(Org),
+    responses((status = 200, description = "The organization's teams (admin only)", body = TeamList), ReadErrors))]
+pub(crate) async fn list_teams(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org): Path<String>,
+) -> ApiResult<Json<TeamList>> {
     let org = caller.require_admin(&org)?;
     let mut teams = Vec::new();
     for team in state.teams.list(&org).await? {
-        teams.push(view(&state, &org, &team).await?);
+        teams.push(view(&state, &org, team).await?);
     }
-    Ok(Json(json!({ "teams": teams })))
+    Ok(Json(TeamList { teams }))
 }
 
-async fn get_team(
+#[utoipa::path(get, path = "/v1/organizations/{org}/teams/{team}", tag = "teams", params(Org, TeamPath),
+    responses((status = 200, description = "The team (admin only)", body = TeamView), ReadErrors))]
+pub(crate) async fn get_team(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, team)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<TeamView>> {
     let org = caller.require_admin(&org)?;
     let (team, _) = state.teams.get(&org, &team_slug(&team)?).await?;
-    Ok(Json(view(&state, &org, &team).await?))
+    Ok(Json(view(&state, &org, team).await?))
 }
 
-#[derive(Deserialize)]
+/// A team's new description; `null` clears it.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct TeamPatch {
+pub(crate) struct TeamPatch {
+    #[schema(value_type = Option<String>, max_length = 1000)]
     description: Option<Description>,
 }
 
@@ -97,22 +155,27 @@ async fn change(
     org: &str,
     team: &str,
     change: TeamChange,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<TeamView>> {
     let org = caller.require_admin(org)?;
     let team = state.teams.change(&caller.acting(), &org, &team_slug(team)?, change).await?;
-    Ok(Json(view(state, &org, &team).await?))
+    Ok(Json(view(state, &org, team).await?))
 }
 
-async fn update_team(
+#[utoipa::path(patch, path = "/v1/organizations/{org}/teams/{team}", tag = "teams", params(Org, TeamPath),
+    request_body = TeamPatch, responses((status = 200, description = "Changed", body = TeamView), ReadErrors,
+        BodyErrors, Conflict))]
+pub(crate) async fn update_team(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, team)): Path<(String, String)>,
     ApiJson(patch): ApiJson<TeamPatch>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<TeamView>> {
     change(&state, &caller, &org, &team, TeamChange::Describe(patch.description)).await
 }
 
-async fn delete_team(
+#[utoipa::path(delete, path = "/v1/organizations/{org}/teams/{team}", tag = "teams", params(Org, TeamPath),
+    responses((status = 204, description = "Deleted, with its grants"), ReadErrors, Conflict))]
+pub(crate) async fn delete_team(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, team)): Path<(String, String)>,
@@ -122,25 +185,34 @@ async fn delete_team(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn add_member(
+#[utoipa::path(put, path = "/v1/organizations/{org}/teams/{team}/members/{login}", tag = "teams",
+    params(Org, TeamPath, LoginPath), responses((status = 200, description = "A member (already one or added)", body = TeamView,
+        links(("remove_member" = (operation_id = "remove_member", parameters(("org" = "$request.path.org"),
+            ("team" = "$request.path.team"), ("login" = "$request.path.login")))))),
+        ReadErrors, Invalid, Conflict))]
+pub(crate) async fn add_member(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, team, login)): Path<(String, String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<TeamView>> {
     change(&state, &caller, &org, &team, TeamChange::AddMember(login)).await
 }
 
-async fn remove_member(
+#[utoipa::path(delete, path = "/v1/organizations/{org}/teams/{team}/members/{login}", tag = "teams",
+    params(Org, TeamPath, LoginPath), responses((status = 200, description = "Not a member (any more)", body = TeamView),
+        ReadErrors, Invalid, Conflict))]
+pub(crate) async fn remove_member(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, team, login)): Path<(String, String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<TeamView>> {
     change(&state, &caller, &org, &team, TeamChange::RemoveMember(login)).await
 }
 
-#[derive(Deserialize)]
+/// The access a team gets to a registry's packages.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Grant {
+pub(crate) struct Grant {
     access: AccessLevel,
 }
 
@@ -149,21 +221,28 @@ async fn registry_id(state: &AppState, caller: &Caller, org: &str, registry: &st
     Ok(managed_registry(state, caller, org, registry, crate::domain::token::Scope::ReadRegistries).await?.id)
 }
 
-async fn grant_registry(
+#[utoipa::path(put, path = "/v1/organizations/{org}/teams/{team}/registries/{registry}", tag = "teams",
+    params(Org, TeamPath, RegistryPath), request_body = Grant,
+    responses((status = 200, description = "Granted (replacing an earlier grant to that registry)", body = TeamView),
+        ReadErrors, BodyErrors, Conflict))]
+pub(crate) async fn grant_registry(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, team, registry)): Path<(String, String, String)>,
     ApiJson(grant): ApiJson<Grant>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<TeamView>> {
     let registry_id = registry_id(&state, &caller, &org, &registry).await?;
     change(&state, &caller, &org, &team, TeamChange::Grant { registry_id, level: Some(grant.access) }).await
 }
 
-async fn revoke_registry(
+#[utoipa::path(delete, path = "/v1/organizations/{org}/teams/{team}/registries/{registry}", tag = "teams",
+    params(Org, TeamPath, RegistryPath), responses((status = 200, description = "No access to that registry (any more)",
+        body = TeamView), ReadErrors, Conflict))]
+pub(crate) async fn revoke_registry(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, team, registry)): Path<(String, String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<TeamView>> {
     let registry_id = registry_id(&state, &caller, &org, &registry).await?;
     change(&state, &caller, &org, &team, TeamChange::Grant { registry_id, level: None }).await
 }

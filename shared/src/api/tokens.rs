@@ -4,20 +4,21 @@ use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde::Serialize;
-use serde_json::{Value, json};
 
 use super::AppState;
 use super::access::managed_registry;
 use super::context::Caller;
+use super::described::{BodyErrors, Org, PageQuery, ReadErrors, RegistryPath, TokenPath};
 use super::error::{ApiError, ApiResult};
 use super::json::ApiJson;
-use super::pagination::{PageRequest, base_url};
-use crate::domain::names::Description;
+use super::pagination::{Links, PageRequest, base_url};
+use crate::domain::names::{Description, OrgSlug};
+use crate::domain::oidc::Policy;
 use crate::domain::registry::Registry;
-use crate::domain::secret::SecretText;
 use crate::domain::token::{Scope, Token};
 use crate::service::tokens::NewToken;
 use serde::Deserialize;
@@ -33,65 +34,108 @@ pub fn routes(state: AppState) -> Router {
         .merge(oidc_policy_routes(state))
 }
 
-/// A token as the API shows it: never its hash, and its secret only in the answer that created it.
-#[derive(Serialize)]
-struct TokenView<'a> {
+/// A token as the API shows it: never its hash, and its secret only in the answer that created it (a
+/// registry token's also when it is read).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = TokenView)]
+pub(crate) struct TokenView<'a> {
     id: &'a str,
     description: &'a str,
-    scopes: Vec<&'static str>,
+    scopes: &'a [Scope],
+    /// May manage tokens, teams, storage and read the audit log.
     admin: bool,
+    /// The team member it was issued to: their teams' grants bound its package access.
     #[serde(skip_serializing_if = "Option::is_none")]
     member: Option<&'a str>,
     created_at: chrono::DateTime<chrono::Utc>,
+    /// The id of the token that issued it, or `bootstrap`.
     created_by: &'a str,
+    /// The secret to authenticate with; `pky_…` (organization) or `pkr_…` (registry).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<&'a str>,
 }
 
-fn view(token: &Token) -> TokenView<'_> {
+fn view<'a>(token: &'a Token, secret: Option<&'a str>) -> TokenView<'a> {
     TokenView {
         id: &token.id,
         description: token.description.as_str(),
-        scopes: token.scopes.iter().map(|scope| scope.as_str()).collect(),
+        scopes: &token.scopes,
         admin: token.admin,
         member: token.member.as_deref(),
         created_at: token.created_at,
         created_by: &token.created_by,
+        token: secret,
     }
 }
 
-async fn get_current_token(caller: Caller, Path(org): Path<String>) -> ApiResult<Json<Value>> {
-    let org = caller.organization_of(&org)?;
-    Ok(Json(json!({"organization": org, "token": view(&caller.token)})))
+/// The token a request authenticated with, and its organization.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = CurrentToken)]
+pub(crate) struct CurrentToken<'a> {
+    #[schema(value_type = String)]
+    organization: OrgSlug,
+    token: TokenView<'a>,
 }
 
-async fn create_token(
+/// One page of an organization's tokens.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = TokenPage)]
+pub(crate) struct TokenPage<'a> {
+    tokens: Vec<TokenView<'a>>,
+    links: Links,
+}
+
+/// A registry's tokens (a registry has few).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = RegistryTokenList)]
+pub(crate) struct RegistryTokenList<'a> {
+    tokens: Vec<TokenView<'a>>,
+}
+
+#[utoipa::path(get, path = "/v1/organizations/{org}/tokens/current", tag = "tokens", params(Org),
+    responses((status = 200, description = "The token this request carries (any token)", body = CurrentToken),
+        ReadErrors))]
+pub(crate) async fn get_current_token(caller: Caller, Path(org): Path<String>) -> ApiResult<Response> {
+    let org = caller.organization_of(&org)?;
+    Ok(Json(CurrentToken { organization: org, token: view(&caller.token, None) }).into_response())
+}
+
+#[utoipa::path(post, path = "/v1/organizations/{org}/tokens", tag = "tokens", params(Org), request_body = NewToken,
+    responses((status = 201, description = "Issued; `token` is the secret, shown this once", body = TokenView),
+        ReadErrors, BodyErrors))]
+pub(crate) async fn create_token(
     State(state): State<AppState>,
     caller: Caller,
     Path(org): Path<String>,
     ApiJson(new): ApiJson<NewToken>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<Response> {
     caller.require_admin(&org)?;
     let issued = state.tokens.issue(&caller.acting(), &caller.token, new).await?;
-    let mut body = serde_json::to_value(view(&issued.token)).unwrap_or_default();
-    body["token"] = json!(issued.secret);
-    Ok((StatusCode::CREATED, Json(body)))
+    Ok((StatusCode::CREATED, Json(view(&issued.token, Some(&issued.secret)))).into_response())
 }
 
-async fn list_tokens(
+#[utoipa::path(get, path = "/v1/organizations/{org}/tokens", tag = "tokens", params(Org, PageQuery),
+    responses((status = 200, description = "The organization's tokens (admin only), never their secrets",
+        body = TokenPage), ReadErrors))]
+pub(crate) async fn list_tokens(
     State(state): State<AppState>,
     caller: Caller,
     Path(org): Path<String>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let org = caller.require_admin(&org)?;
     let page = PageRequest::from_query(&query)?;
     let (tokens, next) = state.tokens.list(&org, page.after.clone(), page.per_page).await?;
     let base = base_url(state.config.public_url.as_deref(), &headers);
     let next = page.next_link(&base, &format!("/v1/organizations/{org}/tokens"), next.as_deref());
-    Ok(Json(json!({"tokens": tokens.iter().map(view).collect::<Vec<_>>(), "links": {"next": next}})))
+    let tokens = tokens.iter().map(|token| view(token, None)).collect();
+    Ok(Json(TokenPage { tokens, links: Links { next } }).into_response())
 }
 
-async fn delete_token(
+#[utoipa::path(delete, path = "/v1/organizations/{org}/tokens/{id}", tag = "tokens", params(Org, TokenPath),
+    responses((status = 204, description = "Revoked: it authenticates no more"), ReadErrors))]
+pub(crate) async fn delete_token(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, id)): Path<(String, String)>,
@@ -128,64 +172,80 @@ async fn private_registry(
     Ok(found)
 }
 
-fn registry_token_view(token: &Token, secret: Option<&SecretText>) -> Value {
-    let mut view = serde_json::to_value(view(token)).unwrap_or_default();
-    if let Some(secret) = secret {
-        view["token"] = json!(secret.expose());
-    }
-    view
-}
-
-#[derive(Deserialize)]
+/// A registry token's description, to create it or change it.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RegistryTokenBody {
+pub(crate) struct RegistryTokenBody {
+    #[schema(value_type = String, max_length = 1000)]
     description: Description,
 }
 
-async fn create_registry_token(
+#[utoipa::path(post, path = "/v1/organizations/{org}/registries/{registry}/tokens", tag = "registry-tokens",
+    params(Org, RegistryPath), request_body = RegistryTokenBody,
+    responses((status = 201, description = "Created; `token` is its secret", body = TokenView,
+        links(("get" = (operation_id = "get_registry_token",
+            parameters(("org" = "$request.path.org"), ("registry" = "$request.path.registry"), ("id" = "$response.body#/id")))),
+        ("update" = (operation_id = "update_registry_token",
+            parameters(("org" = "$request.path.org"), ("registry" = "$request.path.registry"), ("id" = "$response.body#/id")))),
+        ("delete" = (operation_id = "delete_registry_token",
+            parameters(("org" = "$request.path.org"), ("registry" = "$request.path.registry"), ("id" = "$response.body#/id")))))),
+        ReadErrors, BodyErrors))]
+pub(crate) async fn create_registry_token(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, registry)): Path<(String, String)>,
     ApiJson(body): ApiJson<RegistryTokenBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<Response> {
     let registry = private_registry(&state, &caller, &org, &registry, Scope::WriteRegistries).await?;
     let (token, secret) = state.registry_tokens.create(&caller.acting(), &registry, body.description).await?;
-    Ok((StatusCode::CREATED, Json(registry_token_view(&token, Some(&secret)))))
+    Ok((StatusCode::CREATED, Json(view(&token, Some(secret.expose())))).into_response())
 }
 
-async fn list_registry_tokens(
+#[utoipa::path(get, path = "/v1/organizations/{org}/registries/{registry}/tokens", tag = "registry-tokens",
+    params(Org, RegistryPath), responses((status = 200, description = "The private registry's tokens, without secrets",
+        body = RegistryTokenList), ReadErrors))]
+pub(crate) async fn list_registry_tokens(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, registry)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let registry = private_registry(&state, &caller, &org, &registry, Scope::ReadRegistries).await?;
     let tokens = state.registry_tokens.list(&registry).await?;
-    Ok(Json(json!({"tokens": tokens.iter().map(|token| registry_token_view(token, None)).collect::<Vec<_>>()})))
+    let tokens = tokens.iter().map(|token| view(token, None)).collect();
+    Ok(Json(RegistryTokenList { tokens }).into_response())
 }
 
-async fn get_registry_token(
+#[utoipa::path(get, path = "/v1/organizations/{org}/registries/{registry}/tokens/{id}", tag = "registry-tokens",
+    params(Org, RegistryPath, TokenPath), responses((status = 200, description = "The token with its secret (needs \
+        `write_registries`)", body = TokenView), ReadErrors))]
+pub(crate) async fn get_registry_token(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, registry, id)): Path<(String, String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     // Showing the secret again is as sensitive as issuing it.
     let registry = private_registry(&state, &caller, &org, &registry, Scope::WriteRegistries).await?;
     let (token, secret) = state.registry_tokens.get(&registry, &id).await?;
-    Ok(Json(registry_token_view(&token, Some(&secret))))
+    Ok(Json(view(&token, Some(secret.expose()))).into_response())
 }
 
-async fn update_registry_token(
+#[utoipa::path(patch, path = "/v1/organizations/{org}/registries/{registry}/tokens/{id}", tag = "registry-tokens",
+    params(Org, RegistryPath, TokenPath), request_body = RegistryTokenBody,
+    responses((status = 200, description = "Described anew", body = TokenView), ReadErrors, BodyErrors))]
+pub(crate) async fn update_registry_token(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, registry, id)): Path<(String, String, String)>,
     ApiJson(body): ApiJson<RegistryTokenBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let registry = private_registry(&state, &caller, &org, &registry, Scope::WriteRegistries).await?;
     let token = state.registry_tokens.describe(&caller.acting(), &registry, &id, body.description).await?;
-    Ok(Json(registry_token_view(&token, None)))
+    Ok(Json(view(&token, None)).into_response())
 }
 
-async fn delete_registry_token(
+#[utoipa::path(delete, path = "/v1/organizations/{org}/registries/{registry}/tokens/{id}", tag = "registry-tokens",
+    params(Org, RegistryPath, TokenPath), responses((status = 204, description = "Deleted"), ReadErrors))]
+pub(crate) async fn delete_registry_token(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, registry, id)): Path<(String, String, String)>,
@@ -203,26 +263,46 @@ pub fn oidc_policy_routes(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn get_oidc_policy(
+/// A registry's OIDC policy: the statements it was read into, the document as written, and the audience a
+/// job's token must carry.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct OidcPolicyView {
+    /// Who may publish or read: `{iss, scopes, claims}` each (see the README's OIDC section).
+    #[schema(value_type = Vec<Object>)]
+    statements: Policy,
+    /// The YAML or JSON as it was sent; `null` before a policy is set.
+    source: Option<String>,
+    audience: String,
+}
+
+#[utoipa::path(get, path = "/v1/organizations/{org}/registries/{registry}/oidc-policy", tag = "oidc",
+    params(Org, RegistryPath), responses((status = 200, description = "The policy (empty until one is set)",
+        body = OidcPolicyView), ReadErrors))]
+pub(crate) async fn get_oidc_policy(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, registry)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<OidcPolicyView>> {
     let registry = managed_registry(&state, &caller, &org, &registry, Scope::ReadRegistries).await?;
-    let (policy, source) = state.oidc.policy(&registry).await?;
-    let audience = crate::service::oidc::audience(&registry);
-    Ok(Json(json!({"statements": policy, "source": source, "audience": audience})))
+    let (statements, source) = state.oidc.policy(&registry).await?;
+    Ok(Json(OidcPolicyView { statements, source, audience: crate::service::oidc::audience(&registry) }))
 }
 
-async fn put_oidc_policy(
+#[utoipa::path(put, path = "/v1/organizations/{org}/registries/{registry}/oidc-policy", tag = "oidc",
+    params(Org, RegistryPath),
+    request_body(content((String = "application/yaml"), (Object = "application/json")),
+        description = "The policy, YAML or JSON: a list of statements, each `{iss, scopes, claims}`"),
+    responses((status = 200, description = "Replaced", body = OidcPolicyView), ReadErrors, BodyErrors))]
+pub(crate) async fn put_oidc_policy(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, registry)): Path<(String, String)>,
     body: axum::body::Bytes,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<OidcPolicyView>> {
     let registry = managed_registry(&state, &caller, &org, &registry, Scope::WriteRegistries).await?;
     let source = std::str::from_utf8(&body)
         .map_err(|_| ApiError::bad_request("invalid_body", "the policy must be UTF-8 YAML or JSON"))?;
-    let policy = state.oidc.set_policy(&caller.acting(), &registry, source).await?;
-    Ok(Json(json!({"statements": policy, "source": source})))
+    let statements = state.oidc.set_policy(&caller.acting(), &registry, source).await?;
+    let audience = crate::service::oidc::audience(&registry);
+    Ok(Json(OidcPolicyView { statements, source: Some(source.to_owned()), audience }))
 }

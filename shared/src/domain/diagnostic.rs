@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// One step of the diagnostic, in the order they run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Step {
     /// STS AssumeRole with the link's ExternalId (AWS links only).
@@ -40,7 +40,7 @@ impl Step {
 }
 
 /// What one step found.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StepResult {
     pub step: Step,
     pub passed: bool,
@@ -79,7 +79,7 @@ impl StepResult {
 }
 
 /// A diagnostic run: every step, and whether all passed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DiagnosticReport {
     pub passed: bool,
     pub ran_at: DateTime<Utc>,

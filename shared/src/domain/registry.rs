@@ -39,17 +39,19 @@ pub struct Registry {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRegistry {
-    #[schema(value_type = String)]
+    /// The registry's slug is derived from it.
+    #[schema(value_type = String, min_length = 1, max_length = 100)]
     pub name: RegistryName,
     pub ecosystem: Ecosystem,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 1000)]
     pub description: Option<Description>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    /// A `:shortcode:` or one emoji character.
+    #[schema(value_type = Option<String>, example = ":package:")]
     pub emoji: Option<Emoji>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^#[0-9A-Fa-f]{6}$", example = "#336699")]
     pub color: Option<Color>,
     /// `"hosted"` or `{"link": "<id>"}`; absent follows the organization's default.
     #[serde(default)]
@@ -63,16 +65,17 @@ pub struct NewRegistry {
 #[serde(deny_unknown_fields)]
 pub struct RegistryPatch {
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    /// A new name renames the registry: its slug changes and the old URL answers 404.
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 100)]
     pub name: Option<RegistryName>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 1000)]
     pub description: Option<Option<Description>>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub emoji: Option<Option<Emoji>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^#[0-9A-Fa-f]{6}$")]
     pub color: Option<Option<Color>>,
     #[serde(default)]
     pub public: Option<bool>,

@@ -62,7 +62,7 @@ impl LinkTarget {
 }
 
 /// Whether a link may be chosen for new files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LinkStatus {
     /// No diagnostic has passed yet.
@@ -115,33 +115,49 @@ pub enum NewLink {
     S3Compatible(NewS3CompatibleLink),
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAwsLink {
     #[serde(default)]
+    #[schema(value_type = String, pattern = "^aws$", required = true)]
     pub provider: Option<serde::de::IgnoredAny>,
+    #[schema(value_type = String, example = "eu-west-1", pattern = r"^[a-z]+(-[a-z]+)+-[0-9]+$", max_length = 32)]
     pub region: AwsRegion,
+    #[schema(value_type = String, pattern = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
     pub bucket: BucketName,
+    /// Empty (the whole bucket) or `segment/…/`.
     #[serde(default)]
+    #[schema(value_type = String, pattern = r"^/?([A-Za-z0-9][A-Za-z0-9._-]*/)*([A-Za-z0-9][A-Za-z0-9._-]*)?$", max_length = 512)]
     pub path: KeyPrefix,
     /// The customer's account, where the stack creates the role.
+    #[schema(value_type = String, pattern = "^[0-9]{12}$")]
     pub account_id: AccountId,
     /// The bucket's SSE-KMS key, when it has one: the Launch Stack URL passes it as `KmsKeyArn`.
     #[serde(default)]
+    #[schema(value_type = Option<String>, pattern = r"^arn:aws(-[a-z]+)*:kms:[a-z]+(-[a-z]+)+-[0-9]+:[0-9]{12}:(key/[A-Za-z0-9-]{1,256}|alias/[A-Za-z0-9/_-]{1,256})$")]
     pub kms_key_arn: Option<KmsKeyArn>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewS3CompatibleLink {
     #[serde(default)]
+    #[schema(value_type = String, pattern = "^s3_compatible$", required = true)]
     pub provider: Option<serde::de::IgnoredAny>,
+    /// The service's base URL, such as `https://minio.example.com`.
+    #[schema(value_type = String, pattern = r"^https?://[a-z0-9]+(\.[a-z0-9]+)*(:[1-9][0-9]{1,3})?/?$")]
     pub endpoint: EndpointUrl,
+    #[schema(value_type = String, example = "us-east-1", pattern = r"^[a-z0-9-]{1,64}$")]
     pub region: SigningRegion,
+    #[schema(value_type = String, pattern = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
     pub bucket: BucketName,
     #[serde(default)]
+    #[schema(value_type = String, pattern = r"^/?([A-Za-z0-9][A-Za-z0-9._-]*/)*([A-Za-z0-9][A-Za-z0-9._-]*)?$", max_length = 512)]
     pub path: KeyPrefix,
+    #[schema(value_type = String, pattern = r"^[!-~]{1,128}$")]
     pub access_key_id: AccessKeyId,
+    /// Sealed when stored, never shown again.
+    #[schema(value_type = String, format = Password, min_length = 1, max_length = 1024)]
     pub secret_access_key: SecretText,
     #[serde(default)]
     pub path_style: bool,

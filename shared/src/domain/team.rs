@@ -9,7 +9,7 @@ use super::names::{Description, OrgSlug, RegistryName, RegistrySlug};
 use super::token::Scope;
 
 /// What a team may do with one registry's packages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AccessLevel {
     Read,

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use super::names::{Description, OrgSlug};
 
 /// What a token may do. Token management itself needs an admin token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
     ReadRegistries,

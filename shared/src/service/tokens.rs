@@ -30,9 +30,10 @@ pub struct Issued {
 }
 
 /// What a caller asks for when issuing a token.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
+    #[schema(value_type = String, max_length = 1000)]
     pub description: Description,
     pub scopes: Vec<Scope>,
     #[serde(default)]

@@ -87,7 +87,7 @@ async fn digests_of(mut stream: crate::ports::blob::ByteStream) -> Result<Digest
 }
 
 /// What the client is told to do with the bytes.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UploadInstructions {
     pub id: String,
     pub expires_at: DateTime<Utc>,
@@ -108,7 +108,7 @@ pub struct UploadInstructions {
 }
 
 /// A batch of signed part URLs of a multipart upload.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PartBatch {
     pub parts: Vec<PartUrl>,
     pub part_size: u64,
@@ -118,7 +118,7 @@ pub struct PartBatch {
     pub next: Option<u32>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PartUrl {
     pub number: u32,
     pub url: String,
