@@ -122,3 +122,22 @@ async fn bad_team_requests_are_4xx_naming_the_problem() {
         .await;
     assert_eq!(bad_member.json["error"]["field"], "member");
 }
+
+#[tokio::test]
+async fn a_grant_names_its_registry_past_the_first_page_and_a_deleted_one_as_deleted() {
+    let (app, _, _) = setup().await;
+    for n in 0..110 {
+        app.create_registry(&format!("r{n:03}"), "files").await;
+    }
+    app.create_registry("zz-last", "files").await;
+    app.create_registry("gone", "files").await;
+    assert_eq!(grant(&app, "zz-last", "read").await, StatusCode::OK);
+    assert_eq!(grant(&app, "gone", "read").await, StatusCode::OK);
+    assert_eq!(app.delete("/v1/organizations/acme/registries/gone").await.status, StatusCode::NO_CONTENT);
+
+    let team = app.get(&format!("{TEAMS}/frontend")).await;
+    let mut named: Vec<&str> =
+        team.json["registries"].as_array().unwrap().iter().map(|g| g["registry"].as_str().unwrap()).collect();
+    named.sort_unstable();
+    assert_eq!(named, ["(deleted)", "zz-last"], "{:?}", team.json);
+}

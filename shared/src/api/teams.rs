@@ -1,6 +1,8 @@
 //! `/v1/organizations/{org}/teams`: teams, their members and their access to each registry, for admin
 //! tokens. Grants can be changed at any time after a team is created.
 
+use std::collections::HashMap;
+
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, put};
@@ -16,6 +18,7 @@ use super::error::{ApiError, ApiResult};
 use super::json::ApiJson;
 use crate::domain::names::{Description, OrgSlug, RegistryName, RegistrySlug};
 use crate::domain::team::{AccessLevel, Team};
+use crate::ports::metadata::MAX_QUERY_LIMIT;
 use crate::service::teams::TeamChange;
 
 pub fn routes(state: AppState) -> Router {
@@ -62,16 +65,31 @@ pub(crate) struct TeamList {
     teams: Vec<TeamView>,
 }
 
+/// The slugs of the registries a team's grants name, reading the organization's registries a page at a time
+/// until each is found (a grant whose registry is not found outlived it).
+async fn granted_slugs(state: &AppState, org: &OrgSlug, team: &Team) -> ApiResult<HashMap<String, String>> {
+    let mut slugs = HashMap::new();
+    let mut after = None;
+    while team.grants.keys().any(|id| !slugs.contains_key(id)) {
+        let (page, next) = state.registries.list(org, after, MAX_QUERY_LIMIT).await?;
+        for registry in page.into_iter().filter(|r| team.grants.contains_key(&r.id)) {
+            slugs.insert(registry.id, registry.slug.to_string());
+        }
+        match next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    Ok(slugs)
+}
+
 async fn view(state: &AppState, org: &OrgSlug, team: Team) -> ApiResult<TeamView> {
-    let (registries, _) = state.registries.list(org, None, 100).await?;
+    let mut slugs = granted_slugs(state, org, &team).await?;
     let grants = team
         .grants
         .into_iter()
         .map(|(registry_id, access)| {
-            let registry = registries
-                .iter()
-                .find(|r| r.id == registry_id)
-                .map_or_else(|| "(deleted)".to_owned(), |r| r.slug.to_string());
+            let registry = slugs.remove(&registry_id).unwrap_or_else(|| "(deleted)".to_owned());
             TeamGrant { registry, registry_id, access }
         })
         .collect();
