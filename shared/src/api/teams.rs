@@ -1,7 +1,7 @@
 //! `/v1/organizations/{org}/teams`: teams, their members and their access to each registry, for admin
 //! tokens. Grants can be changed at any time after a team is created.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -65,14 +65,15 @@ pub(crate) struct TeamList {
     teams: Vec<TeamView>,
 }
 
-/// The slugs of the registries a team's grants name, reading the organization's registries a page at a time
+/// The slugs of the registries `teams`' grants name, reading the organization's registries a page at a time
 /// until each is found (a grant whose registry is not found outlived it).
-async fn granted_slugs(state: &AppState, org: &OrgSlug, team: &Team) -> ApiResult<HashMap<String, String>> {
+async fn granted_slugs(state: &AppState, org: &OrgSlug, teams: &[Team]) -> ApiResult<HashMap<String, String>> {
+    let granted: BTreeSet<&String> = teams.iter().flat_map(|team| team.grants.keys()).collect();
     let mut slugs = HashMap::new();
     let mut after = None;
-    while team.grants.keys().any(|id| !slugs.contains_key(id)) {
+    while granted.iter().any(|id| !slugs.contains_key(*id)) {
         let (page, next) = state.registries.list(org, after, MAX_QUERY_LIMIT).await?;
-        for registry in page.into_iter().filter(|r| team.grants.contains_key(&r.id)) {
+        for registry in page.into_iter().filter(|r| granted.contains(&r.id)) {
             slugs.insert(registry.id, registry.slug.to_string());
         }
         match next {
@@ -84,23 +85,28 @@ async fn granted_slugs(state: &AppState, org: &OrgSlug, team: &Team) -> ApiResul
 }
 
 async fn view(state: &AppState, org: &OrgSlug, team: Team) -> ApiResult<TeamView> {
-    let mut slugs = granted_slugs(state, org, &team).await?;
+    let slugs = granted_slugs(state, org, std::slice::from_ref(&team)).await?;
+    Ok(shown(team, &slugs))
+}
+
+/// A team as the API shows it, its grants named by `slugs`.
+fn shown(team: Team, slugs: &HashMap<String, String>) -> TeamView {
     let grants = team
         .grants
         .into_iter()
         .map(|(registry_id, access)| {
-            let registry = slugs.remove(&registry_id).unwrap_or_else(|| "(deleted)".to_owned());
+            let registry = slugs.get(&registry_id).cloned().unwrap_or_else(|| "(deleted)".to_owned());
             TeamGrant { registry, registry_id, access }
         })
         .collect();
-    Ok(TeamView {
+    TeamView {
         slug: team.slug,
         name: team.name,
         description: team.description,
         members: team.members,
         registries: grants,
         created_at: team.created_at,
-    })
+    }
 }
 
 /// A new team; its slug is derived from its name.
@@ -140,11 +146,10 @@ pub(crate) async fn list_teams(
     Path(org): Path<String>,
 ) -> ApiResult<Json<TeamList>> {
     let org = caller.require_admin(&org)?;
-    let mut teams = Vec::new();
-    for team in state.teams.list(&org).await? {
-        teams.push(view(&state, &org, team).await?);
-    }
-    Ok(Json(TeamList { teams }))
+    // One pass over the registries names every team's grants.
+    let teams = state.teams.list(&org).await?;
+    let slugs = granted_slugs(&state, &org, &teams).await?;
+    Ok(Json(TeamList { teams: teams.into_iter().map(|team| shown(team, &slugs)).collect() }))
 }
 
 #[utoipa::path(get, path = "/v1/organizations/{org}/teams/{team}", tag = "teams", params(Org, TeamPath),
