@@ -19,7 +19,7 @@ use axum::routing::get;
 use super::AppState;
 use super::context::Caller;
 use super::error::{ApiError, ApiResult};
-use super::packages::{describe, redirect_to};
+use super::packages::download;
 use super::signed_repo::{is_sha256, key_response, repo_registry, uncached};
 use super::signing::registry_key;
 use crate::domain::names::Ecosystem;
@@ -155,8 +155,5 @@ async fn download_deb(
         .ok_or_else(|| ApiError::not_found(format!("no {name} {version} in this registry")))?;
     let stored =
         package.file(&file).ok_or_else(|| ApiError::not_found(format!("{name} {version} has no file {file}")))?;
-    if method == Method::HEAD {
-        return Ok(describe(stored));
-    }
-    redirect_to(&state, &registry, stored).await
+    download(&state, &registry, stored, &method).await
 }

@@ -18,7 +18,7 @@ use super::access::registry_for;
 use super::context::Caller;
 use super::error::{ApiError, current_request_id, reshape, shaped};
 use super::index_body::{self, IndexDocument, json_inner, json_string};
-use super::packages::{describe, redirect_to};
+use super::packages::download;
 use super::pagination::base_url;
 use super::spool::spool_part;
 use crate::domain::error::Error;
@@ -168,11 +168,7 @@ async fn npm(
         (method @ (Method::GET | Method::HEAD), Target::Tarball { name, file }) => {
             let package = package_of_tarball(&state, &registry, name, file).await?;
             let stored = package.files.first().ok_or_else(|| bad(StatusCode::NOT_FOUND, "not_found", "no tarball"))?;
-            if method == Method::HEAD {
-                Ok(describe(stored))
-            } else {
-                Ok(redirect_to(&state, &registry, stored).await?)
-            }
+            Ok(download(&state, &registry, stored, &method).await?)
         }
         (Method::PUT, Target::Packument { name }) => publish(&state, &acting()?, &registry, name, body).await,
         (Method::GET, Target::DistTags { name, tag: None }) => {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -387,6 +387,20 @@ pub async fn redirect_to(state: &AppState, registry: &Registry, file: &PackageFi
     *response.status_mut() = StatusCode::FOUND;
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
+}
+
+/// A download as every protocol answers it: for `HEAD` what it would be, from metadata; otherwise a `302` to
+/// a presigned URL (see [`redirect_to`]).
+///
+/// # Errors
+/// When the URL cannot be signed.
+pub async fn download(
+    state: &AppState,
+    registry: &Registry,
+    file: &PackageFile,
+    method: &Method,
+) -> ApiResult<Response> {
+    if method == Method::HEAD { Ok(describe(file)) } else { redirect_to(state, registry, file).await }
 }
 
 /// The answer to `HEAD`: what a download would be, from metadata, without touching storage.

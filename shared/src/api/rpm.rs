@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::AppState;
 use super::context::Caller;
 use super::error::{ApiError, ApiResult};
-use super::packages::{describe, redirect_to};
+use super::packages::download;
 use super::pagination::base_url;
 use super::signed_repo::{get_stored, index_key, is_sha256, key_response, put_once, repo_registry, uncached};
 use super::signing::registry_key;
@@ -213,8 +213,5 @@ async fn download_rpm(
     let stored = package
         .file(&file)
         .ok_or_else(|| ApiError::not_found(format!("{} {} has no file {file}", package.name, package.version)))?;
-    if method == Method::HEAD {
-        return Ok(describe(stored));
-    }
-    redirect_to(&state, &registry, stored).await
+    download(&state, &registry, stored, &method).await
 }

@@ -21,7 +21,7 @@ use super::AppState;
 use super::access::registry_for;
 use super::context::Caller;
 use super::error::{ApiError, basic_challenge, current_request_id, reason_phrase, reshape, shaped};
-use super::packages::{describe, redirect_to};
+use super::packages::download;
 use super::pagination::base_url;
 use crate::domain::names::Ecosystem;
 use crate::domain::registry::Registry;
@@ -177,11 +177,7 @@ async fn serve(state: &AppState, org: &str, registry: &str, path: &str, parts: &
             let package =
                 state.packages.get_to_download(&request.registry, id, Some(filename)).await.map_err(|_| not_found())?;
             let file = package.file(filename).ok_or_else(not_found)?;
-            if method == Method::HEAD {
-                Ok(describe(file))
-            } else {
-                Ok(redirect_to(state, &request.registry, file).await?)
-            }
+            Ok(download(state, &request.registry, file, &method).await?)
         }
         (Method::POST, Target::Upload) => upload::upload(&request, parts, body).await,
         (Method::POST | Method::DELETE, Target::Yank { project, version }) => {

@@ -20,7 +20,7 @@ use super::AppState;
 use super::access::registry_for;
 use super::context::Caller;
 use super::error::{ApiError, current_request_id, reshape, shaped};
-use super::packages::{describe, redirect_to};
+use super::packages::download;
 use crate::domain::names::Ecosystem;
 use crate::domain::package::Package;
 use crate::domain::registry::Registry;
@@ -118,8 +118,5 @@ async fn download_gem(
         .ok_or_else(|| refused(StatusCode::NOT_FOUND, "not_found", format!("no file {file} here; gems end in .gem")))?;
     let package = gem_by_full_name(&state, &registry, stem).await?;
     let stored = package.files.first().ok_or_else(|| refused(StatusCode::NOT_FOUND, "not_found", "no .gem stored"))?;
-    if method == Method::HEAD {
-        return Ok(describe(stored));
-    }
-    Ok(redirect_to(&state, &registry, stored).await?)
+    Ok(download(&state, &registry, stored, &method).await?)
 }
