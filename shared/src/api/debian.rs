@@ -20,12 +20,11 @@ use super::AppState;
 use super::context::Caller;
 use super::error::{ApiError, ApiResult};
 use super::packages::download;
-use super::signed_repo::{is_sha256, key_response, repo_registry, uncached};
+use super::signed_repo::{get_stored, is_sha256, key_response, repo_registry, uncached};
 use super::signing::registry_key;
 use crate::domain::names::Ecosystem;
 use crate::domain::registry::Registry;
 use crate::domain::storage::StorageRef;
-use crate::ports::blob::BlobError;
 use crate::service::debian_suite::by_hash_key;
 
 /// The one suite and component Packyard serves: `deb URL any main`.
@@ -111,12 +110,8 @@ async fn stored_index(
     sha256: &str,
 ) -> ApiResult<Option<Response>> {
     let blobs = state.packages.blobs(&registry.organization, storage).await?;
-    let key = by_hash_key(&registry.id, sha256)?;
-    match blobs.get(&key).await {
-        Ok(bytes) => Ok(Some(uncached(bytes, "application/octet-stream"))),
-        Err(BlobError::NotFound(_)) => Ok(None),
-        Err(error) => Err(ApiError::internal(&error)),
-    }
+    let stored = get_stored(&*blobs, &by_hash_key(&registry.id, sha256)?).await?;
+    Ok(stored.map(|bytes| uncached(bytes, "application/octet-stream")))
 }
 
 /// `GET dists/any/main/binary-{arch}/by-hash/SHA256/{digest}`: an index a Release listed, by its digest,

@@ -29,7 +29,7 @@ use crate::domain::names::Ecosystem;
 use crate::domain::registry::Registry;
 use crate::ecosystems::rpm::RpmHeader;
 use crate::ecosystems::rpm::repodata::{RepoEntry, render};
-use crate::ports::blob::StorageKey;
+use crate::ports::blob::{BlobStore, StorageKey};
 
 /// How many versions a page of the listing holds while the repodata is rendered.
 const PAGE: usize = 1000;
@@ -131,18 +131,19 @@ fn signed_index_key(registry: &Registry) -> ApiResult<StorageKey> {
     index_key(INDEX_PREFIX, registry, "repomd.json")
 }
 
-async fn stored_index(state: &AppState, registry: &Registry) -> ApiResult<Option<SignedIndex>> {
-    let stored = get_stored(state, registry, &signed_index_key(registry)?).await?;
+/// The signed index last stored in `blobs`, the registry's storage.
+async fn stored_index(blobs: &dyn BlobStore, registry: &Registry) -> ApiResult<Option<SignedIndex>> {
+    let stored = get_stored(blobs, &signed_index_key(registry)?).await?;
     Ok(stored.and_then(|bytes| serde_json::from_slice(&bytes).ok()))
 }
 
 /// The signed index for the registry as it is now: rendered from the records, and if that differs from
 /// the stored one, its files written, signed and stored in its place.
-async fn current_index(state: &AppState, registry: &Registry) -> ApiResult<SignedIndex> {
+async fn current_index(state: &AppState, registry: &Registry, blobs: &dyn BlobStore) -> ApiResult<SignedIndex> {
     let rendered = render(repo_entries(state, registry).await?);
     let key = registry_key(state, registry).await?;
     let signed_by = key.fingerprints();
-    let stored = stored_index(state, registry).await?.filter(|stored| stored.fingerprint == rendered.fingerprint);
+    let stored = stored_index(blobs, registry).await?.filter(|stored| stored.fingerprint == rendered.fingerprint);
     let (fingerprint, repomd) = match stored {
         Some(stored) if stored.signed_by == signed_by => return Ok(stored),
         // The same repodata, whose files are stored already; only the keys signing it changed.
@@ -153,7 +154,7 @@ async fn current_index(state: &AppState, registry: &Registry) -> ApiResult<Signe
             // Every file first, under its digest, so the new repomd.xml never names one that is not there.
             for file in &rendered.files {
                 let key = index_key(INDEX_PREFIX, registry, &file.sha256)?;
-                put_once(state, registry, &key, Bytes::from(file.gz.clone())).await?;
+                put_once(blobs, &key, Bytes::from(file.gz.clone())).await?;
             }
             (fingerprint, rendered.repomd)
         }
@@ -161,7 +162,6 @@ async fn current_index(state: &AppState, registry: &Registry) -> ApiResult<Signe
     let signature = key.detached(repomd.as_bytes()).map_err(|error| ApiError::internal(&error))?;
     let index = SignedIndex { fingerprint, repomd, signature, signed_by };
     let json = serde_json::to_vec(&index).map_err(|error| ApiError::internal(&error))?;
-    let (_, blobs) = state.packages.storage_for(registry).await?;
     blobs.put(&signed_index_key(registry)?, Bytes::from(json)).await.map_err(|error| ApiError::internal(&error))?;
     tracing::info!(registry.slug = %registry.slug, "rendered the RPM repodata of {}", registry.slug);
     Ok(index)
@@ -175,21 +175,22 @@ async fn get_repodata(
     Path((org, registry, file)): Path<(String, String, String)>,
 ) -> ApiResult<Response> {
     let registry = rpm_registry(&state, caller.as_ref(), &org, &registry).await?;
+    let (_, blobs) = state.packages.storage_for(&registry).await?;
     match file.as_str() {
-        "repomd.xml" => Ok(uncached(current_index(&state, &registry).await?.repomd, "application/xml")),
+        "repomd.xml" => Ok(uncached(current_index(&state, &registry, &*blobs).await?.repomd, "application/xml")),
         "repomd.xml.asc" => {
-            let index = match stored_index(&state, &registry).await? {
+            let index = match stored_index(&*blobs, &registry).await? {
                 Some(index) => index,
-                None => current_index(&state, &registry).await?,
+                None => current_index(&state, &registry, &*blobs).await?,
             };
             Ok(uncached(index.signature, "application/pgp-signature"))
         }
-        _ => metadata_file(&state, &registry, &file).await,
+        _ => metadata_file(&*blobs, &registry, &file).await,
     }
 }
 
 /// `{sha256}-{primary,filelists,other}.xml.gz`, by its digest.
-async fn metadata_file(state: &AppState, registry: &Registry, file: &str) -> ApiResult<Response> {
+async fn metadata_file(blobs: &dyn BlobStore, registry: &Registry, file: &str) -> ApiResult<Response> {
     let missing = || ApiError::not_found(format!("no repodata file {file}"));
     let (digest, kind) = file.split_once('-').ok_or_else(missing)?;
     let known = ["primary.xml.gz", "filelists.xml.gz", "other.xml.gz"].contains(&kind);
@@ -197,7 +198,7 @@ async fn metadata_file(state: &AppState, registry: &Registry, file: &str) -> Api
         return Err(missing());
     }
     let key = index_key(INDEX_PREFIX, registry, &digest.to_ascii_lowercase())?;
-    let bytes = get_stored(state, registry, &key).await?.ok_or_else(missing)?;
+    let bytes = get_stored(blobs, &key).await?.ok_or_else(missing)?;
     Ok(uncached(bytes, "application/gzip"))
 }
 

@@ -15,7 +15,7 @@ use super::signing::registry_key;
 use crate::domain::names::Ecosystem;
 use crate::domain::registry::Registry;
 use crate::domain::token::Scope;
-use crate::ports::blob::StorageKey;
+use crate::ports::blob::{BlobError, BlobStore, StorageKey};
 
 /// The registry, once the caller may read it, if it holds `ecosystem` packages (`what` names them).
 ///
@@ -64,28 +64,28 @@ pub fn index_key(prefix: &str, registry: &Registry, name: &str) -> ApiResult<Sto
     StorageKey::new(&[prefix, registry.id.as_str(), name]).map_err(|error| ApiError::internal(&error))
 }
 
-/// Writes `bytes` at `key` unless something is there already (content-addressed keys hold the same bytes).
+/// Writes `bytes` at `key` of `blobs` unless something is there already (content-addressed keys hold the same
+/// bytes).
 ///
 /// # Errors
 /// 500 when storage fails.
-pub async fn put_once(state: &AppState, registry: &Registry, key: &StorageKey, bytes: Bytes) -> ApiResult<()> {
-    let (_, blobs) = state.packages.storage_for(registry).await?;
+pub async fn put_once(blobs: &dyn BlobStore, key: &StorageKey, bytes: Bytes) -> ApiResult<()> {
     if blobs.head(key).await.map_err(|error| ApiError::internal(&error))?.is_none() {
         blobs.put(key, bytes).await.map_err(|error| ApiError::internal(&error))?;
     }
     Ok(())
 }
 
-/// The bytes at `key`, or `None` when there are none.
+/// The bytes at `key` of `blobs`, or `None` when there are none.
 ///
 /// # Errors
 /// 500 when storage fails.
-pub async fn get_stored(state: &AppState, registry: &Registry, key: &StorageKey) -> ApiResult<Option<Bytes>> {
-    let (_, blobs) = state.packages.storage_for(registry).await?;
-    if blobs.head(key).await.map_err(|error| ApiError::internal(&error))?.is_none() {
-        return Ok(None);
+pub async fn get_stored(blobs: &dyn BlobStore, key: &StorageKey) -> ApiResult<Option<Bytes>> {
+    match blobs.get(key).await {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(BlobError::NotFound(_)) => Ok(None),
+        Err(error) => Err(ApiError::internal(&error)),
     }
-    Ok(Some(blobs.get(key).await.map_err(|error| ApiError::internal(&error))?))
 }
 
 /// Whether `digest` looks like a hex SHA-256, so it can name a stored index.
