@@ -113,7 +113,7 @@ async fn deployment() -> (Vec<(String, String)>, String) {
     let secret_key = std::env::var("PACKYARD_TEST_S3_SECRET_KEY").expect("the S3 server's secret key");
     let dynamodb_url = std::env::var("PACKYARD_TEST_DYNAMODB_URL").expect("DynamoDB Local");
     // DynamoDB Local keeps one database per access key: set up with the key the functions sign with.
-    let dynamodb = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let dynamodb = packyard::adapters::aws_sdk::defaults()
         .endpoint_url(&dynamodb_url)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(&access_key, &secret_key, None, None, "t"))

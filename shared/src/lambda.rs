@@ -33,7 +33,7 @@ pub struct AwsTargets {
 /// Names the missing or invalid environment variable.
 pub async fn state_from_env() -> anyhow::Result<AppState> {
     let mut config = Config::from_env()?;
-    let sdk = aws_config::load_from_env().await;
+    let sdk = crate::adapters::aws_sdk::load_from_env().await;
     if config.links.secrets_key.is_none()
         && let Some(arn) = crate::config::optional_var("PACKYARD_SECRETS_KEY_ARN")
     {
@@ -130,7 +130,7 @@ pub async fn run_housekeeping() -> Result<(), lambda_http::Error> {
 pub async fn run_link_template() -> Result<(), lambda_http::Error> {
     use lambda_http::lambda_runtime::{LambdaEvent, service_fn};
     lambda_http::tracing::init_default_subscriber();
-    let s3 = aws_sdk_s3::Client::new(&aws_config::load_from_env().await);
+    let s3 = aws_sdk_s3::Client::new(&crate::adapters::aws_sdk::load_from_env().await);
     lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<link_template::Request>| {
         let s3 = s3.clone();
         async move { link_template::handle(&s3, &event.payload).await.map_err(lambda_http::Error::from) }

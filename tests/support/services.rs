@@ -1,7 +1,7 @@
 //! Clients for the real services `scripts/test` starts: DynamoDB Local, an S3 server that verifies
 //! SigV4, and moto (CloudFormation, IAM, STS, S3). Their addresses come from the environment; a test that needs one fails loudly without it.
 
-use aws_config::{BehaviorVersion, Region};
+use aws_config::Region;
 use aws_sdk_dynamodb::config::Credentials;
 
 fn required(name: &str) -> String {
@@ -13,7 +13,7 @@ fn required(name: &str) -> String {
 }
 
 async fn sdk_config(endpoint: &str, access_key: &str, secret_key: &str, region: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+    packyard::adapters::aws_sdk::defaults()
         .endpoint_url(endpoint)
         .region(Region::new(region.to_owned()))
         .credentials_provider(Credentials::new(access_key, secret_key, None, None, "packyard-tests"))

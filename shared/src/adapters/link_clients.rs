@@ -47,7 +47,7 @@ impl LinkClients {
     }
 
     async fn base(&self) -> &SdkConfig {
-        self.base.get_or_init(aws_config::load_from_env).await
+        self.base.get_or_init(super::aws_sdk::load_from_env).await
     }
 
     /// An STS client with Packyard's own credentials.
@@ -86,6 +86,7 @@ impl LinkClients {
         let credentials = Credentials::new(access_key_id, secret_access_key, None, None, "packyard-storage-link");
         let config = aws_sdk_s3::Config::builder()
             .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .http_client(super::aws_sdk::http_client())
             .endpoint_url(endpoint)
             .region(Region::new(region.to_owned()))
             .credentials_provider(credentials)
