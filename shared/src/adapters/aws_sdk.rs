@@ -3,20 +3,15 @@
 //! megabyte of every function (`benchmarks/functions.md`). Without the SDK's `default-https-client` feature a
 //! client has no HTTP client unless it is given one, so every configuration is loaded or built here.
 
-use std::sync::OnceLock;
-
 use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
-/// The HTTPS client all SDK clients share, with its connection pool.
+/// A new HTTPS client with its own connection pool, for one configuration and the clients built from it, as
+/// the SDK's default would be. Not one for the whole process: a pooled connection's task lives on the runtime
+/// that opened it, and a process may run more than one (each test does).
 pub fn http_client() -> SharedHttpClient {
-    static CLIENT: OnceLock<SharedHttpClient> = OnceLock::new();
-    CLIENT
-        .get_or_init(|| {
-            aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
-        })
-        .clone()
+    aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
 }
 
 /// The configuration loader, with the shared HTTPS client (its credential providers use it too).
