@@ -40,6 +40,10 @@ pub struct Config {
     /// its data directory; otherwise the system's temporary directory, `/tmp` in Lambda and containers).
     pub spool_dir: std::path::PathBuf,
     pub links: LinkConfig,
+    /// No other process serves the same metadata store (the dev server on its embedded store), so a change
+    /// that narrows access need not wait for other processes' copies of tokens and registries to expire
+    /// (`service::recent`). False everywhere else: Lambda containers, the transfer service, `packyard serve`.
+    pub sole_server: bool,
 }
 
 /// The spool directory when none is configured.
@@ -78,6 +82,7 @@ impl Default for Config {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             spool_dir: default_spool_dir(),
             links: LinkConfig::default(),
+            sole_server: false,
         }
     }
 }
@@ -149,6 +154,7 @@ impl Config {
             max_body_bytes,
             spool_dir: optional_var("PACKYARD_SPOOL_DIR").map_or_else(default_spool_dir, std::path::PathBuf::from),
             links: LinkConfig { aws_account_id, template_url, secrets_key, session_seconds },
+            sole_server: false,
         })
     }
 }

@@ -57,6 +57,8 @@ pub async fn serve(options: Options) -> anyhow::Result<()> {
     if config.links.secrets_key.is_none() {
         config.links.secrets_key = Some(secrets_key(data_dir)?);
     }
+    // The embedded store is this process's alone: revoking a token need not wait for other servers' copies.
+    config.sole_server = true;
     let state = AppState::new(config, Arc::new(store), Arc::new(blobs.clone()));
     bootstrap(&state, &options.org, data_dir).await?;
 

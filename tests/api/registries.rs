@@ -174,3 +174,20 @@ async fn a_registry_read_moments_ago_still_answers_a_change_at_once_in_the_same_
     assert_eq!(app.delete(&format!("{REGISTRIES}/tools")).await.status, StatusCode::NO_CONTENT);
     assert_eq!(app.get(packages).await.status, StatusCode::NOT_FOUND, "deleted");
 }
+
+/// Two Lambda containers on one table: the warm one has just served a public registry from memory; the other
+/// makes it private, and once that change has answered the warm one asks for a token too.
+#[tokio::test]
+async fn a_registry_made_private_through_another_container_is_closed_once_the_change_answers() {
+    let app = TestApp::on_aws().await;
+    let warm = app.another_container().await;
+    app.create_registry("tools", "files").await;
+    app.patch(&format!("{REGISTRIES}/tools"), json!({"public": true})).await;
+    let packages = "/v1/organizations/acme/registries/tools/packages";
+    assert_eq!(warm.call(Method::GET, packages, None, None).await.status, StatusCode::OK);
+
+    let changed = app.patch(&format!("{REGISTRIES}/tools"), json!({"public": false})).await;
+    assert_eq!(changed.status, StatusCode::OK, "{:?}", changed.json);
+    assert_eq!(warm.call(Method::GET, packages, None, None).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(warm.get(packages).await.status, StatusCode::OK, "a token still reads it");
+}

@@ -2,6 +2,9 @@
 //! from each other.
 
 use http::{Method, StatusCode};
+use packyard::adapters::aws_calls::AwsCalls;
+use packyard::config::Config;
+use packyard::domain::secret::SecretsKey;
 use packyard_tests::app::TestApp;
 use serde_json::json;
 
@@ -136,4 +139,51 @@ async fn only_the_hash_of_a_secret_is_stored() {
     let hash = packyard::domain::token::secret_sha256(&secret);
     let stored = app.store.get(&format!("TOKEN#{hash}"), "TOKEN").await.unwrap().expect("token record");
     assert!(!serde_json::Value::Object(stored.attributes).to_string().contains(&secret));
+}
+
+/// Two Lambda containers on one table. The warm one answers a token it read moments ago from memory, with no
+/// DynamoDB read; the other revokes it, and once that revocation has answered the warm one refuses it too.
+#[tokio::test]
+async fn a_warm_container_knows_a_token_from_memory_and_refuses_it_once_its_revocation_answers() {
+    let calls = AwsCalls::default();
+    let app = TestApp::on_aws_with(Config::default(), Some(calls.clone())).await;
+    let warm = app.another_container().await;
+    let created =
+        app.post("/v1/organizations/acme/tokens", json!({"description": "CI", "scopes": ["read_registries"]})).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.json);
+    let secret = created.json["token"].as_str().unwrap().to_owned();
+    let whoami = async |app: &TestApp| {
+        app.call(Method::GET, "/v1/organizations/acme/tokens/current", Some(&secret), None).await.status
+    };
+    assert_eq!(whoami(&warm).await, StatusCode::OK);
+    let before = calls.calls().len();
+    assert_eq!(whoami(&warm).await, StatusCode::OK);
+    let reads: Vec<_> = calls.calls()[before..].iter().filter(|call| call.service == "DynamoDB").cloned().collect();
+    assert!(reads.is_empty(), "a warm container read the token again: {reads:?}");
+
+    let id = created.json["id"].as_str().unwrap();
+    assert_eq!(app.delete(&format!("/v1/organizations/acme/tokens/{id}")).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(whoami(&warm).await, StatusCode::UNAUTHORIZED, "the warm container still knew the revoked token");
+    assert_eq!(whoami(&app).await, StatusCode::UNAUTHORIZED);
+}
+
+/// The same for a registry token deleted through another container.
+#[tokio::test]
+async fn a_deleted_registry_token_is_refused_by_a_warm_container_once_the_deletion_answers() {
+    let mut config = Config::default();
+    config.links.secrets_key = Some(SecretsKey::from_text(&SecretsKey::generate_text()).expect("a key"));
+    let app = TestApp::on_aws_with(config, None).await;
+    let warm = app.another_container().await;
+    app.create_registry("tools", "files").await;
+    let tokens = format!("{REGISTRIES}/tools/tokens");
+    let created = app.post(&tokens, json!({"description": "deploy hosts"})).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.json);
+    let secret = created.json["token"].as_str().unwrap().to_owned();
+    let packages = format!("{REGISTRIES}/tools/packages");
+    assert_eq!(warm.call(Method::GET, &packages, Some(&secret), None).await.status, StatusCode::OK);
+
+    let id = created.json["id"].as_str().unwrap();
+    assert_eq!(app.delete(&format!("{tokens}/{id}")).await.status, StatusCode::NO_CONTENT);
+    let refused = warm.call(Method::GET, &packages, Some(&secret), None).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{:?}", refused.json);
 }

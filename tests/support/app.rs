@@ -5,6 +5,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use http::{Method, Request, StatusCode};
+use packyard::adapters::aws_calls::AwsCalls;
 use packyard::adapters::dynamodb::DynamoDbStore;
 use packyard::adapters::link_clients::LinkClients;
 use packyard::adapters::local_blob::LocalBlobStore;
@@ -29,6 +30,18 @@ pub struct TestApp {
     pub store: Arc<dyn MetadataStore>,
     /// Where the local blob store keeps its files (`objects/`, `tmp/`, `multipart/`), when it has one.
     pub blob_dir: Option<tempdir::TempDir>,
+    /// The AWS wiring, for [`TestApp::another_container`].
+    aws: Option<AwsWiring>,
+}
+
+/// What an app on the AWS wiring was built from: its configuration, table and bucket, and the recorder of
+/// its calls.
+#[derive(Clone)]
+struct AwsWiring {
+    config: Config,
+    table: String,
+    bucket: String,
+    calls: Option<AwsCalls>,
 }
 
 /// A reply, with its body parsed as JSON when it is JSON.
@@ -90,7 +103,9 @@ impl TestApp {
     }
 
     /// An app whose storage links reach AWS through `clients` (an emulator) when given.
-    pub async fn with_links(config: Config, clients: Option<LinkClients>) -> Self {
+    pub async fn with_links(mut config: Config, clients: Option<LinkClients>) -> Self {
+        // The in-memory store is this app's alone, as the dev server's is: no other process caches its tokens.
+        config.sole_server = true;
         let store: Arc<dyn MetadataStore> = Arc::new(SqliteStore::in_memory().expect("in-memory SQLite"));
         let blob_dir = tempdir::TempDir::new("packyard-blobs");
         // Signed URLs name the same host requests use, so `follow` can serve them from this router.
@@ -101,35 +116,56 @@ impl TestApp {
         }
         let admin_token = Self::bootstrap(&state, "acme").await;
         let router = finish(all_routes(&state).merge(blobs.router()), &state.config);
-        Self { state, router, admin_token, store, blob_dir: Some(blob_dir) }
+        Self { state, router, admin_token, store, blob_dir: Some(blob_dir), aws: None }
     }
 
     /// The whole API on the AWS wiring (a fresh DynamoDB Local table, a fresh bucket on the S3 server), so a
     /// scenario can run on both adapters.
     pub async fn on_aws() -> Self {
-        let (table, bucket) = (services::unique_name("app"), services::unique_name("app"));
+        Self::on_aws_with(Config::default(), None).await
+    }
+
+    /// The AWS wiring with `config`, its calls recorded into `calls` when given.
+    pub async fn on_aws_with(config: Config, calls: Option<AwsCalls>) -> Self {
+        let wiring =
+            AwsWiring { config, table: services::unique_name("app"), bucket: services::unique_name("app"), calls };
+        DynamoDbStore::create_table(&services::dynamodb().await, &wiring.table).await.expect("table");
+        services::s3().await.create_bucket().bucket(&wiring.bucket).send().await.expect("bucket");
+        let (state, store, router) = Self::aws_container(&wiring).await;
+        let mut app = Self::serving(state, store, router).await;
+        app.aws = Some(wiring);
+        app
+    }
+
+    async fn aws_container(wiring: &AwsWiring) -> (AppState, Arc<dyn MetadataStore>, Router) {
         let dynamodb = services::dynamodb_config().await;
-        DynamoDbStore::create_table(&aws_sdk_dynamodb::Client::new(&dynamodb), &table).await.expect("table");
-        services::s3().await.create_bucket().bucket(&bucket).send().await.expect("bucket");
         let targets = AwsTargets {
             dynamodb: dynamodb.clone(),
             s3: services::s3_config().await,
             sts: services::moto().await,
-            table: table.clone(),
-            bucket,
+            table: wiring.table.clone(),
+            bucket: wiring.bucket.clone(),
             path_style: true,
-            calls: None,
+            calls: wiring.calls.clone(),
         };
-        let state = aws_state(Config::default(), targets);
-        let store = Arc::new(DynamoDbStore::new(aws_sdk_dynamodb::Client::new(&dynamodb), &table));
+        let state = aws_state(wiring.config.clone(), targets);
+        let store = Arc::new(DynamoDbStore::new(aws_sdk_dynamodb::Client::new(&dynamodb), &wiring.table));
         let router = finish(all_routes(&state), &state.config);
-        Self::serving(state, store, router).await
+        (state, store, router)
+    }
+
+    /// A second app on this one's AWS table and bucket, as a second Lambda container builds its own at cold
+    /// start: its own clients and its own memory of tokens and registries read lately.
+    pub async fn another_container(&self) -> Self {
+        let wiring = self.aws.clone().expect("an app on the AWS wiring");
+        let (state, store, router) = Self::aws_container(&wiring).await;
+        Self { state, router, admin_token: self.admin_token.clone(), store, blob_dir: None, aws: Some(wiring) }
     }
 
     /// An app on `state` (e.g. the AWS wiring) answering through `router`, with `acme` bootstrapped.
     pub async fn serving(state: AppState, store: Arc<dyn MetadataStore>, router: Router) -> Self {
         let admin_token = Self::bootstrap(&state, "acme").await;
-        Self { state, router, admin_token, store, blob_dir: None }
+        Self { state, router, admin_token, store, blob_dir: None, aws: None }
     }
 
     /// Creates another organization and returns its admin token.

@@ -48,6 +48,7 @@ use crate::service::housekeeping::Housekeeping;
 use crate::service::oci::Oci;
 use crate::service::oidc::Oidc;
 use crate::service::packages::Packages;
+use crate::service::recent::Recent;
 use crate::service::registries::Registries;
 use crate::service::registry_tokens::RegistryTokens;
 use crate::service::signing_keys::SigningKeys;
@@ -86,7 +87,10 @@ impl AppState {
     }
 
     fn wire(config: Config, store: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobStore>, clients: LinkClients) -> Self {
-        let registry_tokens = RegistryTokens::new(Arc::clone(&store), config.links.secrets_key.clone());
+        let sole_server = config.sole_server;
+        let recent_tokens = Recent::new(sole_server);
+        let registry_tokens =
+            RegistryTokens::new(Arc::clone(&store), config.links.secrets_key.clone(), recent_tokens.clone());
         let storage_links = StorageLinks::new(Arc::clone(&store), config.links.clone(), Arc::new(clients));
         let storage = StorageResolver::new(Arc::clone(&blobs), storage_links.clone());
         let packages = Packages::new(Arc::clone(&store), storage.clone());
@@ -95,9 +99,9 @@ impl AppState {
         let signing_keys = SigningKeys::new(Arc::clone(&store), config.links.secrets_key.clone());
         Self {
             config: Arc::new(config),
-            registries: Registries::new(Arc::clone(&store), signing_keys.clone()),
+            registries: Registries::new(Arc::clone(&store), signing_keys.clone(), sole_server),
             signing_keys,
-            tokens: Tokens::new(Arc::clone(&store)),
+            tokens: Tokens::new(Arc::clone(&store), recent_tokens),
             registry_tokens,
             teams: Teams::new(Arc::clone(&store)),
             oidc: Oidc::new(Arc::clone(&store)),

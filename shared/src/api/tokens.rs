@@ -134,7 +134,7 @@ pub(crate) async fn list_tokens(
 }
 
 #[utoipa::path(delete, path = "/v1/organizations/{org}/tokens/{id}", tag = "tokens", params(Org, TokenPath),
-    responses((status = 204, description = "Revoked: it authenticates no more"), ReadErrors))]
+    responses((status = 204, description = "Revoked: from this answer on it authenticates nowhere (on AWS the answer waits 5 s for running functions to forget it)"), ReadErrors))]
 pub(crate) async fn delete_token(
     State(state): State<AppState>,
     caller: Caller,
@@ -244,7 +244,7 @@ pub(crate) async fn update_registry_token(
 }
 
 #[utoipa::path(delete, path = "/v1/organizations/{org}/registries/{registry}/tokens/{id}", tag = "registry-tokens",
-    params(Org, RegistryPath, TokenPath), responses((status = 204, description = "Deleted"), ReadErrors))]
+    params(Org, RegistryPath, TokenPath), responses((status = 204, description = "Deleted: from this answer on it authenticates nowhere (on AWS the answer waits 5 s for running functions to forget it)"), ReadErrors))]
 pub(crate) async fn delete_registry_token(
     State(state): State<AppState>,
     caller: Caller,

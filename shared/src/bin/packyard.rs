@@ -181,7 +181,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
 async fn bootstrap(org: OrgSlug) -> anyhow::Result<()> {
     let table = required_var("PACKYARD_TABLE")?;
     let aws = packyard::adapters::aws_sdk::load_from_env().await;
-    let tokens = Tokens::new(Arc::new(DynamoDbStore::new(aws_sdk_dynamodb::Client::new(&aws), table)));
+    let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::new(&aws), table);
+    let tokens = Tokens::new(Arc::new(store), packyard::service::recent::Recent::new(false));
     let origin = Origin { request_id: format!("bootstrap-{}", ulid::Ulid::new()), source_ip: "cli".into() };
     match tokens.bootstrap(&org, origin).await? {
         Some(issued) => {

@@ -12,6 +12,7 @@ pub mod package_index;
 pub mod packages;
 pub mod publish;
 mod races;
+pub mod recent;
 pub mod registries;
 pub mod registry_tokens;
 pub mod release_files;

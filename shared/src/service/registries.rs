@@ -1,8 +1,6 @@
 //! Creating, listing, reading, updating and deleting source registries.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use chrono::Utc;
 use serde_json::Value;
@@ -15,6 +13,7 @@ use crate::domain::registry::{NewRegistry, Registry, RegistryPatch};
 use crate::ports::metadata::{Condition, Item, MetadataStore, Query, StoreError, WriteOp};
 
 use super::Acting;
+use super::recent::Recent;
 use super::signing_keys::SigningKeys;
 
 /// The fields an audit event compares.
@@ -28,20 +27,14 @@ pub struct Updated {
     pub renamed_from: Option<RegistrySlug>,
 }
 
-/// How long a container answers package reads from a registry it read before, without a DynamoDB read.
-const RECENT: Duration = Duration::from_secs(5);
-
 #[derive(Clone)]
 pub struct Registries {
     store: Arc<dyn MetadataStore>,
-    /// Private registries read lately, for package reads; see [`Registries::get_for_reading`].
-    recent: Arc<Mutex<Recent>>,
+    /// Registries read lately, for package reads; see [`Registries::get_for_reading`].
+    recent: Recent<(OrgSlug, RegistrySlug), Registry>,
     /// Gives a new Debian registry its first signing key in its creation's transaction.
     signing_keys: SigningKeys,
 }
-
-/// Registries by organization and slug, each with when it was read.
-type Recent = HashMap<(OrgSlug, RegistrySlug), (Instant, Registry)>;
 
 fn target(registry: &Registry) -> Target {
     Target { kind: "registry".into(), id: registry.id.clone(), name: registry.slug.to_string() }
@@ -82,36 +75,31 @@ fn tag_rule(ecosystem: Ecosystem, immutable_tags: Option<bool>) -> Result<bool> 
 }
 
 impl Registries {
-    pub fn new(store: Arc<dyn MetadataStore>, signing_keys: SigningKeys) -> Self {
-        Self { store, recent: Arc::default(), signing_keys }
+    /// `sole_server`: no other process serves `store` (see [`Recent::new`]).
+    pub fn new(store: Arc<dyn MetadataStore>, signing_keys: SigningKeys, sole_server: bool) -> Self {
+        Self { store, recent: Recent::new(sole_server), signing_keys }
     }
 
-    /// The registry, for reading its packages: a private registry read by this container less than
-    /// [`RECENT`] ago is answered from memory, so a warm function's downloads and index pages skip a
-    /// DynamoDB read. Only private registries are kept, so a registry made private is never served as public
-    /// from memory (the other way round, one made public opens within [`RECENT`]); a change made through this
-    /// container drops its entry at once. Tokens are never kept: a deleted token is refused on its next use.
+    /// The registry, for reading its packages: one this process read less than
+    /// [`RECENT`](super::recent::RECENT) ago is answered from memory, so a warm function's downloads and index
+    /// pages skip a DynamoDB read. A change made through this process drops its entry at once; one that
+    /// narrows access (made private, deleted) answers once no other process still holds the registry as it
+    /// was. One made public opens everywhere within `RECENT`.
     ///
     /// # Errors
     /// As [`Registries::get`].
     pub async fn get_for_reading(&self, org: &OrgSlug, slug: &RegistrySlug) -> Result<Registry> {
         let key = (org.clone(), slug.clone());
-        if let Some((read, registry)) = self.recent.lock().unwrap_or_else(PoisonError::into_inner).get(&key)
-            && read.elapsed() < RECENT
-        {
-            return Ok(registry.clone());
+        if let Some(registry) = self.recent.get(&key) {
+            return Ok(registry);
         }
         let (registry, _) = self.get(org, slug).await?;
-        let mut recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
-        recent.retain(|_, (read, _)| read.elapsed() < RECENT);
-        if !registry.public {
-            recent.insert(key, (Instant::now(), registry.clone()));
-        }
+        self.recent.put(key, registry.clone());
         Ok(registry)
     }
 
     fn forget(&self, org: &OrgSlug, slug: &RegistrySlug) {
-        self.recent.lock().unwrap_or_else(PoisonError::into_inner).remove(&(org.clone(), slug.clone()));
+        self.recent.forget(&(org.clone(), slug.clone()));
     }
 
     /// Creates a private registry whose slug is derived from its name.
@@ -262,7 +250,12 @@ impl Registries {
             Err(StoreError::ConditionFailed { op: 1 }) if renamed => Err(slug_taken(org, &updated.slug)),
             Err(StoreError::ConditionFailed { .. } | StoreError::Contention) => Err(concurrent_change(org, slug)),
             Err(error) => Err(error.into()),
-            Ok(()) => Ok(Updated { registry: updated, renamed_from: renamed.then(|| slug.clone()) }),
+            Ok(()) => {
+                if current.public && !updated.public {
+                    self.recent.settle().await;
+                }
+                Ok(Updated { registry: updated, renamed_from: renamed.then(|| slug.clone()) })
+            }
         }
     }
 
@@ -297,7 +290,11 @@ impl Registries {
         self.forget(org, slug);
         match written {
             Err(StoreError::ConditionFailed { .. } | StoreError::Contention) => Err(concurrent_change(org, slug)),
-            other => other.map(|()| current).map_err(Error::from),
+            Err(error) => Err(error.into()),
+            Ok(()) => {
+                self.recent.settle().await;
+                Ok(current)
+            }
         }
     }
 

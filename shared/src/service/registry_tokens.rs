@@ -17,11 +17,14 @@ use crate::domain::token::{REGISTRY_SECRET_PREFIX, Scope, Token, secret_sha256, 
 use crate::ports::metadata::{Condition, Item, MetadataStore, Query, StoreError, WriteOp};
 
 use super::Acting;
+use super::tokens::RecentTokens;
 
 #[derive(Clone)]
 pub struct RegistryTokens {
     store: Arc<dyn MetadataStore>,
     key: Option<SecretsKey>,
+    /// The tokens [`super::tokens::Tokens::authenticate`] answers from memory, which a deletion settles.
+    recent: RecentTokens,
 }
 
 fn target(token: &Token) -> Target {
@@ -29,8 +32,8 @@ fn target(token: &Token) -> Target {
 }
 
 impl RegistryTokens {
-    pub fn new(store: Arc<dyn MetadataStore>, key: Option<SecretsKey>) -> Self {
-        Self { store, key }
+    pub fn new(store: Arc<dyn MetadataStore>, key: Option<SecretsKey>, recent: RecentTokens) -> Self {
+        Self { store, key, recent }
     }
 
     fn key(&self) -> Result<&SecretsKey> {
@@ -145,7 +148,9 @@ impl RegistryTokens {
             WriteOp::put(Item::from_value(pk, sk, version + 1, &updated)?, Condition::Exists),
             acting.audit(&registry.organization, "registry_token.updated", target(&updated), changes)?,
         ];
-        match self.store.write(ops).await {
+        let written = self.store.write(ops).await;
+        self.recent.forget(&updated.secret_sha256);
+        match written {
             Err(StoreError::ConditionFailed { .. } | StoreError::Contention) => {
                 Err(Error::Conflict(format!("registry token {id} changed at the same time; retry")))
             }
@@ -153,7 +158,8 @@ impl RegistryTokens {
         }
     }
 
-    /// Deletes a token; it stops authenticating at once.
+    /// Deletes a token. It stops authenticating in this process at once and, by the time this returns, in
+    /// every other (see [`super::recent::Recent::settle`]).
     ///
     /// # Errors
     /// [`Error::NotFound`].
@@ -168,7 +174,12 @@ impl RegistryTokens {
         ];
         match self.store.write(ops).await {
             Err(StoreError::ConditionFailed { .. }) => Err(Error::NotFound(format!("registry token {id} not found"))),
-            other => other.map_err(Error::from),
+            Err(error) => Err(error.into()),
+            Ok(()) => {
+                self.recent.forget(&token.secret_sha256);
+                self.recent.settle().await;
+                Ok(())
+            }
         }
     }
 }

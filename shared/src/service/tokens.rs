@@ -14,6 +14,7 @@ use crate::domain::token::{Scope, Token, new_secret, secret_sha256};
 use crate::ports::metadata::{Condition, Item, MetadataStore, Query, StoreError, WriteOp};
 
 use super::Acting;
+use super::recent::Recent;
 
 /// An organization's record; it exists once bootstrap has run for it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,9 +44,14 @@ pub struct NewToken {
     pub member: Option<String>,
 }
 
+/// Tokens read lately, by their secret's SHA-256: what [`Tokens::authenticate`] answers from memory and a
+/// revocation settles (see [`super::recent`]). Registry tokens share it.
+pub type RecentTokens = Recent<String, Token>;
+
 #[derive(Clone)]
 pub struct Tokens {
     store: Arc<dyn MetadataStore>,
+    recent: RecentTokens,
 }
 
 fn target(token: &Token) -> Target {
@@ -53,8 +59,8 @@ fn target(token: &Token) -> Target {
 }
 
 impl Tokens {
-    pub fn new(store: Arc<dyn MetadataStore>) -> Self {
-        Self { store }
+    pub fn new(store: Arc<dyn MetadataStore>, recent: RecentTokens) -> Self {
+        Self { store, recent }
     }
 
     /// Creates the organization with a first admin token holding every scope, unless it already exists.
@@ -159,13 +165,23 @@ impl Tokens {
         Ok(Issued { token, secret })
     }
 
-    /// The token a secret belongs to, if it is a live one.
+    /// The token a secret belongs to, if it is a live one. A token this process read less than
+    /// [`super::recent::RECENT`] ago is answered from memory; an unknown secret is always looked up, so a new
+    /// token works at once, and a revoked one is refused by every process once its revocation has answered.
     ///
     /// # Errors
     /// When the store fails.
     pub async fn authenticate(&self, secret: &str) -> Result<Option<Token>> {
-        let (pk, sk) = keys::token_by_hash(&secret_sha256(secret));
-        Ok(self.store.get(&pk, &sk).await?.map(|item| item.to_value()).transpose()?)
+        let hash = secret_sha256(secret);
+        if let Some(token) = self.recent.get(&hash) {
+            return Ok(Some(token));
+        }
+        let (pk, sk) = keys::token_by_hash(&hash);
+        let token: Option<Token> = self.store.get(&pk, &sk).await?.map(|item| item.to_value()).transpose()?;
+        if let Some(token) = &token {
+            self.recent.put(hash, token.clone());
+        }
+        Ok(token)
     }
 
     /// One page of the organization's tokens, oldest first.
@@ -190,7 +206,8 @@ impl Tokens {
         Ok((page.items.iter().map(Item::to_value).collect::<Result<_, _>>()?, next))
     }
 
-    /// Revokes a token of the organization; it stops authenticating at once.
+    /// Revokes a token of the organization. It stops authenticating in this process at once and, by the
+    /// time this returns, in every other (see [`Recent::settle`]).
     ///
     /// # Errors
     /// [`Error::NotFound`] when the organization has no such token.
@@ -209,7 +226,12 @@ impl Tokens {
         ];
         match self.store.write(ops).await {
             Err(StoreError::ConditionFailed { .. }) => Err(not_found()),
-            other => other.map(|()| token).map_err(Error::from),
+            Err(error) => Err(error.into()),
+            Ok(()) => {
+                self.recent.forget(&token.secret_sha256);
+                self.recent.settle().await;
+                Ok(token)
+            }
         }
     }
 }
