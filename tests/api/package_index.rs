@@ -1,7 +1,8 @@
 //! A name's index (npm packument, PyPI simple page, cargo index file) is joined from per-version index entries
 //! written with each change: the same scenarios on the embedded store and on DynamoDB Local with the S3 server.
 //! Concurrent publishes all show, a delete or yank shows in the very next read, a name from before index
-//! entries gets them on its first read, and a name with more versions than one query page reads whole.
+//! entries gets them on its first read, and a name with more versions than one query page reads whole. Listings
+//! of a registry's names (`simple/`, cargo search) read one summary a name, kept through publishes and deletes.
 
 use std::sync::Arc;
 
@@ -219,6 +220,76 @@ async fn a_name_with_more_versions_than_a_query_page_reads_whole(app: TestApp) {
     assert_eq!(versions(&corgi).len(), versions_count);
 }
 
+async fn cargo_search(app: &TestApp, text: &str) -> Value {
+    let reply = app.get(&format!("/cargo/acme/rs/api/v1/crates?q={text}&per_page=100")).await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.json);
+    reply.json
+}
+
+async fn delete_version(app: &TestApp, registry: &str, name: &str, version: &str) {
+    let packages = format!("/v1/organizations/acme/registries/{registry}/packages");
+    let listed = app.get(&format!("{packages}?name={name}")).await;
+    let listed = listed.json["packages"].as_array().unwrap().clone();
+    let package = listed.iter().find(|package| package["version"] == version).expect("the version");
+    let deleted = app.delete(&format!("{packages}/{}", package["id"].as_str().unwrap())).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{:?}", deleted.json);
+}
+
+/// Cargo search lists each name once from its summary, with its highest version and that version's
+/// description, published in any order, and follows deletes of the latest version and of the last one.
+async fn search_lists_each_name_with_its_latest_through_publishes_and_deletes(app: TestApp) {
+    app.create_registry("rs", "cargo").await;
+    for (name, version, description) in
+        [("Zeta", "2.0.0", "two"), ("Zeta", "1.5.0", "one and a half"), ("alpha", "0.1.0", "first")]
+    {
+        let mut metadata = crate::api::cargo::metadata(name, version);
+        metadata["description"] = json!(description);
+        let reply = crate::api::cargo::publish(&app, cargo_publish_body(&metadata, &crate_file(name, version))).await;
+        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.json);
+    }
+    let found = cargo_search(&app, "").await;
+    assert_eq!(
+        found,
+        json!({"crates": [
+            {"name": "alpha", "max_version": "0.1.0", "description": "first"},
+            {"name": "Zeta", "max_version": "2.0.0", "description": "two"},
+        ], "meta": {"total": 2}})
+    );
+    assert_eq!(cargo_search(&app, "ZET").await["crates"][0]["name"], "Zeta", "case-insensitive");
+
+    delete_version(&app, "rs", "zeta", "2.0.0").await;
+    let found = cargo_search(&app, "zeta").await;
+    assert_eq!(found["crates"], json!([{"name": "Zeta", "max_version": "1.5.0", "description": "one and a half"}]));
+    delete_version(&app, "rs", "zeta", "1.5.0").await;
+    assert_eq!(cargo_search(&app, "").await["meta"]["total"], 1, "the name went with its last version");
+}
+
+/// A registry whose versions were published before name summaries existed: its first listing writes them,
+/// and `simple/` shows every project.
+async fn a_registry_from_before_name_summaries_lists_every_name(app: TestApp) {
+    let registry = app.create_registry("py", "python").await;
+    let registry_id = registry["id"].as_str().unwrap();
+    for filename in ["demo-1.0.tar.gz", "demo-1.1.tar.gz", "other-2.0.tar.gz"] {
+        assert_eq!(crate::api::pypi::upload(&app, filename, b"x", &[]).await.status, StatusCode::OK);
+    }
+    let summaries = async || {
+        let items = query_all(app.store.as_ref(), format!("PKG#{registry_id}"), String::new()).await.unwrap();
+        items
+            .into_iter()
+            .filter(|item| item.sk.starts_with("SUMMAR"))
+            .map(|item| (item.pk, item.sk))
+            .collect::<Vec<_>>()
+    };
+    let written = summaries().await;
+    assert_eq!(written.len(), 2, "one summary a name, no marker before a listing: {written:?}");
+    let ops = written.into_iter().map(|(pk, sk)| WriteOp::delete(pk, sk, Condition::Exists)).collect();
+    app.store.write(ops).await.unwrap();
+
+    let index = get(&app, "/pypi/acme/py/simple/", PEP_691, format!("Bearer {}", app.admin_token)).await;
+    assert_eq!(index.json["projects"], json!([{"name": "demo"}, {"name": "other"}]), "{}", index.text);
+    assert_eq!(summaries().await.len(), 3, "the summaries and the marker that says they are all there");
+}
+
 macro_rules! on_both_stores {
     ($($scenario:ident),+) => {
         mod embedded {
@@ -244,5 +315,7 @@ on_both_stores!(
     concurrent_publishes_all_show_and_a_delete_shows_at_once,
     cargo_and_pypi_yanks_show_in_the_next_read,
     a_name_from_before_index_entries_gets_them_on_its_first_read,
-    a_name_with_more_versions_than_a_query_page_reads_whole
+    a_name_with_more_versions_than_a_query_page_reads_whole,
+    search_lists_each_name_with_its_latest_through_publishes_and_deletes,
+    a_registry_from_before_name_summaries_lists_every_name
 );

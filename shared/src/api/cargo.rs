@@ -2,7 +2,7 @@
 //! Last-Modified, the publish API, yank and unyank, owners, search, and downloads that redirect to
 //! presigned URLs. Errors use cargo's `{"errors": [{"detail": "..."}]}`, which cargo prints.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -318,31 +318,21 @@ async fn search_crates(
     let registry = cargo_registry(&state, caller.as_ref(), &org, &registry, Scope::ReadPackages).await?;
     let text = query.get("q").map(|q| q.to_ascii_lowercase()).unwrap_or_default();
     let per_page = query.get("per_page").and_then(|n| n.parse().ok()).unwrap_or(10_usize).clamp(1, 100);
-    // Newest first, so the first version seen of a name is its latest; bounded to keep a search cheap.
-    let mut found: BTreeMap<String, (semver::Version, Value)> = BTreeMap::new();
-    let mut after = None;
-    for _ in 0..10 {
-        let (page, next) = state.packages.list(&registry, None, after, 100).await?;
-        for package in page.iter().filter(|p| p.name.contains(&text)) {
-            let Ok(version) = semver::Version::parse(&package.version) else { continue };
-            let entry =
-                found.entry(package.name.clone()).or_insert_with(|| (version.clone(), package.metadata.clone()));
-            if version > entry.0 {
-                *entry = (version, package.metadata.clone());
-            }
-        }
-        match next {
-            Some(next) => after = Some(next),
-            None => break,
-        }
-    }
-    let total = found.len();
-    let crates: Vec<_> = found
+    // Every name's summary (one small record a crate), in name order.
+    let found: Vec<_> = state
+        .packages
+        .all_names(&registry)
+        .await?
         .into_iter()
+        .filter(|summary| summary.name.to_ascii_lowercase().contains(&text))
+        .collect();
+    let crates: Vec<_> = found
+        .iter()
         .take(per_page)
-        .map(|(name, (version, metadata))| {
-            json!({"name": metadata["name"].as_str().unwrap_or(&name), "max_version": version.to_string(), "description": metadata["description"]})
+        .map(|summary| {
+            let name = summary.spelled.as_deref().unwrap_or(&summary.name);
+            json!({"name": name, "max_version": summary.latest, "description": summary.description})
         })
         .collect();
-    Ok(Json(json!({"crates": crates, "meta": {"total": total}})))
+    Ok(Json(json!({"crates": crates, "meta": {"total": found.len()}})))
 }

@@ -75,6 +75,18 @@ pub fn package_version(registry_id: &str, name: &str, version: &str) -> (String,
     (package_partition(registry_id), format!("{}{version}", package_versions_prefix(name)))
 }
 
+/// A name's summary (`service::name_summaries`); a registry's summaries sort together under this prefix.
+pub const NAME_SUMMARY_PREFIX: &str = "SUMMARY#";
+
+pub fn name_summary(registry_id: &str, name: &str) -> (String, String) {
+    (package_partition(registry_id), format!("{NAME_SUMMARY_PREFIX}{name}"))
+}
+
+/// Says every name of the registry has its summary (written once, by the first listing of an older registry).
+pub fn name_summaries_marker(registry_id: &str) -> (String, String) {
+    (package_partition(registry_id), "SUMMARIES".to_owned())
+}
+
 pub fn dist_tags(registry_id: &str, name: &str) -> (String, String) {
     (package_partition(registry_id), format!("NAME#{name}#TAGS"))
 }

@@ -6,6 +6,7 @@ pub mod debian_suite;
 pub mod gem_index;
 pub mod housekeeping;
 pub mod link_diagnostic;
+pub mod name_summaries;
 pub mod oci;
 pub mod oidc;
 pub mod package_index;

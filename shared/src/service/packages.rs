@@ -8,6 +8,7 @@ use chrono::Utc;
 use serde_json::json;
 
 use super::debian_suite::change_marker;
+use super::name_summaries::Summarized;
 use super::races;
 use super::storage_resolver::StorageResolver;
 use crate::domain::audit::{Target, diff};
@@ -87,6 +88,8 @@ pub struct NewVersion {
 pub struct Packages {
     pub(super) store: Arc<dyn MetadataStore>,
     storage: StorageResolver,
+    /// Registries whose names this process has seen summarized (see `name_summaries`).
+    pub(super) summarized: Arc<Summarized>,
 }
 
 pub(super) fn target(package: &Package) -> Target {
@@ -115,7 +118,7 @@ pub fn file_key(registry_id: &str, file_id: &str, filename: &str) -> Result<Stor
 
 impl Packages {
     pub fn new(store: Arc<dyn MetadataStore>, storage: StorageResolver) -> Self {
-        Self { store, storage }
+        Self { store, storage, summarized: Arc::default() }
     }
 
     /// Where a registry writes new files now: its own storage if it has one, else its organization's
@@ -206,7 +209,7 @@ impl Packages {
         tags: &DistTags,
     ) -> Result<Option<()>> {
         let (name, version) = (package.name.as_str(), package.version.as_str());
-        let mut ops = self.record_ops(registry.ecosystem, package)?;
+        let mut ops = self.record_ops(registry.ecosystem, package).await?;
         if !tags.is_empty() {
             let (mut current, tags_version) = self.dist_tags(registry, name).await?;
             current.extend(tags.iter().map(|(tag, version)| (tag.clone(), version.clone())));
@@ -231,8 +234,8 @@ impl Packages {
 
     /// The records of a new version: by name and version (the one whose `NotExists` makes versions
     /// immutable; first, so a failed condition at 0 means the version exists), by id, in its name's
-    /// partition, and its index entry.
-    pub(super) fn record_ops(&self, ecosystem: Ecosystem, package: &Package) -> Result<Vec<WriteOp>> {
+    /// partition, its index entry, and its name's summary when it is the new latest.
+    pub(super) async fn record_ops(&self, ecosystem: Ecosystem, package: &Package) -> Result<Vec<WriteOp>> {
         check_record_size(package)?;
         let (pk, sk) = keys::package_version(&package.registry_id, &package.name, &package.version);
         let (id_pk, id_sk) = keys::package_by_id(&package.registry_id, &package.id);
@@ -243,6 +246,7 @@ impl Packages {
             WriteOp::put(Item::from_value(name_pk, package.id.clone(), 1, package)?, Condition::NotExists),
         ];
         ops.extend(self.index_op(ecosystem, package, None, Condition::NotExists)?);
+        ops.extend(self.summary_op(package).await?);
         Ok(ops)
     }
 
@@ -579,6 +583,7 @@ impl Packages {
             ),
             Self::index_delete_op(package),
         ];
+        ops.extend(self.summary_after_delete(registry, package).await?);
         let (mut tags, tags_version) = self.dist_tags(registry, &package.name).await?;
         if tags.values().any(|version| *version == package.version) {
             tags.retain(|_, version| *version != package.version);

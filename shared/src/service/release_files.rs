@@ -156,7 +156,7 @@ impl Packages {
                     metadata: Value::Null,
                 };
                 update(&mut package.metadata);
-                ops.extend(self.record_ops(registry.ecosystem, &package)?);
+                ops.extend(self.record_ops(registry.ecosystem, &package).await?);
                 package
             }
         };

@@ -116,19 +116,11 @@ fn with_headers(mut response: Response) -> Response {
     response
 }
 
-/// `simple/`: every project in the registry.
+/// `simple/`: every project in the registry, from its names' summaries (one small record a project).
 pub async fn index(request: &Request<'_>, headers: &HeaderMap) -> PypiResult {
     let format = negotiate(headers)?;
-    let mut names = BTreeSet::new();
-    let mut after = None;
-    loop {
-        let (packages, next) = request.state.packages.list(&request.registry, None, after, 100).await?;
-        names.extend(packages.into_iter().map(|package| package.name));
-        match next {
-            Some(next) => after = Some(next),
-            None => break,
-        }
-    }
+    let names: BTreeSet<String> =
+        request.state.packages.all_names(&request.registry).await?.into_iter().map(|summary| summary.name).collect();
     let json = json!({"meta": {"api-version": "1.1"}, "projects": names.iter().map(|n| json!({"name": n})).collect::<Vec<_>>()});
     let links: Vec<String> = names.iter().map(|name| format!("<a href=\"{0}/\">{0}</a>", escape_html(name))).collect();
     Ok(page(format, "Simple index", &json, &links))
