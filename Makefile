@@ -29,8 +29,12 @@ FUNCTION_CRATES := $(notdir $(patsubst %/,%,$(dir $(wildcard functions/*/Cargo.t
 ## build: cross-compile every function for arm64 Lambda (target/lambda/<name>/bootstrap)
 build: lambda-binaries
 
+# A panic aborts a function's process rather than unwinding (Lambda starts a new one, and the request fails either
+# way): without unwinding tables every function is about a megabyte smaller (benchmarks/functions.md). Only here:
+# the long-running server (`packyard serve`, the transfer service) keeps unwinding, so one panicking request
+# does not take the others down with it.
 lambda-binaries:
-	$(CARGO_LAMBDA) build --release --arm64 $(addprefix -p ,$(FUNCTION_CRATES))
+	CARGO_PROFILE_RELEASE_PANIC=abort $(CARGO_LAMBDA) build --release --arm64 $(addprefix -p ,$(FUNCTION_CRATES))
 
 # One line per AWS::Serverless::Function in template.yaml: logical id -> binary name.
 build-RegistriesFunction: BIN := registries
