@@ -143,6 +143,21 @@ async fn cost_per_operation() {
         measured.push(("twine upload", Bill::of(&upload)));
         rows = measured;
     }
+    // A download from the organization's own bucket: the first in a container assumes the link's role, the next
+    // reuses the session. The npm function stores the tarball; the packages function has not met the link yet.
+    super::link_default_storage(&app).await;
+    let tarball = npm::tarball("left-pad", "3.0.0");
+    let stored = npm::put(&app, "left-pad", &npm::document("left-pad", "3.0.0", &tarball)).await;
+    assert!(stored.status.is_success(), "publish to the linked bucket: {}", stored.status);
+    let listed = app.get("/v1/organizations/acme/registries/js/packages?name=left-pad").await.json;
+    let linked =
+        listed["packages"].as_array().expect("packages").iter().find(|p| p["version"] == "3.0.0").expect("3.0.0");
+    assert_ne!(linked["files"][0]["storage"], "hosted", "stored in the linked bucket");
+    let download = format!("/v1/organizations/acme/registries/js/packages/{}/download", linked["id"].as_str().unwrap());
+    for what in ["linked-bucket download, cold (assumes the role)", "linked-bucket download, warm"] {
+        let path = download.clone();
+        rows.push((what, Bill::of(&recorded(&calls, what, async { app.get(&path).await.status }).await)));
+    }
     let report = report(&rows);
     println!("{report}");
     let out = concat!(env!("CARGO_MANIFEST_DIR"), "/../benchmarks/cost.md");
@@ -151,17 +166,19 @@ async fn cost_per_operation() {
 
 /// What the table does not say by itself: where the floors are and why the reads stop where they do.
 const NOTES: &str = "\
-Where the floors are. Every authenticated read looks its token up, strongly consistent (1 read unit): tokens are
-not cached, since no Lambda container can be told that a token was deleted and a check that could tell it is a
-read itself, and an eventually consistent lookup could accept a deleted token for up to a second. With the HTTP
-API and Lambda that makes $1.38 per million before any data is read, so the $1.40 goal leaves a fifth of a read
-unit for the data. A packument, simple page or cargo index file is one query besides (strongly consistent, so a
-client sees what it just published and a yank or delete at once): $1.50. A download reads its version
-eventually consistent (half a unit) and pays for the S3 GET its client makes ($0.40): $1.84, against a floor of
-$1.65 for any presigned download. A publish pays an S3 PUT ($5.00) and the HTTP API ($1.00), so it cannot come
-under $5; the rest is six transaction items at 2 write units each (the version by name, by id and in its name's
-partition, its index entry, the dist-tags, the audit event), written together so no version is half-written or
-overwritten.
+Where the floors are. The HTTP API and Lambda alone make $1.25 per million. A warm function answers a token and
+a registry it read in the last 5 seconds from memory (`service::recent`): a change that narrows access (a revoked
+token, a registry made private) answers only once those 5 seconds have passed, so revocation still holds for
+every function from its answer on. A packument, simple page or cargo index file is then one strongly consistent
+query (a client sees what it just published, and a yank or delete, at once): $1.38. The full packument also
+reads the latest version's readme (eventually consistent, half a unit): $1.44. A download reads its version
+eventually consistent and pays for the S3 GET its client makes ($0.40): $1.71, of which the registry's part is
+$1.31; $1.65 is the floor of any presigned download. A publish pays an S3 PUT ($5.00) and the HTTP API ($1.00),
+so it cannot come under $5; the rest is six transaction items at 2 write units each (the version by name, by id
+and in its name's partition, its index entry, the dist-tags, the audit event), written together so no version
+is half-written or overwritten. PyPI and cargo publishes write a seventh when the version becomes its name's
+latest, the summary that `simple/` and cargo search list (`service::name_summaries`). Reads are priced as a warm
+container answers them; a container's first request also reads the token and the registry (1 read unit each).
 ";
 
 fn report(rows: &[(&str, Bill)]) -> String {

@@ -2,8 +2,9 @@
 //! `simple/` and cargo search list these, one small record a name, instead of reading every version in the
 //! registry. A publish (or the first file of a version) writes its name's summary in the same transaction,
 //! and only when the version is the name's new latest; a delete of the latest version rewrites it from the
-//! versions that remain, or removes it with the last one. A registry whose versions predate summaries gets
-//! them on its first listing.
+//! versions that remain, or removes it with the last one. Only ecosystems that list names keep them
+//! ([`lists_names`]), since each costs a publish a read and a transaction item; a registry whose versions
+//! have none (published before summaries, or of another ecosystem) gets them on its first listing.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Mutex, PoisonError};
@@ -13,6 +14,7 @@ use serde_json::Value;
 
 use crate::domain::error::Result;
 use crate::domain::keys;
+use crate::domain::names::Ecosystem;
 use crate::domain::package::Package;
 use crate::domain::registry::Registry;
 use crate::ports::metadata::{Condition, Item, Query, StoreError, WriteOp};
@@ -55,6 +57,13 @@ impl NameSummary {
     }
 }
 
+/// Whether a registry of `ecosystem` lists its names (PyPI's `simple/`, cargo search), so its publishes keep
+/// their names' summaries.
+#[must_use]
+pub fn lists_names(ecosystem: Ecosystem) -> bool {
+    matches!(ecosystem, Ecosystem::Python | Ecosystem::Cargo)
+}
+
 /// Whether `candidate`, published after `current`, takes its place as the latest version.
 fn supersedes(candidate: &str, current: &str) -> bool {
     match (semver::Version::parse(candidate), semver::Version::parse(current)) {
@@ -89,7 +98,10 @@ impl Packages {
     ///
     /// # Errors
     /// When the store fails.
-    pub(super) async fn summary_op(&self, package: &Package) -> Result<Option<WriteOp>> {
+    pub(super) async fn summary_op(&self, ecosystem: Ecosystem, package: &Package) -> Result<Option<WriteOp>> {
+        if !lists_names(ecosystem) {
+            return Ok(None);
+        }
         let (pk, sk) = keys::name_summary(&package.registry_id, &package.name);
         let (current, version) = match self.store.get(&pk, &sk).await? {
             Some(item) => (Some(item.to_value::<NameSummary>()?), item.version),
@@ -108,6 +120,9 @@ impl Packages {
     /// # Errors
     /// When the store fails.
     pub(super) async fn summary_after_delete(&self, registry: &Registry, deleted: &Package) -> Result<Option<WriteOp>> {
+        if !lists_names(registry.ecosystem) {
+            return Ok(None);
+        }
         let (pk, sk) = keys::name_summary(&registry.id, &deleted.name);
         let Some(item) = self.store.get(&pk, &sk).await? else { return Ok(None) };
         let current: NameSummary = item.to_value()?;

@@ -234,7 +234,7 @@ impl Packages {
 
     /// The records of a new version: by name and version (the one whose `NotExists` makes versions
     /// immutable; first, so a failed condition at 0 means the version exists), by id, in its name's
-    /// partition, its index entry, and its name's summary when it is the new latest.
+    /// partition, its index entry, and its name's summary when it is the new latest (see `name_summaries`).
     pub(super) async fn record_ops(&self, ecosystem: Ecosystem, package: &Package) -> Result<Vec<WriteOp>> {
         check_record_size(package)?;
         let (pk, sk) = keys::package_version(&package.registry_id, &package.name, &package.version);
@@ -246,7 +246,7 @@ impl Packages {
             WriteOp::put(Item::from_value(name_pk, package.id.clone(), 1, package)?, Condition::NotExists),
         ];
         ops.extend(self.index_op(ecosystem, package, None, Condition::NotExists)?);
-        ops.extend(self.summary_op(package).await?);
+        ops.extend(self.summary_op(ecosystem, package).await?);
         Ok(ops)
     }
 
