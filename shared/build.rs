@@ -1,6 +1,8 @@
 //! Takes the two files the API reference at `/v1/docs` needs (Swagger UI's bundle and stylesheet) out of the
 //! Swagger UI release that `utoipa-swagger-ui-vendored` ships, gzipped, so a function carries about 0.5 MB
-//! of it rather than the whole 11 MB `dist/` folder with its source maps.
+//! of it rather than the whole 11 MB `dist/` folder with its source maps; and gzips the committed
+//! `openapi.json`, which is served as it is (the drift test keeps it equal to what the code generates), so
+//! no function carries the code that generates it.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -20,9 +22,16 @@ fn main() {
             .into_owned();
         let mut bytes = Vec::new();
         archive.by_name(&name).and_then(|mut entry| Ok(entry.read_to_end(&mut bytes)?)).expect("read from the zip");
-        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-        gzip.write_all(&bytes).expect("gzip in memory");
-        std::fs::write(out.join(format!("{file}.gz")), gzip.finish().expect("gzip in memory")).expect("write OUT_DIR");
+        std::fs::write(out.join(format!("{file}.gz")), gzipped(&bytes)).expect("write OUT_DIR");
     }
+    let document = std::fs::read("../openapi.json").expect("the committed openapi.json beside the workspace");
+    std::fs::write(out.join("openapi.json.gz"), gzipped(&document)).expect("write OUT_DIR");
     println!("cargo::rerun-if-changed=build.rs");
+    println!("cargo::rerun-if-changed=../openapi.json");
+}
+
+fn gzipped(bytes: &[u8]) -> Vec<u8> {
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gzip.write_all(bytes).expect("gzip in memory");
+    gzip.finish().expect("gzip in memory")
 }

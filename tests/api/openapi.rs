@@ -28,6 +28,14 @@ async fn the_api_serves_its_openapi_document_and_a_browsable_reference_without_a
     assert_eq!(served.json["openapi"], "3.1.0");
     assert_eq!(served.json, serde_json::from_str::<serde_json::Value>(&document()).unwrap());
     assert!(served.json["paths"]["/v1/organizations/{org}/registries"]["post"].is_object());
+    // The committed document, compiled in gzipped, goes gzipped to a client that takes it.
+    let request =
+        http::Request::get("/v1/openapi.json").header("accept-encoding", "gzip").body(axum::body::Body::empty());
+    let gzipped = app.send(request.unwrap()).await;
+    assert_eq!(gzipped.headers["content-encoding"], "gzip");
+    let mut unpacked = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(gzipped.bytes.as_ref()), &mut unpacked).unwrap();
+    assert_eq!(unpacked, document());
 
     let docs = app.call(http::Method::GET, "/v1/docs/", None, None).await;
     assert_eq!(docs.status, 200, "{}", docs.text);

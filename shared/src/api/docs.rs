@@ -1,6 +1,6 @@
 //! The browsable API reference at `/v1/docs/`: a page of Packyard's own that runs Swagger UI on
-//! `/v1/openapi.json`. Swagger UI's bundle and stylesheet are compiled in gzipped (see `build.rs`), sent
-//! gzipped to every browser and unpacked only for a client that does not take gzip.
+//! `/v1/openapi.json`. Swagger UI's bundle and stylesheet, and the committed `openapi.json`, are compiled in
+//! gzipped (see `build.rs`), sent gzipped to every client that takes gzip and unpacked for one that does not.
 
 use std::io::Read;
 use std::sync::LazyLock;
@@ -21,7 +21,7 @@ struct Asset {
     gzipped: &'static [u8],
 }
 
-const ASSETS: [Asset; 2] = [
+const ASSETS: [Asset; 3] = [
     Asset {
         name: "swagger-ui-bundle.js",
         content_type: "text/javascript; charset=utf-8",
@@ -32,7 +32,15 @@ const ASSETS: [Asset; 2] = [
         content_type: "text/css; charset=utf-8",
         gzipped: include_bytes!(concat!(env!("OUT_DIR"), "/swagger-ui.css.gz")),
     },
+    Asset {
+        name: "openapi.json",
+        content_type: "application/json",
+        gzipped: include_bytes!(concat!(env!("OUT_DIR"), "/openapi.json.gz")),
+    },
 ];
+
+/// `ASSETS`' index of the OpenAPI document, which is served at `/v1/openapi.json`, not under `/v1/docs/`.
+const OPENAPI: usize = 2;
 
 const PAGE: &str = r#"<!doctype html>
 <html lang="en">
@@ -59,9 +67,10 @@ const SECURITY_POLICY: HeaderValue = HeaderValue::from_static(
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
 );
 
-/// `/v1/docs` and its files; `/v1/openapi.json` is served beside them (see [`super::openapi`]).
+/// `/v1/openapi.json`, `/v1/docs` and its files.
 pub fn routes() -> Router {
     Router::new()
+        .route("/v1/openapi.json", get(|headers: HeaderMap| async move { send_asset(OPENAPI, &headers) }))
         .route("/v1/docs", get(|| async { Redirect::permanent("/v1/docs/") }))
         .route("/v1/docs/", get(|| async { send("text/html; charset=utf-8", Bytes::from_static(PAGE.as_bytes())) }))
         .route("/v1/docs/{file}", get(get_file))
@@ -71,9 +80,14 @@ async fn get_file(Path(file): Path<String>, headers: HeaderMap) -> Response {
     if file == "start.js" {
         return send("text/javascript; charset=utf-8", Bytes::from_static(START.as_bytes()));
     }
-    let Some(index) = ASSETS.iter().position(|asset| asset.name == file) else {
+    let Some(index) = ASSETS.iter().position(|asset| asset.name == file).filter(|index| *index != OPENAPI) else {
         return ApiError::not_found(format!("the API reference has no file {file}")).into_response();
     };
+    send_asset(index, &headers)
+}
+
+/// `ASSETS[index]`, gzipped when the client takes gzip.
+fn send_asset(index: usize, headers: &HeaderMap) -> Response {
     let gzip = headers
         .get(header::ACCEPT_ENCODING)
         .and_then(|value| value.to_str().ok())

@@ -2,12 +2,7 @@
 //! annotations and the types they read and answer with, served at `/v1/openapi.json` with Swagger UI at
 //! `/v1/docs`. `openapi.json` at the repository root is a copy a test keeps equal to it.
 
-use std::sync::LazyLock;
-
 use axum::Router;
-use axum::http::header;
-use axum::routing::get;
-use bytes::Bytes;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -96,7 +91,8 @@ use crate::service::signing_keys::KeyInfo;
 )]
 pub struct ApiDoc;
 
-/// The document as served and committed: pretty JSON with a trailing newline.
+/// The document as generated from the handlers' annotations: pretty JSON with a trailing newline. What is
+/// served is the committed `openapi.json` (see [`super::docs`]), which the drift test keeps equal to this.
 ///
 /// # Panics
 /// Never: the document is plain data.
@@ -109,9 +105,7 @@ pub fn document() -> String {
 /// `/v1/openapi.json` and the reference at `/v1/docs` (see [`super::docs`]); the registries function
 /// serves them.
 pub fn routes() -> Router {
-    static DOCUMENT: LazyLock<Bytes> = LazyLock::new(|| Bytes::from(document()));
-    let openapi_json = get(|| async { ([(header::CONTENT_TYPE, "application/json")], DOCUMENT.clone()) });
-    Router::new().route("/v1/openapi.json", openapi_json).merge(super::docs::routes())
+    super::docs::routes()
 }
 
 struct SecuritySchemes;
