@@ -89,12 +89,31 @@ pub fn aws_state(config: Config, targets: AwsTargets) -> AppState {
     AppState::new(config, Arc::new(store), Arc::new(blobs)).with_link_clients(links)
 }
 
+/// Logs as Lambda's advanced logging controls ask: JSON lines when `AWS_LAMBDA_LOG_FORMAT` is `JSON`, at the
+/// level `AWS_LAMBDA_LOG_LEVEL` names (else `RUST_LOG`, else INFO), as `lambda_runtime`'s default subscriber
+/// does. One level for every target: per-target directives (`RUST_LOG=warn,packyard=debug`) would bring a regex
+/// engine into every function, so such a value logs at INFO.
+fn init_logging() {
+    use tracing_subscriber::filter::LevelFilter;
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .ok()
+        .and_then(|text| text.trim().parse::<LevelFilter>().ok())
+        .unwrap_or(LevelFilter::INFO);
+    let subscriber = tracing_subscriber::fmt().with_target(false).without_time().with_max_level(level);
+    if std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|format| format.eq_ignore_ascii_case("json")) {
+        subscriber.json().init();
+    } else {
+        subscriber.init();
+    }
+}
+
 /// Serves `group` as a Lambda function behind API Gateway.
 ///
 /// # Errors
 /// When configuration is missing or the Lambda runtime fails.
 pub async fn run(group: RouteGroup) -> Result<(), lambda_http::Error> {
-    lambda_http::tracing::init_default_subscriber();
+    init_logging();
     let state = state_from_env().await.context("cannot start")?;
     let router = finish(group(state.clone()), &state.config);
     lambda_http::run(router).await
@@ -106,7 +125,7 @@ pub async fn run(group: RouteGroup) -> Result<(), lambda_http::Error> {
 /// When configuration is missing or the Lambda runtime fails.
 pub async fn run_housekeeping() -> Result<(), lambda_http::Error> {
     use lambda_http::lambda_runtime::{LambdaEvent, service_fn};
-    lambda_http::tracing::init_default_subscriber();
+    init_logging();
     let state = state_from_env().await.context("cannot start")?;
     lambda_http::lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| {
         let state = state.clone();
@@ -129,7 +148,7 @@ pub async fn run_housekeeping() -> Result<(), lambda_http::Error> {
 /// When the Lambda runtime fails.
 pub async fn run_link_template() -> Result<(), lambda_http::Error> {
     use lambda_http::lambda_runtime::{LambdaEvent, service_fn};
-    lambda_http::tracing::init_default_subscriber();
+    init_logging();
     let s3 = aws_sdk_s3::Client::new(&crate::adapters::aws_sdk::load_from_env().await);
     lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<link_template::Request>| {
         let s3 = s3.clone();
