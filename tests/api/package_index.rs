@@ -290,6 +290,41 @@ async fn a_registry_from_before_name_summaries_lists_every_name(app: TestApp) {
     assert_eq!(summaries().await.len(), 3, "the summaries and the marker that says they are all there");
 }
 
+/// The full packument heads with the latest version's description and readme, read in the same query as its
+/// versions (the abbreviated one skips them); when `latest` moves without a publish, they follow it.
+async fn the_full_packument_shows_the_readme_of_whatever_is_latest(app: TestApp) {
+    app.create_registry("js", "npm").await;
+    for version in ["1.0.0", "2.0.0"] {
+        let mut body = npm_document("doc", version, &npm_tarball("doc", version));
+        body["versions"][version]["readme"] = json!(format!("readme of {version}"));
+        body["versions"][version]["description"] = json!(format!("about {version}"));
+        let request = Request::put("/npm/acme/js/doc")
+            .header("authorization", format!("Bearer {}", app.admin_token))
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        assert_eq!(app.send(request).await.status, StatusCode::CREATED);
+    }
+    let full = packument(&app, "doc", "application/json").await;
+    assert_eq!((&full.json["readme"], &full.json["description"]), (&json!("readme of 2.0.0"), &json!("about 2.0.0")));
+    let abbreviated = packument(&app, "doc", ABBREVIATED).await;
+    assert!(abbreviated.json.get("readme").is_none(), "{}", abbreviated.text);
+    assert_eq!(versions(&abbreviated), ["1.0.0", "2.0.0"]);
+
+    // `npm dist-tag add doc@1.0.0 latest`
+    let request = Request::put("/npm/acme/js/-/package/doc/dist-tags/latest")
+        .header("authorization", format!("Bearer {}", app.admin_token))
+        .header("content-type", "application/json")
+        .body(Body::from(r#""1.0.0""#))
+        .unwrap();
+    assert!(app.send(request).await.status.is_success());
+    for _ in 0..2 {
+        let full = packument(&app, "doc", "application/json").await;
+        assert_eq!(full.json["readme"], "readme of 1.0.0", "{}", full.text);
+        assert_eq!(versions(&full), ["1.0.0", "2.0.0"]);
+    }
+}
+
 macro_rules! on_both_stores {
     ($($scenario:ident),+) => {
         mod embedded {
@@ -317,5 +352,6 @@ on_both_stores!(
     a_name_from_before_index_entries_gets_them_on_its_first_read,
     a_name_with_more_versions_than_a_query_page_reads_whole,
     search_lists_each_name_with_its_latest_through_publishes_and_deletes,
-    a_registry_from_before_name_summaries_lists_every_name
+    a_registry_from_before_name_summaries_lists_every_name,
+    the_full_packument_shows_the_readme_of_whatever_is_latest
 );

@@ -170,15 +170,18 @@ Where the floors are. The HTTP API and Lambda alone make $1.25 per million. A wa
 a registry it read in the last 5 seconds from memory (`service::recent`): a change that narrows access (a revoked
 token, a registry made private) answers only once those 5 seconds have passed, so revocation still holds for
 every function from its answer on. A packument, simple page or cargo index file is then one strongly consistent
-query (a client sees what it just published, and a yank or delete, at once): $1.38. The full packument also
-reads the latest version's readme (eventually consistent, half a unit): $1.44. A download reads its version
-eventually consistent and pays for the S3 GET its client makes ($0.40): $1.71, of which the registry's part is
-$1.31; $1.65 is the floor of any presigned download. A publish pays an S3 PUT ($5.00) and the HTTP API ($1.00),
-so it cannot come under $5; the rest is six transaction items at 2 write units each (the version by name, by id
-and in its name's partition, its index entry, the dist-tags, the audit event), written together so no version
-is half-written or overwritten. PyPI and cargo publishes write a seventh when the version becomes its name's
-latest, the summary that `simple/` and cargo search list (`service::name_summaries`). Reads are priced as a warm
-container answers them; a container's first request also reads the token and the registry (1 read unit each).
+query (a client sees what it just published, and a yank or delete, at once): $1.38, the full packument too,
+since its latest version's description and readme are kept in a record that sorts just before the dist-tags
+and the abbreviated packument's query starts after it. A download reads its version eventually consistent and
+pays for the S3 GET its client makes ($0.40): $1.71, of which the registry's part is $1.31; $1.65 is the floor
+of any presigned download. A publish pays an S3 PUT ($5.00) and the HTTP API ($1.00), so it cannot come under
+$5; the rest is six transaction items at 2 write units each (the version by name, by id and in its name's
+partition, its index entry, the dist-tags, the audit event), written together so no version is half-written or
+overwritten. An npm publish that moves `latest` writes a seventh, the readme record above; a PyPI or cargo
+publish that makes a name's latest version writes the summary `simple/` and cargo search list
+(`service::name_summaries`). Reads are priced as a warm container answers them; a container's first request also
+reads the token and the registry (1 read unit each). Items are assumed under 1 KB: an npm version record
+carries its manifest and readme (up to 64 KB), and every 4 KB more is another unit on each read of it.
 ";
 
 fn report(rows: &[(&str, Bill)]) -> String {

@@ -271,7 +271,11 @@ async fn manifest(state: &AppState, registry: &Registry, base: &str, name: &str,
 /// version's description and readme; abbreviated (install fields only, and `modified`) when the client asks
 /// for it. Joined from the versions' index entries as it is sent: one query a thousand versions, no parsing.
 async fn packument(state: &AppState, registry: &Registry, base: &str, name: &str, abbreviated: bool) -> NpmResult {
-    let first = state.packages.first_index_page(registry, name).await?;
+    let first = if abbreviated {
+        state.packages.first_index_page(registry, name).await?
+    } else {
+        state.packages.first_index_page_with_about(registry, name).await?
+    };
     if first.entries.is_empty() {
         return Err(bad(StatusCode::NOT_FOUND, "not_found", format!("{name} is not in this registry")));
     }
@@ -283,13 +287,10 @@ async fn packument(state: &AppState, registry: &Registry, base: &str, name: &str
     } else {
         // The latest version's description and readme head the full document (npm shows them); the versions
         // carry no readme of their own.
-        let latest = match first.tags.get("latest") {
-            Some(latest) => state.packages.version_to_download(registry, (name, latest), None).await?,
-            None => None,
+        let (description, readme) = match &first.about {
+            Some(about) => (about.description.clone(), about.readme.clone()),
+            None => (Value::Null, json!("")),
         };
-        let about = |field: &str| latest.as_ref().map(|package| package.metadata[field].clone());
-        let description = about("description").unwrap_or(Value::Null);
-        let readme = about("readme").filter(Value::is_string).unwrap_or_else(|| json!(""));
         document.about = format!(r#","description":{description},"readme":{readme}"#);
         format!(r#"{{"_id":{quoted},"name":{quoted},"dist-tags":{tags},"versions":{{"#)
     };

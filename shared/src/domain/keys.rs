@@ -95,6 +95,13 @@ pub fn yanked(registry_id: &str, name: &str) -> (String, String) {
     (package_partition(registry_id), format!("NAME#{name}#YANKED"))
 }
 
+/// What the full npm packument says of a name besides its versions: its latest version's description and
+/// readme, under the index prefix and before the dist-tags (`TA` sorts before `TAGS`), so the full packument
+/// reads it in the same query and the abbreviated one starts after it.
+pub fn npm_about(registry_id: &str, name: &str) -> (String, String) {
+    (package_partition(registry_id), format!("{}A", index_prefix(name)))
+}
+
 /// A name's dist-tags and its index entries share this prefix (`TAGS` sorts before `TV#`), so one query
 /// reads what a packument, a simple page or a cargo index file is made of.
 pub fn index_prefix(name: &str) -> String {

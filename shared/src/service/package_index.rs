@@ -13,6 +13,30 @@ use crate::ports::metadata::{Condition, Item, MAX_QUERY_LIMIT, Query, StoreError
 
 use super::packages::Packages;
 
+/// What the full npm packument shows of a name besides its versions, kept for the version that was `latest`
+/// when it was written: a reader uses it only while that is still so.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct About {
+    pub version: String,
+    #[serde(default)]
+    pub description: serde_json::Value,
+    #[serde(default)]
+    pub readme: serde_json::Value,
+}
+
+impl About {
+    /// `package`'s description and readme (a string, else empty).
+    #[must_use]
+    pub fn of(package: &Package) -> Self {
+        let readme = package.metadata.get("readme").filter(|readme| readme.is_string()).cloned();
+        Self {
+            version: package.version.clone(),
+            description: package.metadata.get("description").cloned().unwrap_or_default(),
+            readme: readme.unwrap_or_else(|| serde_json::Value::String(String::new())),
+        }
+    }
+}
+
 /// The largest index entry kept: DynamoDB refuses items above 400 KB, and an entry holds two renderings.
 pub const INDEX_ENTRY_MAX: usize = 350 * 1024;
 
@@ -24,6 +48,9 @@ const BACKFILL_BATCH: usize = 49;
 pub struct IndexPage {
     /// The name's dist-tags; read with the first page only.
     pub tags: DistTags,
+    /// npm: the latest version's description and readme as last written ([`About`]); read with the first
+    /// page of [`Packages::first_index_page_with_about`] only.
+    pub about: Option<About>,
     pub entries: Vec<IndexEntry>,
     /// Where the next page starts, when there is one.
     pub next: Option<String>,
@@ -72,6 +99,7 @@ impl Packages {
     /// When the store fails.
     pub async fn index_page(&self, registry: &Registry, name: &str, after: Option<String>) -> Result<IndexPage> {
         let (pk, tags_sk) = keys::dist_tags(&registry.id, name);
+        let (_, about_sk) = keys::npm_about(&registry.id, name);
         let query = Query { pk, sk_prefix: keys::index_prefix(name), after, limit: MAX_QUERY_LIMIT, descending: false };
         let page = self.store.query(&query).await?;
         let next = page.next_after().map(str::to_owned);
@@ -81,6 +109,8 @@ impl Packages {
             if item.sk == tags_sk {
                 let entries = item.attributes.get("entries").cloned().unwrap_or_default();
                 index.tags = serde_json::from_value(entries).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            } else if item.sk == about_sk {
+                index.about = Some(item.into_value()?);
             } else {
                 index.entries.push(item.into_value()?);
             }
@@ -94,12 +124,62 @@ impl Packages {
     /// # Errors
     /// When the store fails.
     pub async fn first_index_page(&self, registry: &Registry, name: &str) -> Result<IndexPage> {
-        let page = self.index_page(registry, name, None).await?;
+        // From after the npm about record: only the full packument reads it.
+        let start = Some(keys::npm_about(&registry.id, name).1);
+        let page = self.index_page(registry, name, start.clone()).await?;
         if !page.entries.is_empty() || self.list(registry, Some(name), None, 1).await?.0.is_empty() {
             return Ok(page);
         }
         self.backfill_index(registry, name).await?;
-        self.index_page(registry, name, None).await
+        self.index_page(registry, name, start).await
+    }
+
+    /// The first page of `name`'s index with the npm about record before it, for the full packument, in the
+    /// same query. When the record is missing or was written for another version than `latest`, the latest
+    /// version is read and the record written again for the next reader.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn first_index_page_with_about(&self, registry: &Registry, name: &str) -> Result<IndexPage> {
+        let mut page = self.index_page(registry, name, None).await?;
+        if page.entries.is_empty() {
+            // No index yet (or no versions): as the other readers see it, then the about record as below.
+            page = IndexPage { about: None, ..self.first_index_page(registry, name).await? };
+        }
+        let Some(latest) = page.tags.get("latest").cloned() else {
+            page.about = None;
+            return Ok(page);
+        };
+        if page.about.as_ref().is_some_and(|about| about.version == latest) {
+            return Ok(page);
+        }
+        page.about = None;
+        if let Some(package) = self.version_to_download(registry, (name, &latest), None).await? {
+            let about = About::of(&package);
+            if let Ok(op) = about_op(registry, name, &about) {
+                // A cache for the next reader: a lost or failed write only means it reads the version again.
+                let _ = self.store.write(vec![op]).await;
+            }
+            page.about = Some(about);
+        }
+        Ok(page)
+    }
+
+    /// The write that keeps `name`'s npm about record for `package` once it becomes `latest`; `None` in
+    /// other registries or when it does not.
+    ///
+    /// # Errors
+    /// When the record cannot be encoded.
+    pub(super) fn about_op_for(
+        &self,
+        registry: &Registry,
+        package: &Package,
+        tags: &DistTags,
+    ) -> Result<Option<WriteOp>> {
+        if registry.ecosystem != Ecosystem::Npm || tags.get("latest") != Some(&package.version) {
+            return Ok(None);
+        }
+        about_op(registry, &package.name, &About::of(package)).map(Some)
     }
 
     /// Writes the index entries of every version of `name`, each guarded by its version record existing and
@@ -132,4 +212,10 @@ impl Packages {
             "filled in the index entries of {} versions of {name}", versions.len());
         Ok(())
     }
+}
+
+/// The write that stores `about` as `name`'s npm about record, whatever was there: readers check its version.
+fn about_op(registry: &Registry, name: &str, about: &About) -> Result<WriteOp> {
+    let (pk, sk) = keys::npm_about(&registry.id, name);
+    Ok(WriteOp::put(Item::from_value(pk, sk, 1, about)?, Condition::Always))
 }

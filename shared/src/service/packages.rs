@@ -214,6 +214,7 @@ impl Packages {
             let (mut current, tags_version) = self.dist_tags(registry, name).await?;
             current.extend(tags.iter().map(|(tag, version)| (tag.clone(), version.clone())));
             ops.push(self.tags_op(registry, name, &current, tags_version)?);
+            ops.extend(self.about_op_for(registry, package, &current)?);
         }
         let shown = json!({"name": name, "version": version, "files": package.files.iter().map(|f| &f.filename).collect::<Vec<_>>()});
         ops.push(acting.audit(
