@@ -125,7 +125,12 @@ impl Packages {
     /// When the store fails.
     pub async fn first_index_page(&self, registry: &Registry, name: &str) -> Result<IndexPage> {
         // From after the npm about record: only the full packument reads it.
-        let start = Some(keys::npm_about(&registry.id, name).1);
+        self.first_index_page_from(registry, name, Some(keys::npm_about(&registry.id, name).1)).await
+    }
+
+    /// The first page of `name`'s index from `start` (exclusive; the very start when `None`), its entries
+    /// written first when its versions predate them.
+    async fn first_index_page_from(&self, registry: &Registry, name: &str, start: Option<String>) -> Result<IndexPage> {
         let page = self.index_page(registry, name, start.clone()).await?;
         if !page.entries.is_empty() || self.list(registry, Some(name), None, 1).await?.0.is_empty() {
             return Ok(page);
@@ -141,11 +146,7 @@ impl Packages {
     /// # Errors
     /// When the store fails.
     pub async fn first_index_page_with_about(&self, registry: &Registry, name: &str) -> Result<IndexPage> {
-        let mut page = self.index_page(registry, name, None).await?;
-        if page.entries.is_empty() {
-            // No index yet (or no versions): as the other readers see it, then the about record as below.
-            page = IndexPage { about: None, ..self.first_index_page(registry, name).await? };
-        }
+        let mut page = self.first_index_page_from(registry, name, None).await?;
         let Some(latest) = page.tags.get("latest").cloned() else {
             page.about = None;
             return Ok(page);
@@ -163,23 +164,6 @@ impl Packages {
             page.about = Some(about);
         }
         Ok(page)
-    }
-
-    /// The write that keeps `name`'s npm about record for `package` once it becomes `latest`; `None` in
-    /// other registries or when it does not.
-    ///
-    /// # Errors
-    /// When the record cannot be encoded.
-    pub(super) fn about_op_for(
-        &self,
-        registry: &Registry,
-        package: &Package,
-        tags: &DistTags,
-    ) -> Result<Option<WriteOp>> {
-        if registry.ecosystem != Ecosystem::Npm || tags.get("latest") != Some(&package.version) {
-            return Ok(None);
-        }
-        about_op(registry, &package.name, &About::of(package)).map(Some)
     }
 
     /// Writes the index entries of every version of `name`, each guarded by its version record existing and
@@ -212,6 +196,18 @@ impl Packages {
             "filled in the index entries of {} versions of {name}", versions.len());
         Ok(())
     }
+}
+
+/// The write that keeps `package`'s name's npm about record once `package` becomes `latest` in `tags`; `None`
+/// in other registries or when it does not.
+///
+/// # Errors
+/// When the record cannot be encoded.
+pub(super) fn about_op_for(registry: &Registry, package: &Package, tags: &DistTags) -> Result<Option<WriteOp>> {
+    if registry.ecosystem != Ecosystem::Npm || tags.get("latest") != Some(&package.version) {
+        return Ok(None);
+    }
+    about_op(registry, &package.name, &About::of(package)).map(Some)
 }
 
 /// The write that stores `about` as `name`'s npm about record, whatever was there: readers check its version.

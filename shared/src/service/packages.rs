@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::debian_suite::change_marker;
 use super::name_summaries::Summarized;
+use super::package_index::about_op_for;
 use super::races;
 use super::storage_resolver::StorageResolver;
 use crate::domain::audit::{Target, diff};
@@ -214,7 +215,7 @@ impl Packages {
             let (mut current, tags_version) = self.dist_tags(registry, name).await?;
             current.extend(tags.iter().map(|(tag, version)| (tag.clone(), version.clone())));
             ops.push(self.tags_op(registry, name, &current, tags_version)?);
-            ops.extend(self.about_op_for(registry, package, &current)?);
+            ops.extend(about_op_for(registry, package, &current)?);
         }
         let shown = json!({"name": name, "version": version, "files": package.files.iter().map(|f| &f.filename).collect::<Vec<_>>()});
         ops.push(acting.audit(
