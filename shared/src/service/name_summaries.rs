@@ -17,7 +17,7 @@ use crate::domain::keys;
 use crate::domain::names::Ecosystem;
 use crate::domain::package::Package;
 use crate::domain::registry::Registry;
-use crate::ports::metadata::{Condition, Item, Query, StoreError, WriteOp};
+use crate::ports::metadata::{Condition, Item, StoreError, WriteOp, query_all};
 
 use super::packages::Packages;
 
@@ -36,9 +36,6 @@ pub struct NameSummary {
 
 /// A description is cut to this many characters: a listing shows a line of it.
 const DESCRIPTION_CHARS: usize = 300;
-
-/// Names a listing reads per query page.
-const PAGE: usize = 1_000;
 
 impl NameSummary {
     fn of(package: &Package) -> Self {
@@ -114,70 +111,31 @@ impl Packages {
         Ok(Some(WriteOp::put(Item::from_value(pk, sk, version + 1, &NameSummary::of(package))?, condition)))
     }
 
-    /// The write that keeps `name`'s summary true once `deleted` is gone: the latest of the versions that
-    /// remain, or no summary when none does. `None` when the deleted version was not the latest.
+    /// The version of `deleted`'s name's summary when `deleted` is the latest version it shows, so that its
+    /// delete must rewrite it ([`summary_after_delete`]); `None` otherwise.
     ///
     /// # Errors
     /// When the store fails.
-    pub(super) async fn summary_after_delete(&self, registry: &Registry, deleted: &Package) -> Result<Option<WriteOp>> {
+    pub(super) async fn summary_to_rewrite(&self, registry: &Registry, deleted: &Package) -> Result<Option<u64>> {
         if !lists_names(registry.ecosystem) {
             return Ok(None);
         }
         let (pk, sk) = keys::name_summary(&registry.id, &deleted.name);
         let Some(item) = self.store.get(&pk, &sk).await? else { return Ok(None) };
         let current: NameSummary = item.to_value()?;
-        if current.latest != deleted.version {
-            return Ok(None);
-        }
-        let condition = Condition::Version(item.version);
-        let remaining = self.versions(registry, &deleted.name).await?;
-        let latest = remaining.iter().filter(|other| other.id != deleted.id).reduce(later);
-        Ok(Some(match latest {
-            Some(latest) => {
-                WriteOp::put(Item::from_value(pk, sk, item.version + 1, &NameSummary::of(latest))?, condition)
-            }
-            None => WriteOp::delete(pk, sk, condition),
-        }))
+        Ok((current.latest == deleted.version).then_some(item.version))
     }
 
-    /// One page of the registry's names in order, after the name `after`.
-    ///
-    /// # Errors
-    /// When the store fails.
-    pub async fn names(
-        &self,
-        registry: &Registry,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<(Vec<NameSummary>, Option<String>)> {
-        self.summarize(registry).await?;
-        let query = Query {
-            pk: keys::package_partition(&registry.id),
-            sk_prefix: keys::NAME_SUMMARY_PREFIX.to_owned(),
-            after: after.map(|name| format!("{}{name}", keys::NAME_SUMMARY_PREFIX)),
-            limit,
-            descending: false,
-        };
-        let page = self.store.query(&query).await?;
-        let next = page.next_after().and_then(|sk| sk.strip_prefix(keys::NAME_SUMMARY_PREFIX)).map(str::to_owned);
-        Ok((page.items.iter().map(Item::to_value).collect::<Result<_, _>>()?, next))
-    }
-
-    /// Every name of the registry, page by page.
+    /// Every name of the registry, in order.
     ///
     /// # Errors
     /// When the store fails.
     pub async fn all_names(&self, registry: &Registry) -> Result<Vec<NameSummary>> {
-        let mut names = Vec::new();
-        let mut after = None;
-        loop {
-            let (page, next) = self.names(registry, after.as_deref(), PAGE).await?;
-            names.extend(page);
-            match next {
-                Some(next) => after = Some(next),
-                None => return Ok(names),
-            }
-        }
+        self.summarize(registry).await?;
+        let items =
+            query_all(self.store.as_ref(), keys::package_partition(&registry.id), keys::NAME_SUMMARY_PREFIX.to_owned())
+                .await?;
+        Ok(items.iter().map(Item::to_value).collect::<Result<_, _>>()?)
     }
 
     /// Writes the summaries of a registry whose versions were published before summaries existed, once:
@@ -236,6 +194,25 @@ impl Packages {
         self.summarized.insert(&registry.id);
         Ok(())
     }
+}
+
+/// The write that keeps a name's summary (at `version`, see [`Packages::summary_to_rewrite`]) true once `deleted`
+/// is gone: the latest of `remaining` (the name's other versions), or no summary when there is none.
+///
+/// # Errors
+/// When the summary cannot be encoded.
+pub(super) fn summary_after_delete(
+    registry: &Registry,
+    deleted: &Package,
+    version: u64,
+    remaining: &[Package],
+) -> Result<WriteOp> {
+    let (pk, sk) = keys::name_summary(&registry.id, &deleted.name);
+    let condition = Condition::Version(version);
+    Ok(match remaining.iter().reduce(later) {
+        Some(latest) => WriteOp::put(Item::from_value(pk, sk, version + 1, &NameSummary::of(latest))?, condition),
+        None => WriteOp::delete(pk, sk, condition),
+    })
 }
 
 #[cfg(test)]

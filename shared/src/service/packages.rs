@@ -8,7 +8,7 @@ use chrono::Utc;
 use serde_json::json;
 
 use super::debian_suite::change_marker;
-use super::name_summaries::Summarized;
+use super::name_summaries::{Summarized, summary_after_delete};
 use super::package_index::about_op_for;
 use super::races;
 use super::storage_resolver::StorageResolver;
@@ -585,16 +585,21 @@ impl Packages {
             ),
             Self::index_delete_op(package),
         ];
-        ops.extend(self.summary_after_delete(registry, package).await?);
+        let summary_version = self.summary_to_rewrite(registry, package).await?;
         let (mut tags, tags_version) = self.dist_tags(registry, &package.name).await?;
-        if tags.values().any(|version| *version == package.version) {
+        let tagged = tags.values().any(|version| *version == package.version);
+        // The name's other versions, read once for whichever of the summary and the tags needs them.
+        let remaining: Vec<Package> = if tagged || summary_version.is_some() {
+            self.versions(registry, &package.name).await?.into_iter().filter(|other| other.id != package.id).collect()
+        } else {
+            Vec::new()
+        };
+        if let Some(version) = summary_version {
+            ops.push(summary_after_delete(registry, package, version, &remaining)?);
+        }
+        if tagged {
             tags.retain(|_, version| *version != package.version);
-            let remaining = self.versions(registry, &package.name).await?;
-            let highest = remaining
-                .iter()
-                .filter(|other| other.id != package.id)
-                .filter_map(|other| semver::Version::parse(&other.version).ok())
-                .max();
+            let highest = remaining.iter().filter_map(|other| semver::Version::parse(&other.version).ok()).max();
             if let Some(highest) = highest {
                 tags.entry("latest".into()).or_insert_with(|| highest.to_string());
             }
