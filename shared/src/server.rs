@@ -4,9 +4,15 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
 use axum::routing::get;
 use tokio::net::TcpListener;
 
@@ -79,8 +85,10 @@ pub fn default_base_url(address: SocketAddr) -> String {
 pub async fn run(listener: TcpListener, state: AppState, extra: Router) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
     let housekeeping = tokio::spawn(housekeeping(state.clone()));
+    let requests = Arc::new(AtomicU64::new(0));
+    let releasing = tokio::spawn(release_memory_when_quiet(state.clone(), Arc::clone(&requests)));
     let routes = all_routes(&state).merge(extra).route("/healthz", get(healthz));
-    let router = finish(routes, &state.config);
+    let router = finish(routes, &state.config).layer(axum::middleware::from_fn_with_state(requests, count_request));
     tracing::info!(address = %address, "listening on {address}");
     // Without TCP_NODELAY a response whose body follows its headers in a second write (a file streamed from
     // the blob directory) waits out the client's delayed ACK: 40 ms a download.
@@ -94,6 +102,7 @@ pub async fn run(listener: TcpListener, state: AppState, extra: Router) -> anyho
         .await
         .context("the server failed");
     housekeeping.abort();
+    releasing.abort();
     tracing::info!("stopped");
     served
 }
@@ -127,6 +136,54 @@ async fn housekeeping(state: AppState) {
         }
     }
 }
+
+/// After how many quiet seconds (no new request) the server gives back the memory a burst left behind: soon
+/// after it, and again once tokio's blocking threads, idle for 10 s, have exited and freed what they kept.
+const RELEASE_AFTER_QUIET_SECONDS: [u32; 2] = [1, 11];
+
+/// Counts requests, so [`release_memory_when_quiet`] can tell a quiet second.
+async fn count_request(State(requests): State<Arc<AtomicU64>>, request: Request, next: Next) -> Response {
+    requests.fetch_add(1, Ordering::Relaxed);
+    next.run(request).await
+}
+
+/// Gives back what a burst of requests left allocated once the server has gone quiet: the metadata store's
+/// caches, then the allocator's freed pages. A long-running server then returns to about its idle size instead
+/// of holding its high-water mark (benchmarks/packument.md).
+async fn release_memory_when_quiet(state: AppState, requests: Arc<AtomicU64>) {
+    let mut interval = tokio::time::interval(Duration::from_secs(1));
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let (mut seen, mut quiet) = (0, 0u32);
+    loop {
+        interval.tick().await;
+        let now = requests.load(Ordering::Relaxed);
+        if now != seen {
+            (seen, quiet) = (now, 0);
+            continue;
+        }
+        quiet = quiet.saturating_add(1);
+        if RELEASE_AFTER_QUIET_SECONDS.contains(&quiet) {
+            state.release_memory().await;
+            let _ = tokio::task::spawn_blocking(give_back_freed_memory).await;
+        }
+    }
+}
+
+/// Asks glibc's allocator to return the free pages of every arena. glibc gives memory back only from the top of
+/// a heap, so pages freed below a live allocation stay resident until asked for (`malloc_trim(3)`). Other
+/// allocators return memory themselves.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[expect(unsafe_code, reason = "malloc_trim is a C function; it takes no pointer and locks each arena itself")]
+fn give_back_freed_memory() {
+    // SAFETY: malloc_trim has no preconditions: it takes a size, reads no caller memory, and glibc serializes it
+    // with every other allocator call.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn give_back_freed_memory() {}
 
 /// Resolves on Ctrl-C or SIGTERM (what `docker stop` and ECS send).
 async fn shutdown() {

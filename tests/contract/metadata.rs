@@ -194,6 +194,21 @@ async fn pages_resume_after_the_last_key_in_both_directions(store: Store) {
     assert_eq!((exact.items.len(), exact.more), (7, false));
 }
 
+async fn releasing_memory_keeps_every_item_and_the_store_usable(store: Store) {
+    let ops = (0..40)
+        .map(|n| put(item("P", &format!("K{n:02}"), 1, json!({"n": n, "pad": "x".repeat(2000)})), Condition::Always));
+    store.write(ops.collect()).await.unwrap();
+    assert_eq!(store.query(&query("P", "K", 100, false, None)).await.unwrap().items.len(), 40);
+    store.release_memory().await;
+    let page = store.query(&query("P", "K", 100, false, None)).await.unwrap();
+    assert_eq!(
+        page.items.iter().map(|item| item.attributes["n"].clone()).collect::<Vec<_>>(),
+        (0..40).map(|n| json!(n)).collect::<Vec<_>>()
+    );
+    store.write(vec![put(item("P", "K40", 1, json!({})), Condition::NotExists)]).await.unwrap();
+    assert!(store.get("P", "K40").await.unwrap().is_some());
+}
+
 async fn concurrent_conditional_writes_have_exactly_one_winner(store: Store) {
     let mut tasks = tokio::task::JoinSet::new();
     for n in 0..10 {
@@ -226,6 +241,7 @@ macro_rules! metadata_contract {
                 queries_stay_in_their_partition_and_prefix_in_order,
                 a_page_holds_up_to_the_query_limit,
                 pages_resume_after_the_last_key_in_both_directions,
+                releasing_memory_keeps_every_item_and_the_store_usable,
                 concurrent_conditional_writes_have_exactly_one_winner
             );
         }

@@ -151,6 +151,14 @@ impl MetadataStore for SqliteStore {
         .await
     }
 
+    async fn release_memory(&self) {
+        let released =
+            self.run(|connection| connection.execute_batch("PRAGMA shrink_memory").map_err(StoreError::backend));
+        if let Err(error) = released.await {
+            tracing::warn!(error = %error, "SQLite kept its page cache: {error}");
+        }
+    }
+
     async fn write(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
         validate_write(&ops)?;
         self.run(move |connection| {

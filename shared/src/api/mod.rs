@@ -86,6 +86,11 @@ impl AppState {
         Self::wire(config, store, blobs, LinkClients::default())
     }
 
+    /// Lets the metadata store drop what it caches for itself, for a server gone quiet.
+    pub async fn release_memory(&self) {
+        self.store.release_memory().await;
+    }
+
     fn wire(config: Config, store: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobStore>, clients: LinkClients) -> Self {
         let sole_server = config.sole_server;
         let recent_tokens = Recent::new(sole_server);

@@ -220,6 +220,10 @@ pub trait MetadataStore: Send + Sync {
     /// [`StoreError::ConditionFailed`] naming the first failed operation, [`StoreError::Contention`] when a
     /// concurrent transaction interfered, [`StoreError::Invalid`] for a batch [`validate_write`] refuses.
     async fn write(&self, ops: Vec<WriteOp>) -> Result<(), StoreError>;
+
+    /// Drops what the adapter caches for itself (an embedded database's pages), for a process gone quiet.
+    /// Nothing changes but memory; adapters without such a cache do nothing.
+    async fn release_memory(&self) {}
 }
 
 /// Every item of a partition under `sk_prefix`, in sort-key order, a page at a time.
