@@ -29,7 +29,8 @@ COPY --from=build --chown=65532:65532 /out/data /data
 # glibc's allocator keeps what a burst of requests freed in per-thread arenas, and after freeing a large block
 # it serves blocks that large from those arenas too: a server that answered a few 5,000-version packuments held
 # 76 MiB instead of returning to 19. Two arenas and a fixed 128 KiB mmap threshold (large blocks mapped and
-# unmapped, never pooled) bring it back to ~33 MiB (benchmarks/packument.md).
+# unmapped, never pooled) keep the peak down; the server itself trims the arenas once it has gone quiet, and is
+# back to 18 MiB (12 at start) 15 s after such a load (benchmarks/packument.md).
 ENV PACKYARD_DATA_DIR=/data \
     PACKYARD_LISTEN=0.0.0.0:8080 \
     RUST_LOG=warn,packyard=info \
