@@ -1,8 +1,10 @@
 //! A name's index (npm packument, PyPI simple page, cargo index file) is joined from per-version index entries
 //! written with each change: the same scenarios on the embedded store and on DynamoDB Local with the S3 server.
 //! Concurrent publishes all show, a delete or yank shows in the very next read, a name from before index
-//! entries gets them on its first read, and a name with more versions than one query page reads whole. Listings
-//! of a registry's names (`simple/`, cargo search) read one summary a name, kept through publishes and deletes.
+//! entries gets them on its first read, and a name with more versions than one query page reads whole. The
+//! abbreviated npm packument reads only its own entries, and a name from before them still shows every version.
+//! Listings of a registry's names (`simple/`, cargo search) read one summary a name, kept through publishes and
+//! deletes.
 
 use std::sync::Arc;
 
@@ -12,7 +14,7 @@ use http::{Method, Request, StatusCode};
 use packyard::domain::audit::{Actor, Origin};
 use packyard::domain::names::{OrgSlug, RegistrySlug};
 use packyard::domain::package::{Digests, PackageFile};
-use packyard::ports::metadata::{Condition, WriteOp, query_all};
+use packyard::ports::metadata::{Condition, Item, WriteOp, query_all};
 use packyard::service::Acting;
 use packyard::service::packages::NewVersion;
 use packyard_tests::app::{Reply, TestApp};
@@ -145,10 +147,20 @@ async fn cargo_and_pypi_yanks_show_in_the_next_read(app: TestApp) {
     assert!(html.ends_with("</body>\n</html>\n"), "{html}");
 }
 
-/// The store keys of a registry's index entries.
-async fn index_entries(app: &TestApp, registry_id: &str) -> Vec<(String, String)> {
+/// A registry's items whose sort key contains `part`: `#TV#` for index entries (npm: the full ones), `#TAGS#0`
+/// for npm's short entries (ids are ULIDs), `#TAGS#!` for the marker that says every version has one.
+async fn items_like(app: &TestApp, registry_id: &str, part: &str) -> Vec<Item> {
     let items = query_all(app.store.as_ref(), format!("PKG#{registry_id}"), String::new()).await.unwrap();
-    items.into_iter().filter(|item| item.sk.contains("#TV#")).map(|item| (item.pk, item.sk)).collect()
+    items.into_iter().filter(|item| item.sk.contains(part)).collect()
+}
+
+async fn delete_items(app: &TestApp, items: Vec<Item>) {
+    let ops = items.into_iter().map(|item| WriteOp::delete(item.pk, item.sk, Condition::Exists)).collect();
+    app.store.write(ops).await.unwrap();
+}
+
+fn parts(item: &Item) -> Vec<&str> {
+    item.attributes["parts"].as_object().unwrap().keys().map(String::as_str).collect()
 }
 
 async fn a_name_from_before_index_entries_gets_them_on_its_first_read(app: TestApp) {
@@ -157,14 +169,92 @@ async fn a_name_from_before_index_entries_gets_them_on_its_first_read(app: TestA
     for version in ["1.0.0", "1.1.0"] {
         assert_eq!(npm_publish(&app, "old", version).await, StatusCode::CREATED);
     }
-    let entries = index_entries(&app, registry_id).await;
-    assert_eq!(entries.len(), 2);
-    let ops = entries.into_iter().map(|(pk, sk)| WriteOp::delete(pk, sk, Condition::Exists)).collect();
-    app.store.write(ops).await.unwrap();
+    let mut entries = items_like(&app, registry_id, "#TV#").await;
+    entries.extend(items_like(&app, registry_id, "#TAGS#").await);
+    assert_eq!(entries.len(), 5, "two full entries, two short ones and the marker");
+    delete_items(&app, entries).await;
 
     let full = packument(&app, "old", "application/json").await;
     assert_eq!(versions(&full), ["1.0.0", "1.1.0"], "{}", full.text);
-    assert_eq!(index_entries(&app, registry_id).await.len(), 2, "written back");
+    assert_eq!(items_like(&app, registry_id, "#TV#").await.len(), 2, "written back");
+    assert_eq!(items_like(&app, registry_id, "#TAGS#0").await.len(), 2, "written back");
+    assert_eq!(items_like(&app, registry_id, "#TAGS#!").await.len(), 1, "marked complete");
+    let abbreviated = packument(&app, "old", ABBREVIATED).await;
+    assert_eq!(versions(&abbreviated), ["1.0.0", "1.1.0"], "{}", abbreviated.text);
+}
+
+/// npm keeps each version's abbreviated rendering in an entry of its own, so `npm install`'s read takes the
+/// dist-tags and those entries only: with the full entries unreadable it still lists every version.
+async fn the_abbreviated_packument_reads_only_short_entries(app: TestApp) {
+    let registry = app.create_registry("js", "npm").await;
+    let registry_id = registry["id"].as_str().unwrap();
+    for version in ["1.0.0", "1.1.0"] {
+        assert_eq!(npm_publish(&app, "lean", version).await, StatusCode::CREATED);
+    }
+    let (full, short) = (items_like(&app, registry_id, "#TV#").await, items_like(&app, registry_id, "#TAGS#0").await);
+    assert_eq!((full.len(), short.len()), (2, 2));
+    assert!(full.iter().all(|item| parts(item) == ["full"]), "{full:?}");
+    assert!(short.iter().all(|item| parts(item) == ["short"]), "{short:?}");
+    assert_eq!(items_like(&app, registry_id, "#TAGS#!").await.len(), 1, "the first publish marks the name");
+
+    let abbreviated = packument(&app, "lean", ABBREVIATED).await;
+    let whole = packument(&app, "lean", "application/json").await;
+    assert_eq!(
+        (versions(&abbreviated), versions(&whole)),
+        (vec!["1.0.0".into(), "1.1.0".into()], vec!["1.0.0".into(), "1.1.0".into()])
+    );
+    assert!(abbreviated.json["versions"]["1.0.0"].get("_id").is_none(), "{}", abbreviated.text);
+    assert_eq!(whole.json["versions"]["1.0.0"]["_id"], "lean@1.0.0", "{}", whole.text);
+
+    // Deleting a version removes both its entries.
+    delete_version(&app, "js", "lean", "1.0.0").await;
+    assert_eq!(items_like(&app, registry_id, "#TV#").await.len(), 1);
+    assert_eq!(items_like(&app, registry_id, "#TAGS#0").await.len(), 1);
+    assert_eq!(versions(&packument(&app, "lean", ABBREVIATED).await), ["1.1.0"]);
+
+    // A full entry that no longer reads as one would fail any read that touched it.
+    let mut garbled = items_like(&app, registry_id, "#TV#").await.remove(0);
+    garbled.attributes = json!({"not": "an index entry"}).as_object().unwrap().clone();
+    app.store.write(vec![WriteOp::put(garbled, Condition::Exists)]).await.unwrap();
+    let abbreviated = packument(&app, "lean", ABBREVIATED).await;
+    assert_eq!(versions(&abbreviated), ["1.1.0"], "{}", abbreviated.text);
+    assert_eq!(packument(&app, "lean", "application/json").await.status, StatusCode::INTERNAL_SERVER_ERROR);
+}
+
+/// A name whose entries were written before short entries existed (each holding both renderings, no marker)
+/// reads whole, and a version published to it later shows in both packuments once.
+async fn a_name_from_before_short_entries_shows_every_version(app: TestApp) {
+    let registry = app.create_registry("js", "npm").await;
+    let registry_id = registry["id"].as_str().unwrap();
+    for version in ["1.0.0", "1.1.0"] {
+        assert_eq!(npm_publish(&app, "older", version).await, StatusCode::CREATED);
+    }
+    // Back to the old layout: each short rendering moved into its version's full entry, the marker gone.
+    let short = items_like(&app, registry_id, "#TAGS#0").await;
+    let mut ops = Vec::new();
+    for mut entry in items_like(&app, registry_id, "#TV#").await {
+        let id = entry.sk.rsplit('#').next().unwrap().to_owned();
+        let its = short.iter().find(|item| item.sk.ends_with(&id)).unwrap();
+        let rendering = its.attributes["parts"]["short"].clone();
+        entry.attributes["parts"].as_object_mut().unwrap().insert("short".into(), rendering);
+        ops.push(WriteOp::put(entry, Condition::Exists));
+    }
+    ops.extend(short.into_iter().map(|item| WriteOp::delete(item.pk, item.sk, Condition::Exists)));
+    let marker = items_like(&app, registry_id, "#TAGS#!").await.remove(0);
+    ops.push(WriteOp::delete(marker.pk, marker.sk, Condition::Exists));
+    app.store.write(ops).await.unwrap();
+
+    assert_eq!(npm_publish(&app, "older", "1.2.0").await, StatusCode::CREATED);
+    assert!(items_like(&app, registry_id, "#TAGS#!").await.is_empty(), "no marker while older versions lack entries");
+    let expected = ["1.0.0", "1.1.0", "1.2.0"];
+    let abbreviated = packument(&app, "older", ABBREVIATED).await;
+    assert_eq!(versions(&abbreviated), expected, "{}", abbreviated.text);
+    assert!(abbreviated.text.matches("\"1.2.0\":{").count() == 1, "{}", abbreviated.text);
+    assert!(abbreviated.json["versions"]["1.0.0"].get("_id").is_none(), "{}", abbreviated.text);
+    let whole = packument(&app, "older", "application/json").await;
+    assert_eq!(versions(&whole), expected, "{}", whole.text);
+    assert_eq!(whole.json["versions"]["1.2.0"]["_id"], "older@1.2.0", "{}", whole.text);
+    assert_eq!(whole.json["time"].as_object().unwrap().len(), 5, "{}", whole.text);
 }
 
 async fn a_name_with_more_versions_than_a_query_page_reads_whole(app: TestApp) {
@@ -350,6 +440,8 @@ on_both_stores!(
     concurrent_publishes_all_show_and_a_delete_shows_at_once,
     cargo_and_pypi_yanks_show_in_the_next_read,
     a_name_from_before_index_entries_gets_them_on_its_first_read,
+    the_abbreviated_packument_reads_only_short_entries,
+    a_name_from_before_short_entries_shows_every_version,
     a_name_with_more_versions_than_a_query_page_reads_whole,
     search_lists_each_name_with_its_latest_through_publishes_and_deletes,
     a_registry_from_before_name_summaries_lists_every_name,

@@ -177,11 +177,15 @@ pays for the S3 GET its client makes ($0.40): $1.71, of which the registry's par
 of any presigned download. A publish pays an S3 PUT ($5.00) and the HTTP API ($1.00), so it cannot come under
 $5; the rest is six transaction items at 2 write units each (the version by name, by id and in its name's
 partition, its index entry, the dist-tags, the audit event), written together so no version is half-written or
-overwritten. An npm publish that moves `latest` writes a seventh, the readme record above; a PyPI or cargo
-publish that makes a name's latest version writes the summary `simple/` and cargo search list
-(`service::name_summaries`). Reads are priced as a warm container answers them; a container's first request also
-reads the token and the registry (1 read unit each). Items are assumed under 1 KB: an npm version record
-carries its manifest and readme (up to 64 KB), and every 4 KB more is another unit on each read of it.
+overwritten. An npm publish writes its version's abbreviated rendering as an entry of its own, so that
+`npm install`'s query reads the dist-tags and those entries only; when it moves `latest` it writes the readme
+record above too. A PyPI or cargo publish that makes a name's latest version writes the summary `simple/` and
+cargo search list (`service::name_summaries`). Reads are priced as a warm container answers them; a container's
+first request also reads the token and the registry (1 read unit each). Items are assumed under 1 KB (a name's
+index query reads 4 KB a unit, so a packument of many versions costs more: the abbreviated one of 5,000 versions
+in benchmarks/packument.md reads some 2.7 MB of items, about 700 units or $85 per million, where reading both
+renderings made it 5.6 MB, 1,400 units and $171; estimated from the items' sizes). An npm version record carries its manifest and readme (up to 64 KB), and every 4 KB more
+is another unit on each read of it.
 ";
 
 fn report(rows: &[(&str, Bill)]) -> String {

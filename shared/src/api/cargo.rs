@@ -138,7 +138,7 @@ async fn get_index_file(
             modified = modified.max(Some(entry.published));
         }
         match page.next.take() {
-            Some(after) => page = state.packages.index_page(&registry, &name, Some(after)).await?,
+            Some(cursor) => page = state.packages.index_page(&registry, &name, cursor).await?,
             None => break,
         }
     }

@@ -7,7 +7,7 @@ use axum::body::{Body, Bytes};
 
 use crate::domain::registry::Registry;
 use crate::ecosystems::index::IndexEntry;
-use crate::service::package_index::IndexPage;
+use crate::service::package_index::{IndexCursor, IndexPage};
 use crate::service::packages::Packages;
 
 /// One document made of a name's index entries: what goes between and after them.
@@ -25,7 +25,7 @@ struct Walk<D> {
     name: String,
     head: Vec<u8>,
     entries: Vec<IndexEntry>,
-    next: Option<String>,
+    next: Option<IndexCursor>,
     document: D,
 }
 
@@ -50,9 +50,9 @@ pub fn stream(
     Body::from_stream(futures_util::stream::unfold(Some(walk), |walk| async move {
         let mut walk = walk?;
         if walk.entries.is_empty()
-            && let Some(after) = walk.next.take()
+            && let Some(cursor) = walk.next.take()
         {
-            match walk.packages.index_page(&walk.registry, &walk.name, Some(after)).await {
+            match walk.packages.index_page(&walk.registry, &walk.name, cursor).await {
                 Ok(page) => (walk.entries, walk.next) = (page.entries, page.next),
                 Err(error) => {
                     // The status is sent already; the client sees a cut body and fails, nothing half-valid.

@@ -272,7 +272,7 @@ async fn manifest(state: &AppState, registry: &Registry, base: &str, name: &str,
 /// for it. Joined from the versions' index entries as it is sent: one query a thousand versions, no parsing.
 async fn packument(state: &AppState, registry: &Registry, base: &str, name: &str, abbreviated: bool) -> NpmResult {
     let first = if abbreviated {
-        state.packages.first_index_page(registry, name).await?
+        state.packages.first_short_index_page(registry, name).await?
     } else {
         state.packages.first_index_page_with_about(registry, name).await?
     };

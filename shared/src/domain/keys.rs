@@ -88,7 +88,11 @@ pub fn name_summaries_marker(registry_id: &str) -> (String, String) {
 }
 
 pub fn dist_tags(registry_id: &str, name: &str) -> (String, String) {
-    (package_partition(registry_id), format!("NAME#{name}#TAGS"))
+    (package_partition(registry_id), dist_tags_sort_key(name))
+}
+
+fn dist_tags_sort_key(name: &str) -> String {
+    format!("NAME#{name}#TAGS")
 }
 
 pub fn yanked(registry_id: &str, name: &str) -> (String, String) {
@@ -112,6 +116,24 @@ pub fn index_prefix(name: &str) -> String {
 /// order.
 pub fn index_entry(registry_id: &str, name: &str, package_id: &str) -> (String, String) {
     (package_partition(registry_id), format!("{}V#{package_id}", index_prefix(name)))
+}
+
+/// What the abbreviated npm packument reads: the name's dist-tags record, whose key is this prefix, the marker
+/// [`npm_short_marker`] and the versions' [`npm_short_entry`]s, and nothing of the full packument.
+pub fn npm_short_prefix(name: &str) -> String {
+    dist_tags_sort_key(name)
+}
+
+/// Says every version of the name has its [`npm_short_entry`]: written with a name's first version (or when
+/// its entries are first filled in), so a name from before short entries is read as it was.
+pub fn npm_short_marker(registry_id: &str, name: &str) -> (String, String) {
+    (package_partition(registry_id), format!("{}#!", npm_short_prefix(name)))
+}
+
+/// One npm version's rendering for the abbreviated packument, apart from its full one (the entry under
+/// [`index_entry`]), so that `npm install`'s read takes only the bytes it sends. Sorts after the marker.
+pub fn npm_short_entry(registry_id: &str, name: &str, package_id: &str) -> (String, String) {
+    (package_partition(registry_id), format!("{}#{package_id}", npm_short_prefix(name)))
 }
 
 /// A registry's RubyGems index summaries, one per gem (see `service::gem_index`).

@@ -216,6 +216,7 @@ impl Packages {
             current.extend(tags.iter().map(|(tag, version)| (tag.clone(), version.clone())));
             ops.push(self.tags_op(registry, name, &current, tags_version)?);
             ops.extend(about_op_for(registry, package, &current)?);
+            ops.extend(self.short_marker_op(registry, name, tags_version).await?);
         }
         let shown = json!({"name": name, "version": version, "files": package.files.iter().map(|f| &f.filename).collect::<Vec<_>>()});
         ops.push(acting.audit(
@@ -247,7 +248,7 @@ impl Packages {
             WriteOp::put(Item::from_value(id_pk, id_sk, 1, package)?, Condition::NotExists),
             WriteOp::put(Item::from_value(name_pk, package.id.clone(), 1, package)?, Condition::NotExists),
         ];
-        ops.extend(self.index_op(ecosystem, package, None, Condition::NotExists)?);
+        ops.extend(self.index_ops(ecosystem, package, None, Condition::NotExists)?);
         ops.extend(self.summary_op(ecosystem, package).await?);
         Ok(ops)
     }
@@ -467,7 +468,7 @@ impl Packages {
                 .version_record(registry, name, version)
                 .await?
                 .ok_or_else(|| Error::NotFound(format!("{name}@{version} was deleted meanwhile")))?;
-            ops.extend(self.index_op(registry.ecosystem, &current, reason, Condition::Always)?);
+            ops.extend(self.index_ops(registry.ecosystem, &current, reason, Condition::Always)?);
             let (pk, sk) = keys::package_version(&registry.id, name, version);
             ops.push(WriteOp::Check { pk, sk, condition: Condition::Version(current_version) });
         }
@@ -583,8 +584,8 @@ impl Packages {
                 package.id.clone(),
                 Condition::Always,
             ),
-            Self::index_delete_op(package),
         ];
+        ops.extend(Self::index_delete_ops(registry.ecosystem, package));
         let summary_version = self.summary_to_rewrite(registry, package).await?;
         let (mut tags, tags_version) = self.dist_tags(registry, &package.name).await?;
         let tagged = tags.values().any(|version| *version == package.version);

@@ -59,7 +59,7 @@ impl Packages {
             WriteOp::put(Item::from_value(id_pk, id_sk, version + 1, package)?, Condition::Exists),
             WriteOp::put(Item::from_value(name_pk, package.id.clone(), version + 1, package)?, Condition::Exists),
         ];
-        ops.extend(self.index_op(ecosystem, package, yanked, Condition::Always)?);
+        ops.extend(self.index_ops(ecosystem, package, yanked, Condition::Always)?);
         Ok(ops)
     }
 
