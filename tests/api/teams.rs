@@ -2,13 +2,18 @@
 //! grants can be changed after a team is created.
 
 use http::{Method, StatusCode};
+use packyard::adapters::aws_calls::AwsCalls;
+use packyard::config::Config;
 use packyard_tests::app::TestApp;
 use serde_json::json;
 
 const TEAMS: &str = "/v1/organizations/acme/teams";
 
 async fn setup() -> (TestApp, String, String) {
-    let app = TestApp::new().await;
+    setup_on(TestApp::new().await).await
+}
+
+async fn setup_on(app: TestApp) -> (TestApp, String, String) {
     app.create_registry("tools", "files").await;
     app.create_registry("secret", "files").await;
     let published = app.publish_file("tools", "tool-1.0.0.bin", b"tool").await;
@@ -76,6 +81,40 @@ async fn a_members_token_follows_the_access_level_its_team_is_granted() {
         StatusCode::FORBIDDEN,
         "removed from the team"
     );
+}
+
+/// Two Lambda containers on one table. The warm one answers a member's grant it read moments ago from memory,
+/// with no read of the organization's teams; it takes a widened grant at once; and once a removed grant or a
+/// removed member has answered through the other container, it refuses the member's token.
+#[tokio::test]
+async fn a_warm_container_follows_team_changes_made_through_another() {
+    let calls = AwsCalls::default();
+    let (app, alice, _) = setup_on(TestApp::on_aws_with(Config::default(), Some(calls.clone())).await).await;
+    let warm = app.another_container().await;
+    let packages = "/v1/organizations/acme/registries/tools/packages";
+    let list = async || warm.call(Method::GET, packages, Some(&alice), None).await.status;
+    assert_eq!(grant(&app, "tools", "read").await, StatusCode::OK);
+    assert_eq!(list().await, StatusCode::OK);
+    let before = calls.calls().len();
+    assert_eq!(list().await, StatusCode::OK);
+    let reads: Vec<_> = calls.calls()[before..].iter().filter(|call| call.service == "DynamoDB").cloned().collect();
+    assert_eq!(reads.len(), 1, "the listing alone, no read of the teams: {reads:?}");
+
+    assert_eq!(grant(&app, "tools", "read_write").await, StatusCode::OK);
+    let published = warm.publish_file_as(&alice, "tools", "tool-2.0.0.bin", b"x").await;
+    assert_eq!(published.status, StatusCode::CREATED, "a widened grant shows at once: {:?}", published.json);
+
+    let revoked =
+        app.call(Method::DELETE, &format!("{TEAMS}/frontend/registries/tools"), Some(&app.admin_token), None).await;
+    assert_eq!(revoked.status, StatusCode::OK);
+    assert_eq!(list().await, StatusCode::FORBIDDEN, "the warm container still knew the removed grant");
+
+    assert_eq!(grant(&app, "tools", "read").await, StatusCode::OK);
+    assert_eq!(list().await, StatusCode::OK);
+    let removed =
+        app.call(Method::DELETE, &format!("{TEAMS}/frontend/members/alice"), Some(&app.admin_token), None).await;
+    assert_eq!(removed.status, StatusCode::OK);
+    assert_eq!(list().await, StatusCode::FORBIDDEN, "the warm container still knew alice as a member");
 }
 
 #[tokio::test]

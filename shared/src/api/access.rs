@@ -97,11 +97,11 @@ async fn require_grant(
     state: &AppState,
     caller: &Caller,
     registry: &Registry,
-    allowed: impl FnOnce(AccessLevel) -> bool,
+    allowed: impl Fn(AccessLevel) -> bool,
     needed: &str,
 ) -> Result<(), ApiError> {
     let Some(member) = &caller.token.member else { return Ok(()) };
-    let level = state.teams.access(&registry.organization, member, &registry.id).await?;
+    let level = state.teams.access(&registry.organization, member, &registry.id, &allowed).await?;
     if level.is_some_and(allowed) {
         return Ok(());
     }

@@ -108,7 +108,7 @@ impl AppState {
             signing_keys,
             tokens: Tokens::new(Arc::clone(&store), recent_tokens),
             registry_tokens,
-            teams: Teams::new(Arc::clone(&store)),
+            teams: Teams::new(Arc::clone(&store), sole_server),
             oidc: Oidc::new(Arc::clone(&store)),
             audit_log: AuditLog::new(Arc::clone(&store)),
             uploads: uploads.clone(),

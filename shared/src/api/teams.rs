@@ -197,7 +197,7 @@ pub(crate) async fn update_team(
 }
 
 #[utoipa::path(delete, path = "/v1/organizations/{org}/teams/{team}", tag = "teams", params(Org, TeamPath),
-    responses((status = 204, description = "Deleted, with its grants"), ReadErrors, Conflict))]
+    responses((status = 204, description = "Deleted, with its grants: from this answer on its members have none of them (on AWS the answer waits 5 s for running functions to forget them)"), ReadErrors, Conflict))]
 pub(crate) async fn delete_team(
     State(state): State<AppState>,
     caller: Caller,
@@ -222,7 +222,7 @@ pub(crate) async fn add_member(
 }
 
 #[utoipa::path(delete, path = "/v1/organizations/{org}/teams/{team}/members/{login}", tag = "teams",
-    params(Org, TeamPath, LoginPath), responses((status = 200, description = "Not a member (any more)", body = TeamView),
+    params(Org, TeamPath, LoginPath), responses((status = 200, description = "Not a member (any more): from this answer on the team's grants no longer reach the member (on AWS the answer waits 5 s for running functions to forget them)", body = TeamView),
         ReadErrors, Invalid, Conflict))]
 pub(crate) async fn remove_member(
     State(state): State<AppState>,
@@ -246,7 +246,7 @@ async fn registry_id(state: &AppState, caller: &Caller, org: &str, registry: &st
 
 #[utoipa::path(put, path = "/v1/organizations/{org}/teams/{team}/registries/{registry}", tag = "teams",
     params(Org, TeamPath, RegistryPath), request_body = Grant,
-    responses((status = 200, description = "Granted (replacing an earlier grant to that registry)", body = TeamView),
+    responses((status = 200, description = "Granted (replacing an earlier grant to that registry; a lower one holds from this answer on: on AWS the answer then waits 5 s for running functions to forget the higher one)", body = TeamView),
         ReadErrors, BodyErrors, Conflict))]
 pub(crate) async fn grant_registry(
     State(state): State<AppState>,
@@ -259,7 +259,7 @@ pub(crate) async fn grant_registry(
 }
 
 #[utoipa::path(delete, path = "/v1/organizations/{org}/teams/{team}/registries/{registry}", tag = "teams",
-    params(Org, TeamPath, RegistryPath), responses((status = 200, description = "No access to that registry (any more)",
+    params(Org, TeamPath, RegistryPath), responses((status = 200, description = "No access to that registry (any more): from this answer on (on AWS the answer waits 5 s for running functions to forget the grant)",
         body = TeamView), ReadErrors, Conflict))]
 pub(crate) async fn revoke_registry(
     State(state): State<AppState>,

@@ -1,5 +1,10 @@
 //! Teams: create, list, change members and per-registry grants (after creation too), delete; and the
 //! access a member has to a registry, the highest level any of their teams grants.
+//!
+//! A function answers a member's grant it read in the last seconds from memory (see `service::recent`): a
+//! change that narrows access (a member removed, a grant lowered or removed, a team deleted) answers only once
+//! every such copy has expired, and a grant too low or missing in memory is read again, so a widened grant
+//! shows at once.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,6 +20,7 @@ use crate::domain::team::{AccessLevel, Team, validate_login};
 use crate::ports::metadata::{Condition, Item, MetadataStore, Query, StoreError, WriteOp};
 
 use super::Acting;
+use super::recent::Recent;
 
 /// A change to a team, applied to its current state.
 pub enum TeamChange {
@@ -27,6 +33,8 @@ pub enum TeamChange {
 #[derive(Clone)]
 pub struct Teams {
     store: Arc<dyn MetadataStore>,
+    /// Members' grants by registry id, by organization and login, as read lately.
+    recent: Recent<(OrgSlug, String), Arc<BTreeMap<String, AccessLevel>>>,
 }
 
 fn target(team: &Team) -> Target {
@@ -40,8 +48,9 @@ fn shown(team: &Team) -> Value {
 const FIELDS: [&str; 4] = ["name", "description", "members", "grants"];
 
 impl Teams {
-    pub fn new(store: Arc<dyn MetadataStore>) -> Self {
-        Self { store }
+    /// `sole_server`: no other process serves `store` (see [`Recent::new`]).
+    pub fn new(store: Arc<dyn MetadataStore>, sole_server: bool) -> Self {
+        Self { store, recent: Recent::new(sole_server) }
     }
 
     /// # Errors
@@ -111,6 +120,13 @@ impl Teams {
         change: TeamChange,
     ) -> Result<Team> {
         let (current, version) = self.get(org, slug).await?;
+        let narrows = match &change {
+            TeamChange::Describe(_) | TeamChange::AddMember(_) => false,
+            TeamChange::RemoveMember(_) => true,
+            TeamChange::Grant { registry_id, level } => {
+                level.is_none_or(|level| current.grants.get(registry_id).is_some_and(|old| level < *old))
+            }
+        };
         let mut team = current.clone();
         match change {
             TeamChange::Describe(description) => team.description = description,
@@ -150,7 +166,22 @@ impl Teams {
             Err(StoreError::ConditionFailed { .. } | StoreError::Contention) => {
                 Err(Error::Conflict(format!("team {slug} changed at the same time; retry")))
             }
-            other => other.map(|()| team).map_err(Error::from),
+            Err(error) => Err(error.into()),
+            Ok(()) => {
+                self.changed(org, &current, narrows).await;
+                Ok(team)
+            }
+        }
+    }
+
+    /// After a change to `team` (as it was before): this process reads its members' grants again, and a change
+    /// that narrows access waits until no other process can still answer from a copy read before it.
+    async fn changed(&self, org: &OrgSlug, team: &Team, narrows: bool) {
+        for member in &team.members {
+            self.recent.forget(&(org.clone(), member.clone()));
+        }
+        if narrows && !team.members.is_empty() {
+            self.recent.settle().await;
         }
     }
 
@@ -167,16 +198,34 @@ impl Teams {
             Err(StoreError::ConditionFailed { .. } | StoreError::Contention) => {
                 Err(Error::Conflict(format!("team {slug} changed at the same time; retry")))
             }
-            other => other.map_err(Error::from),
+            Err(error) => Err(error.into()),
+            Ok(()) => {
+                self.changed(org, &team, !team.grants.is_empty()).await;
+                Ok(())
+            }
         }
     }
 
-    /// The highest access any of `login`'s teams grants on a registry, if any.
+    /// The highest access any of `login`'s teams grants on a registry, if any. A level read in the last seconds
+    /// that `enough` accepts is answered from memory; otherwise the teams are read again.
     ///
     /// # Errors
     /// When the store fails.
-    pub async fn access(&self, org: &OrgSlug, login: &str, registry_id: &str) -> Result<Option<AccessLevel>> {
-        Ok(self.grants(org, login).await?.get(registry_id).copied())
+    pub async fn access(
+        &self,
+        org: &OrgSlug,
+        login: &str,
+        registry_id: &str,
+        enough: impl Fn(AccessLevel) -> bool,
+    ) -> Result<Option<AccessLevel>> {
+        let key = (org.clone(), login.to_owned());
+        let remembered = self.recent.get(&key).and_then(|grants| grants.get(registry_id).copied());
+        if let Some(level) = remembered.filter(|level| enough(*level)) {
+            return Ok(Some(level));
+        }
+        let grants = Arc::new(self.grants(org, login).await?);
+        self.recent.put(key, Arc::clone(&grants));
+        Ok(grants.get(registry_id).copied())
     }
 
     /// The highest access `login`'s teams grant, by registry id, for every registry they grant something on.
