@@ -91,21 +91,29 @@ pub fn aws_state(config: Config, targets: AwsTargets) -> AppState {
 
 /// Logs as Lambda's advanced logging controls ask: JSON lines when `AWS_LAMBDA_LOG_FORMAT` is `JSON`, at the
 /// level `AWS_LAMBDA_LOG_LEVEL` names (else `RUST_LOG`, else INFO), as `lambda_runtime`'s default subscriber
-/// does. One level for every target: per-target directives (`RUST_LOG=warn,packyard=debug`) would bring a regex
-/// engine into every function, so such a value logs at INFO.
+/// does.
 fn init_logging() {
-    use tracing_subscriber::filter::LevelFilter;
-    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .ok()
-        .and_then(|text| text.trim().parse::<LevelFilter>().ok())
-        .unwrap_or(LevelFilter::INFO);
-    let subscriber = tracing_subscriber::fmt().with_target(false).without_time().with_max_level(level);
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = log_filter(std::env::var("AWS_LAMBDA_LOG_LEVEL").or_else(|_| std::env::var("RUST_LOG")).ok());
+    let layer = tracing_subscriber::fmt::layer().with_target(false).without_time();
+    let registry = tracing_subscriber::registry();
     if std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|format| format.eq_ignore_ascii_case("json")) {
-        subscriber.json().init();
+        registry.with(layer.json().with_filter(filter)).init();
     } else {
-        subscriber.init();
+        registry.with(layer.with_filter(filter)).init();
     }
+}
+
+/// What to log for a level or `RUST_LOG`-style directives: a default level and levels by target prefix
+/// (`warn,packyard=debug`), without `EnvFilter`'s span and field filters, which would bring a regex engine into
+/// every function. Lambda's `FATAL` is `error`; anything unreadable logs at INFO.
+fn log_filter(text: Option<String>) -> tracing_subscriber::filter::Targets {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    let text = text.map(|text| if text.trim().eq_ignore_ascii_case("fatal") { "error".to_owned() } else { text });
+    text.and_then(|text| text.trim().parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO))
 }
 
 /// Serves `group` as a Lambda function behind API Gateway.
@@ -155,4 +163,27 @@ pub async fn run_link_template() -> Result<(), lambda_http::Error> {
         async move { link_template::handle(&s3, &event.payload).await.map_err(lambda_http::Error::from) }
     }))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing::Level;
+
+    use super::log_filter;
+
+    #[test]
+    fn log_levels_follow_lambda_and_rust_log_directives() {
+        let directives = log_filter(Some("warn,packyard=debug".into()));
+        assert!(directives.would_enable("packyard::api", &Level::DEBUG));
+        assert!(!directives.would_enable("hyper::proto", &Level::INFO));
+        assert!(directives.would_enable("hyper::proto", &Level::WARN));
+        let lambda = log_filter(Some("DEBUG".into()));
+        assert!(lambda.would_enable("aws_sdk_s3", &Level::DEBUG) && !lambda.would_enable("aws_sdk_s3", &Level::TRACE));
+        let fatal = log_filter(Some("FATAL".into()));
+        assert!(fatal.would_enable("packyard", &Level::ERROR) && !fatal.would_enable("packyard", &Level::WARN));
+        for unset_or_unreadable in [None, Some("packyard=loud".into())] {
+            let filter = log_filter(unset_or_unreadable);
+            assert!(filter.would_enable("packyard", &Level::INFO) && !filter.would_enable("packyard", &Level::DEBUG));
+        }
+    }
 }
