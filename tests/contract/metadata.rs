@@ -7,6 +7,7 @@ use packyard::adapters::sqlite::SqliteStore;
 use packyard::ports::metadata::{
     Condition, Item, MAX_PAGE_SIZE, MAX_QUERY_LIMIT, MetadataStore, Query, StoreError, WriteOp,
 };
+use packyard_tests::app::tempdir::TempDir;
 use packyard_tests::services;
 use serde_json::json;
 
@@ -225,6 +226,60 @@ async fn concurrent_conditional_writes_have_exactly_one_winner(store: Store) {
             .iter()
             .all(|result| matches!(result, Ok(()) | Err(StoreError::ConditionFailed { .. } | StoreError::Contention)))
     );
+}
+
+/// A database laid out as releases before 16 KiB pages made it: SQLite's 4 KiB pages, WAL, forty 3 KB items.
+fn older_database(path: &std::path::Path) -> rusqlite::Connection {
+    let old = rusqlite::Connection::open(path).unwrap();
+    old.execute_batch(
+        "PRAGMA page_size = 4096; PRAGMA journal_mode = WAL;
+         CREATE TABLE items (pk TEXT NOT NULL, sk TEXT NOT NULL, v INTEGER NOT NULL, attributes TEXT NOT NULL,
+                             PRIMARY KEY (pk, sk)) WITHOUT ROWID;",
+    )
+    .unwrap();
+    for n in 0..40 {
+        let attributes = json!({"n": n, "pad": "x".repeat(3000)}).to_string();
+        old.execute("INSERT INTO items VALUES ('P', ?1, 1, ?2)", (format!("K{n:02}"), attributes)).unwrap();
+    }
+    old
+}
+
+fn pragma(path: &std::path::Path, name: &str) -> String {
+    let connection = rusqlite::Connection::open(path).unwrap();
+    connection
+        .query_row(&format!("PRAGMA {name}"), [], |row| row.get::<_, rusqlite::types::Value>(0))
+        .map(|value| match value {
+            rusqlite::types::Value::Integer(n) => n.to_string(),
+            rusqlite::types::Value::Text(text) => text,
+            other => format!("{other:?}"),
+        })
+        .unwrap()
+}
+
+/// The embedded store rebuilds a database an older release made with 4 KiB pages into 16 KiB ones when it opens
+/// it, every item intact; when another process has it open, it opens it as it is and tries again next time.
+#[tokio::test]
+async fn an_older_sqlite_database_gets_larger_pages_and_keeps_its_items() {
+    let dir = TempDir::new("packyard-sqlite");
+    let path = dir.0.join("metadata.sqlite3");
+    let other_process = older_database(&path);
+    other_process.execute_batch("BEGIN; SELECT count(*) FROM items;").unwrap();
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.query(&query("P", "K", 100, false, None)).await.unwrap().items.len(), 40);
+    assert_eq!(pragma(&path, "page_size"), "4096", "rebuilt under another process's feet");
+    drop((store, other_process));
+
+    let store = SqliteStore::open(&path).unwrap();
+    let items = store.query(&query("P", "K", 100, false, None)).await.unwrap().items;
+    assert_eq!(
+        items.iter().map(|item| item.attributes["n"].clone()).collect::<Vec<_>>(),
+        (0..40).map(|n| json!(n)).collect::<Vec<_>>()
+    );
+    assert_eq!((pragma(&path, "page_size"), pragma(&path, "journal_mode")), ("16384".into(), "wal".into()));
+    store.write(vec![put(item("P", "K40", 1, json!({})), Condition::NotExists)]).await.unwrap();
+    drop(store);
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.query(&query("P", "K", 100, false, None)).await.unwrap().items.len(), 41);
 }
 
 macro_rules! metadata_contract {

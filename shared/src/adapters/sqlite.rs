@@ -38,15 +38,10 @@ impl SqliteStore {
     }
 
     fn with_connection(connection: Connection) -> Result<Self, StoreError> {
+        resize_pages(&connection)?;
         connection
             .execute_batch(
-                // The page size applies to a new database only (a WAL database keeps the one it was made with).
-                // 16 KiB rather than SQLite's 4 KiB: in a table without rowids a row longer than about a quarter
-                // page goes on to overflow pages of its own, so a name's index entries (1-4 KB each) read as one
-                // leaf page and one scattered overflow page each. At 16 KiB they sit in key order in their leaf
-                // pages, and reading a 5,000-version index touches some 8 MB instead of the whole database.
-                "PRAGMA page_size = 16384;
-                 PRAGMA journal_mode = WAL;
+                "PRAGMA journal_mode = WAL;
                  PRAGMA busy_timeout = 5000;
                  CREATE TABLE IF NOT EXISTS items (
                      pk TEXT NOT NULL, sk TEXT NOT NULL, v INTEGER NOT NULL, attributes TEXT NOT NULL,
@@ -70,6 +65,43 @@ impl SqliteStore {
         .await
         .map_err(StoreError::backend)?
     }
+}
+
+/// The page size of the database: 16 KiB rather than SQLite's 4 KiB. In a table without rowids a row longer than
+/// about a quarter page goes on to overflow pages of its own, so a name's index entries (1-4 KB each) would read as
+/// one leaf page and one scattered overflow page each. At 16 KiB they sit in key order in their leaf pages, and
+/// reading a 5,000-version index touches some 8 MB instead of the whole database.
+pub const PAGE_SIZE: i64 = 16 * 1024;
+
+/// Gives a new database [`PAGE_SIZE`] pages, and rebuilds one made with another size once (`VACUUM`, the only way
+/// to change it, and only outside WAL mode). When another process holds the database it keeps its pages until the
+/// next start.
+fn resize_pages(connection: &Connection) -> Result<(), StoreError> {
+    let pragma = |name: &str| connection.query_row(&format!("PRAGMA {name}"), [], |row| row.get::<_, i64>(0));
+    let page_size = pragma("page_size").map_err(StoreError::backend)?;
+    if page_size == PAGE_SIZE {
+        return Ok(());
+    }
+    if pragma("page_count").map_err(StoreError::backend)? == 0 {
+        return connection.execute_batch(&format!("PRAGMA page_size = {PAGE_SIZE}")).map_err(StoreError::backend);
+    }
+    let kept = |why: String| tracing::warn!("the metadata database keeps its {page_size}-byte pages for now: {why}");
+    let unlocked = match connection.query_row("PRAGMA journal_mode = DELETE", [], |row| row.get::<_, String>(0)) {
+        Ok(mode) if mode.eq_ignore_ascii_case("delete") => Ok(()),
+        Ok(mode) => Err(format!("it stays in {mode} mode while another process has it open")),
+        Err(error) => Err(error.to_string()),
+    };
+    if let Err(why) = unlocked {
+        kept(why);
+        return Ok(());
+    }
+    let rebuilt = connection.execute_batch(&format!("PRAGMA page_size = {PAGE_SIZE}; VACUUM;"));
+    match rebuilt.and_then(|()| pragma("page_size")) {
+        Ok(PAGE_SIZE) => tracing::info!("rebuilt the metadata database with {PAGE_SIZE}-byte pages"),
+        Ok(size) => kept(format!("VACUUM left {size}-byte pages")),
+        Err(error) => kept(error.to_string()),
+    }
+    Ok(())
 }
 
 fn read_item(pk: String, sk: String, version: i64, attributes: &str) -> Result<Item, StoreError> {
