@@ -41,8 +41,8 @@ pub struct Config {
     pub spool_dir: std::path::PathBuf,
     pub links: LinkConfig,
     /// No other process serves the same metadata store (the dev server on its embedded store), so a change
-    /// that narrows access need not wait for other processes' copies of tokens and registries to expire
-    /// (`service::recent`). False everywhere else: Lambda containers, the transfer service, `packyard serve`.
+    /// that narrows access need not wait for other processes' copies of tokens, registries and team grants to
+    /// expire (`service::recent`). False everywhere else: Lambda containers, the transfer service, `packyard serve`.
     pub sole_server: bool,
 }
 

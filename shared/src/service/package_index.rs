@@ -119,12 +119,13 @@ impl Packages {
         ops
     }
 
-    /// The write that marks `name` as having a short entry for every version, when `package` is its first
-    /// version in an npm registry: `None` otherwise (one query, made only when the name has no dist-tags).
+    /// The write that marks `name` as having a short entry for every version, when the version being published
+    /// (its dist-tags record at `tags_version`, 0 when there is none) is its first in an npm registry: `None`
+    /// otherwise (one query, made only when the name has no dist-tags).
     ///
     /// # Errors
     /// When the store fails.
-    pub(super) async fn short_marker_op(
+    pub(super) async fn first_version_marker_op(
         &self,
         registry: &Registry,
         name: &str,

@@ -216,7 +216,7 @@ impl Packages {
             current.extend(tags.iter().map(|(tag, version)| (tag.clone(), version.clone())));
             ops.push(self.tags_op(registry, name, &current, tags_version)?);
             ops.extend(about_op_for(registry, package, &current)?);
-            ops.extend(self.short_marker_op(registry, name, tags_version).await?);
+            ops.extend(self.first_version_marker_op(registry, name, tags_version).await?);
         }
         let shown = json!({"name": name, "version": version, "files": package.files.iter().map(|f| &f.filename).collect::<Vec<_>>()});
         ops.push(acting.audit(

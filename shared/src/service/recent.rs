@@ -1,11 +1,12 @@
-//! What a process answers from memory: tokens and registries it read lately, each kept for at most
-//! [`RECENT`], so that a warm Lambda's reads skip a DynamoDB read per request.
+//! What a process answers from memory: tokens, registries and members' team grants it read lately, each kept
+//! for at most [`RECENT`], so that a warm Lambda's reads skip a DynamoDB read per request.
 //!
-//! A change that narrows access (a token revoked, a registry made private or deleted) drops this process's
-//! entry at once and, when other processes serve the same store, answers only after [`RECENT`] has passed
-//! ([`Recent::settle`]): by then every copy read before the change has expired, so once the change has been
-//! answered, no process grants the old access. A change that widens access, or a new token, needs no wait:
-//! a miss is always read from the store.
+//! A change that narrows access (a token revoked, a registry made private or deleted, a team's grant lowered
+//! or a member removed) drops this process's entry at once and, when other processes serve the same store,
+//! answers only after [`RECENT`] has passed ([`Recent::settle`]): by then every copy read before the change
+//! has expired, so once the change has been answered, no process grants the old access. A change that widens
+//! access, or a new token, needs no wait: a miss (or, for a grant, a level too low) is always read from the
+//! store.
 
 use std::collections::HashMap;
 use std::hash::Hash;
